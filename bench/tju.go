@@ -1,0 +1,54 @@
+//go:build tjubench
+
+package main
+
+import (
+	"io"
+	"net"
+
+	"github.com/tjunet/tjunet/tju"
+)
+
+// TJU TCP from this repository's working tree (the bench module replaces
+// github.com/tjunet/tjunet with ../), with its default configuration
+// (nil *tju.Config). Built only with -tags tjubench until package tju lands.
+func init() {
+	register(&transport{
+		name:     "tju",
+		order:    1,
+		settings: "tju (working tree) with default Config",
+		eof:      true,
+		listen: func() (*server, error) {
+			ln, err := tju.Listen("127.0.0.1:0", nil)
+			if err != nil {
+				return nil, err
+			}
+			return &server{
+				addr: ln.Addr().String(),
+				accept: func() (io.ReadCloser, error) {
+					return ln.Accept()
+				},
+				close: ln.Close,
+			}, nil
+		},
+		dial: func(addr string) (io.WriteCloser, error) {
+			c, err := tju.Dial(addr, nil)
+			if err != nil {
+				return nil, err
+			}
+			return tjuWriter{c}, nil
+		},
+	})
+}
+
+// tjuWriter ends the stream with CloseWrite when tju.Conn has one, and
+// otherwise with Close, which in a TCP-like protocol sends FIN after the
+// data already written; the receiver then sees io.EOF.
+type tjuWriter struct{ net.Conn }
+
+func (w tjuWriter) CloseWrite() error {
+	if cw, ok := w.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return w.Conn.Close()
+}
