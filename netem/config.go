@@ -1,0 +1,226 @@
+package netem
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Config describes the impairments of one direction of a path. The zero
+// Config is a perfect link: no loss, no delay, unlimited rate, datagrams
+// delivered in order, immediately, exactly once and intact.
+//
+// Each datagram offered to a direction goes through these stages, in order:
+//
+//  1. MTU: a datagram longer than MTU bytes is dropped (Stats.TooBig).
+//  2. Loss: random loss (Loss) then burst loss (Burst); a lost datagram is
+//     gone (Stats.Lost, Stats.BurstLost).
+//  3. Duplication: with probability Duplicate a second copy follows the
+//     original through the rest of the pipeline (Stats.Duplicated).
+//  4. Corruption: each copy is corrupted with probability Corrupt
+//     (Stats.Corrupted); the caller's buffer is never modified.
+//  5. Bottleneck: with Rate > 0, copies are serialized one after another at
+//     Rate bits/s behind a drop-tail queue bounded by QueueBytes and
+//     QueuePackets (Stats.QueueDropped).
+//  6. Propagation: Delay plus jitter, plus ReorderDelay for the datagrams
+//     held back by Reorder (Stats.Reordered).
+//  7. The receiver's queue: a copy is delivered (Stats.Delivered) unless the
+//     receiver is gone or its receive buffer is full (Stats.RecvDropped).
+//
+// All random decisions come from a PCG generator seeded from Seed, so the
+// same Config and the same sequence of datagrams, offered at the same
+// (virtual) times, give the same decisions.
+type Config struct {
+	// Loss is the probability, in [0, 1], that a datagram is lost
+	// independently of the others. Default 0: no random loss.
+	Loss float64
+
+	// Burst adds correlated loss with the Gilbert-Elliott model. The zero
+	// value is off. See GilbertElliott and BurstLoss.
+	Burst GilbertElliott
+
+	// Delay is the one-way propagation delay added to every datagram.
+	// Default 0.
+	Delay time.Duration
+
+	// Jitter spreads the delay: each datagram's delay is drawn uniformly
+	// from [Delay-Jitter, Delay+Jitter] (never below zero). Unless
+	// JitterReorders is set, a datagram is never delivered before one sent
+	// earlier: its delivery time is raised to that of the previous one, as
+	// with netem's rate or a FIFO qdisc, so jitter varies the spacing but
+	// keeps the order. Default 0: no jitter.
+	Jitter time.Duration
+
+	// JitterReorders lets jitter reorder datagrams: each one is delivered
+	// at its own drawn time. Default false: jitter keeps the order.
+	JitterReorders bool
+
+	// Reorder is the probability, in [0, 1], that a datagram is held back
+	// by an extra ReorderDelay so that later datagrams overtake it.
+	// Default 0: no reordering.
+	Reorder float64
+
+	// ReorderDelay is the extra delay of a held-back datagram. Default 0
+	// means 10 ms when Reorder > 0.
+	ReorderDelay time.Duration
+
+	// Duplicate is the probability, in [0, 1], that a datagram is
+	// delivered twice. Default 0.
+	Duplicate float64
+
+	// Corrupt is the probability, in [0, 1], that a delivered copy has
+	// CorruptBits random bits flipped. Default 0.
+	Corrupt float64
+
+	// CorruptBits is the number of bits flipped in a corrupted copy, each
+	// at a random position (the same bit may be drawn twice and flip back).
+	// Default 0 means 1.
+	CorruptBits int
+
+	// Rate is the bottleneck rate in bits per second: a datagram of n
+	// bytes occupies the link for n*8/Rate seconds, and datagrams wait
+	// their turn in a drop-tail queue. Default 0: unlimited, no queue.
+	Rate int64
+
+	// QueueBytes bounds the bottleneck queue in bytes, counting the
+	// datagram being serialized; a datagram that would exceed it is
+	// dropped. Used only with Rate > 0. Default 0: no byte bound.
+	QueueBytes int
+
+	// QueuePackets bounds the bottleneck queue in datagrams, counting the
+	// one being serialized. Used only with Rate > 0. Default 0: no bound.
+	QueuePackets int
+
+	// MTU drops datagrams longer than MTU bytes. Default 0: no limit.
+	MTU int
+
+	// Seed seeds the direction's random generator. Every value, zero
+	// included, is a valid seed.
+	Seed uint64
+}
+
+// defaultReorderDelay is the hold-back used when Config.ReorderDelay is 0.
+const defaultReorderDelay = 10 * time.Millisecond
+
+// GilbertElliott is the two-state burst loss model of Gilbert and Elliott.
+// The channel is in the Good or the Bad state; each datagram is lost with
+// the loss probability of the current state, then the state changes with
+// the transition probability. The zero value never leaves the Good state
+// and loses nothing: it is off.
+//
+// The classic Gilbert model is LossGood = 0, LossBad = 1: the mean burst
+// length is then 1/BadToGood datagrams and the average loss rate
+// GoodToBad/(GoodToBad+BadToGood). BurstLoss builds it from those two.
+type GilbertElliott struct {
+	// GoodToBad is the probability, in [0, 1], of moving from Good to Bad
+	// after a datagram (p in the literature).
+	GoodToBad float64
+	// BadToGood is the probability, in [0, 1], of moving from Bad to Good
+	// after a datagram (r in the literature).
+	BadToGood float64
+	// LossGood is the loss probability in the Good state (1-k).
+	LossGood float64
+	// LossBad is the loss probability in the Bad state (1-h).
+	LossBad float64
+}
+
+// enabled reports whether the model can lose anything.
+func (g GilbertElliott) enabled() bool {
+	return g.LossGood > 0 || (g.GoodToBad > 0 && g.LossBad > 0)
+}
+
+// BurstLoss returns the Gilbert model (every datagram lost in the Bad
+// state, none in the Good state) whose average loss rate is avgLoss, in
+// (0, 1), and whose bursts of consecutive losses average meanBurst
+// datagrams (at least 1). It returns an error if no such model exists, for
+// example avgLoss 0.9 with meanBurst 1.
+func BurstLoss(avgLoss, meanBurst float64) (GilbertElliott, error) {
+	if !(avgLoss > 0 && avgLoss < 1) {
+		return GilbertElliott{}, fmt.Errorf("netem: average loss %v not in (0, 1)", avgLoss)
+	}
+	if !(meanBurst >= 1) || math.IsInf(meanBurst, 0) {
+		return GilbertElliott{}, fmt.Errorf("netem: mean burst length %v is not a finite number >= 1", meanBurst)
+	}
+	r := 1 / meanBurst
+	p := avgLoss * r / (1 - avgLoss)
+	if p > 1 {
+		return GilbertElliott{}, fmt.Errorf("netem: average loss %v needs bursts longer than %v datagrams (at least %.3g)",
+			avgLoss, meanBurst, avgLoss/(1-avgLoss))
+	}
+	return GilbertElliott{GoodToBad: p, BadToGood: r, LossBad: 1}, nil
+}
+
+// ErrInvalidConfig is wrapped by the errors Config.Validate returns.
+var ErrInvalidConfig = errors.New("netem: invalid config")
+
+// Validate reports the first field of c that is out of range: a
+// probability outside [0, 1] (or NaN), a negative duration, rate, bound or
+// bit count. The error wraps ErrInvalidConfig.
+func (c Config) Validate() error {
+	probs := []struct {
+		name string
+		v    float64
+	}{
+		{"Loss", c.Loss}, {"Reorder", c.Reorder}, {"Duplicate", c.Duplicate}, {"Corrupt", c.Corrupt},
+		{"Burst.GoodToBad", c.Burst.GoodToBad}, {"Burst.BadToGood", c.Burst.BadToGood},
+		{"Burst.LossGood", c.Burst.LossGood}, {"Burst.LossBad", c.Burst.LossBad},
+	}
+	for _, p := range probs {
+		if !(p.v >= 0 && p.v <= 1) {
+			return fmt.Errorf("%w: %s = %v, want a probability in [0, 1]", ErrInvalidConfig, p.name, p.v)
+		}
+	}
+	durs := []struct {
+		name string
+		v    time.Duration
+	}{{"Delay", c.Delay}, {"Jitter", c.Jitter}, {"ReorderDelay", c.ReorderDelay}}
+	for _, d := range durs {
+		if d.v < 0 {
+			return fmt.Errorf("%w: %s = %v is negative", ErrInvalidConfig, d.name, d.v)
+		}
+	}
+	ints := []struct {
+		name string
+		v    int64
+	}{
+		{"Rate", c.Rate}, {"QueueBytes", int64(c.QueueBytes)}, {"QueuePackets", int64(c.QueuePackets)},
+		{"MTU", int64(c.MTU)}, {"CorruptBits", int64(c.CorruptBits)},
+	}
+	for _, n := range ints {
+		if n.v < 0 {
+			return fmt.Errorf("%w: %s = %d is negative", ErrInvalidConfig, n.name, n.v)
+		}
+	}
+	return nil
+}
+
+// Stats counts what happened to the datagrams of one direction. A
+// duplicated datagram counts once in Offered and once in Duplicated, and
+// each of its copies then counts where it ends. Once nothing is in flight,
+//
+//	Offered + Duplicated = Delivered + Lost + BurstLost + TooBig + QueueDropped + RecvDropped
+//
+// Reordered and Corrupted count copies that were also delivered or dropped
+// later, so they are not in that sum.
+type Stats struct {
+	Offered        uint64 // datagrams written into the direction
+	OfferedBytes   uint64 // their bytes
+	Delivered      uint64 // copies put in the receiver's queue (or written, for a real socket)
+	DeliveredBytes uint64 // their bytes
+	Lost           uint64 // dropped by random loss (Config.Loss)
+	BurstLost      uint64 // dropped by the Gilbert-Elliott model (Config.Burst)
+	TooBig         uint64 // dropped for exceeding Config.MTU
+	QueueDropped   uint64 // dropped by the full bottleneck queue
+	RecvDropped    uint64 // dropped at the receiver: no endpoint at the address, closed, or receive buffer full
+	Duplicated     uint64 // extra copies made
+	Corrupted      uint64 // copies with flipped bits
+	Reordered      uint64 // copies held back by Config.Reorder
+}
+
+// String formats s on one line, for logs and the relay's summary.
+func (s Stats) String() string {
+	return fmt.Sprintf("offered %d (%d B), delivered %d (%d B), lost %d, burst-lost %d, too-big %d, queue-dropped %d, recv-dropped %d, duplicated %d, corrupted %d, reordered %d",
+		s.Offered, s.OfferedBytes, s.Delivered, s.DeliveredBytes, s.Lost, s.BurstLost, s.TooBig,
+		s.QueueDropped, s.RecvDropped, s.Duplicated, s.Corrupted, s.Reordered)
+}
