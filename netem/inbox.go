@@ -20,6 +20,7 @@ type inbox struct {
 	bytes  int
 	limit  int
 	closed bool
+	err    error // returned by pop once closed; nil means net.ErrClosed
 	notify chan struct{} // capacity 1: "the queue may be non-empty"
 	done   chan struct{} // closed by close
 	rd     deadline
@@ -71,8 +72,12 @@ func (ib *inbox) pop() (*packet, error) {
 		}
 		ib.mu.Lock()
 		if ib.closed {
+			err := ib.err
 			ib.mu.Unlock()
-			return nil, net.ErrClosed
+			if err == nil {
+				err = net.ErrClosed
+			}
+			return nil, err
 		}
 		if ib.q.len() > 0 {
 			p := ib.q.pop()
@@ -96,14 +101,15 @@ func (ib *inbox) pop() (*packet, error) {
 	}
 }
 
-// close wakes the readers and discards the queue.
-func (ib *inbox) close() {
+// close wakes the readers and discards the queue. Readers then get err,
+// or net.ErrClosed if err is nil.
+func (ib *inbox) close(err error) {
 	ib.mu.Lock()
 	defer ib.mu.Unlock()
 	if ib.closed {
 		return
 	}
-	ib.closed = true
+	ib.closed, ib.err = true, err
 	close(ib.done)
 	for ib.q.len() > 0 {
 		ib.q.pop().free()

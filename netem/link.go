@@ -261,7 +261,7 @@ func (c *PacketConn) Close() error {
 	}
 	c.network.detach(c)
 	c.egress.close()
-	c.in.close()
+	c.in.close(nil)
 	return nil
 }
 
