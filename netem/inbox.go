@@ -20,7 +20,7 @@ type inbox struct {
 	bytes  int
 	limit  int
 	closed bool
-	err    error // returned by pop once closed; nil means net.ErrClosed
+	err    error         // returned by pop once closed; nil means net.ErrClosed
 	notify chan struct{} // capacity 1: "the queue may be non-empty"
 	done   chan struct{} // closed by close
 	rd     deadline
