@@ -56,10 +56,11 @@ func main() {
 	var (
 		sizeFlag  = byteSize(512 << 20)
 		chunkFlag = byteSize(256 << 10)
-		runs      = flag.Int("runs", 1, "transfers per transport; the table shows the median")
+		runs      = flag.Int("runs", 3, "transfers per transport; the table shows the median")
 		only      = flag.String("only", "", "comma-separated transports to run (tcp,tju,quic,kcp); default all")
 		asJSON    = flag.Bool("json", false, "print JSON instead of a table")
 		verify    = flag.Bool("verify", false, "also check a CRC-32C of the stream (costs receiver CPU)")
+		verbose   = flag.Bool("v", false, "print transport counters (e.g. kcp-go retransmissions) after each run")
 		timeout   = flag.Duration("timeout", 60*time.Second, "bound on one transfer; a transport that exceeds it is reported as failed")
 	)
 	flag.Var(&sizeFlag, "size", "bytes per transfer (suffixes K, M, G = 10^3.., KiB, MiB, GiB = 2^10..)")
@@ -75,7 +76,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
-	opt := options{size: int64(sizeFlag), chunk: int(chunkFlag), verify: *verify, timeout: *timeout}
+	opt := options{size: int64(sizeFlag), chunk: int(chunkFlag), verify: *verify, timeout: *timeout, verbose: *verbose}
 
 	rep := report{
 		Time:       time.Now().UTC().Format(time.RFC3339),
@@ -87,11 +88,6 @@ func main() {
 		Size:       opt.size,
 		Chunk:      opt.chunk,
 		Verify:     opt.verify,
-	}
-	if !*asJSON {
-		for _, n := range udpBufferNotes() {
-			fmt.Fprintln(os.Stderr, "note:", n)
-		}
 	}
 	rep.Results = runAll(names, opt, *runs, func(s string) {
 		if !*asJSON {
@@ -162,7 +158,15 @@ func runAll(names []string, opt options, runs int, progress func(string)) []resu
 			if !results[i].OK {
 				continue
 			}
-			s, err := transfer(transports[n], p, want, opt)
+			t := transports[n]
+			var stats func() string
+			if opt.verbose && t.stats != nil {
+				stats = t.stats()
+			}
+			s, err := transfer(t, p, want, opt)
+			if stats != nil {
+				progress(fmt.Sprintf("%-5s run %d/%d: %s", n, r+1, runs, stats()))
+			}
 			if err != nil {
 				results[i].OK = false
 				results[i].Error = fmt.Sprintf("run %d: %v", r+1, err)

@@ -23,6 +23,7 @@ type options struct {
 	chunk   int           // size of each Write and of the receiver's read buffer
 	verify  bool          // check a CRC-32C of the received stream
 	timeout time.Duration // bound on one transfer, setup included
+	verbose bool          // report transport counters after each run
 }
 
 // A sample is the outcome of one successful transfer.

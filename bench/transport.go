@@ -25,6 +25,10 @@ type transport struct {
 	// It returns once the connection is usable (handshake done where the
 	// protocol has one), so that setup is not counted in the transfer time.
 	dial func(addr string) (io.WriteCloser, error)
+	// stats, if set, is called before a transfer and returns a function
+	// that describes what the transport counted during it (retransmissions
+	// and the like), for -v.
+	stats func() func() string
 }
 
 // A server is a listening endpoint of a transport.
