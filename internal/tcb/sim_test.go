@@ -38,9 +38,9 @@ func (h pktHeap) Less(i, j int) bool {
 	}
 	return h[i].idx < h[j].idx
 }
-func (h pktHeap) Swap(i, j int)  { h[i], h[j] = h[j], h[i] }
-func (h *pktHeap) Push(x any)    { *h = append(*h, x.(*pkt)) }
-func (h *pktHeap) Pop() any      { o := *h; x := o[len(o)-1]; *h = o[:len(o)-1]; return x }
+func (h pktHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *pktHeap) Push(x any)   { *h = append(*h, x.(*pkt)) }
+func (h *pktHeap) Pop() any     { o := *h; x := o[len(o)-1]; *h = o[:len(o)-1]; return x }
 
 type sim struct {
 	t       *testing.T
