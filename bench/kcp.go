@@ -57,7 +57,7 @@ func init() {
 }
 
 func kcpSettings() string {
-	return fmt.Sprintf("kcp-go %s: NoDelay(1,%d,2,1), window %d/%d, MTU %d, stream mode, write delay off, ACK no-delay %v, FEC off, crypt nil, 7 MiB UDP buffers",
+	return fmt.Sprintf("kcp-go %s: NoDelay(1,%d,2,1), window %d/%d, MTU %d, stream mode, write delay off, ACK no-delay %v, FEC off, crypt nil, asks 7 MiB UDP buffers like quic-go",
 		moduleVersion("github.com/xtaci/kcp-go/v5"), *kcpInterval, *kcpWnd, *kcpWnd, *kcpMTU, *kcpACKNoDelay)
 }
 

@@ -36,7 +36,7 @@ func init() {
 	register(&transport{
 		name:     "quic",
 		order:    2,
-		settings: "quic-go " + quicVersion() + " defaults: TLS 1.3 always on, auto-tuned flow control (6 MB stream / 15 MB conn max), GSO, PMTUD; 7 MiB UDP buffers (set by quic-go)",
+		settings: "quic-go " + quicVersion() + " defaults: TLS 1.3 always on, auto-tuned flow control (6 MB stream / 15 MB conn max), GSO, PMTUD; asks 7 MiB UDP buffers itself",
 		eof:      true,
 		listen:   quicListen,
 		dial:     quicDial,

@@ -7,9 +7,12 @@ import (
 	"syscall"
 )
 
-// forceUDPBuffers raises the buffers with SO_RCVBUFFORCE/SO_SNDBUFFORCE
-// (allowed with CAP_NET_ADMIN) where SO_RCVBUF/SO_SNDBUF were capped by
-// net.core.rmem_max/wmem_max, the way quic-go does for its own sockets.
+// forceUDPBuffers does for the kcp sockets exactly what quic-go does for its
+// own: if the size the kernel reports is below n, try SO_RCVBUFFORCE /
+// SO_SNDBUFFORCE (allowed with CAP_NET_ADMIN). Like quic-go it compares with
+// the reported size, which Linux doubles, so a buffer capped at
+// net.core.rmem_max >= n/2 is accepted as it is; both peers then run with the
+// same buffers.
 func forceUDPBuffers(c *net.UDPConn, n int) (rcv, snd int) {
 	raw, err := c.SyscallConn()
 	if err != nil {
