@@ -28,6 +28,7 @@ type packet struct {
 	srcAP netip.AddrPort
 	dst   *PacketConn
 	to    net.Addr
+	sess  *session
 }
 
 var packetPool = sync.Pool{New: func() any { return &packet{buf: make([]byte, pooledCap)} }}
@@ -46,7 +47,7 @@ func getPacket(b []byte) *packet {
 // clone returns a copy of p, payload included.
 func (p *packet) clone() *packet {
 	q := getPacket(p.data())
-	q.src, q.srcAP, q.dst, q.to = p.src, p.srcAP, p.dst, p.to
+	q.src, q.srcAP, q.dst, q.to, q.sess = p.src, p.srcAP, p.dst, p.to, p.sess
 	return q
 }
 
