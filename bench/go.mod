@@ -6,6 +6,7 @@ replace github.com/tjunet/tjunet => ../
 
 require (
 	github.com/quic-go/quic-go v0.65.0
+	github.com/tjunet/tjunet v0.0.0-00010101000000-000000000000
 	github.com/xtaci/kcp-go/v5 v5.6.18
 )
 
