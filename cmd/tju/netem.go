@@ -1,0 +1,427 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tjunet/tjunet/netem"
+)
+
+func init() {
+	register(&command{
+		name:     "netem",
+		summary:  "relay UDP between two programs over an emulated bad link",
+		usage:    netemUsage,
+		setFlags: netemFlags,
+		run:      runNetem,
+	})
+}
+
+const netemUsage = `Usage: tju netem --to HOST:PORT [--listen HOST:PORT] [impairments] [--seed N] [--duration D]
+
+Listens on --listen and forwards every datagram to --to, and the replies
+back, through an emulated link. Each client address gets its own session
+(and its own socket towards --to), like a NAT, so the program behind --to
+sees one peer per client. "up" is the client-to-upstream direction, "down"
+the way back.
+
+Every impairment flag applies to both directions; the same flag with -up
+or -down (for example --loss-up) overrides it for one direction.
+Probabilities are written 10% or 0.1; durations 300ms, 1.5s; rates in
+bits per second: 800kbit, 10mbit, 1gbit (kbps, mbps, gbps also mean bits);
+queue sizes in bytes (64kb, 1mib, 1500) or packets (100p).
+
+The counters of both directions are printed when the relay stops: on
+SIGINT or SIGTERM, or after --duration.
+
+Examples:
+  # A TJU TCP receiver on port 20218, its sender talking to 127.0.0.1:9000:
+  # 300 ms each way with 50 ms of jitter, 10% loss.
+  tju netem --listen 127.0.0.1:9000 --to 127.0.0.1:20218 --delay 300ms --jitter 50ms --loss 10%
+
+  # Bursty loss (2% on average, bursts of 4 datagrams) only towards the server,
+  # a 10 Mbit/s bottleneck with a 64 KB queue, and 1% reordering.
+  tju netem --to 127.0.0.1:20218 --loss-up 2% --burst-up 4 --rate 10mbit --queue 64kb --reorder 1%
+
+  # Duplication and corruption for one minute, with a fixed seed.
+  tju netem --to 127.0.0.1:20218 --dup 1% --corrupt 0.5% --seed 42 --duration 1m`
+
+// impairmentFlag is one impairment flag, declared as --name, --name-up
+// and --name-down.
+type impairmentFlag struct {
+	name, arg, usage string // arg names the value in the flag list
+	// apply parses v into c; errors are reported as usage errors.
+	apply func(c *dirSpec, v string) error
+}
+
+// dirSpec collects one direction's parsed flags before they become a
+// netem.Config (the burst length needs the loss rate).
+type dirSpec struct {
+	cfg   netem.Config
+	burst float64
+}
+
+var impairmentFlags = []impairmentFlag{
+	{"loss", "probability", "loss `probability` (10% or 0.1)", func(d *dirSpec, v string) (err error) {
+		d.cfg.Loss, err = parseProbability(v)
+		return err
+	}},
+	{"burst", "length", "mean loss burst `length` in datagrams (>= 1): makes --loss bursty (Gilbert-Elliott)", func(d *dirSpec, v string) (err error) {
+		d.burst, err = strconv.ParseFloat(v, 64)
+		if err != nil || !(d.burst >= 1) || math.IsInf(d.burst, 0) {
+			return fmt.Errorf("want a number of datagrams >= 1")
+		}
+		return nil
+	}},
+	{"delay", "duration", "one-way delay `duration` (300ms)", func(d *dirSpec, v string) (err error) {
+		d.cfg.Delay, err = parseNonNegDuration(v)
+		return err
+	}},
+	{"jitter", "duration", "the delay varies uniformly by up to ± this `duration`; keeps the order unless --jitter-reorders", func(d *dirSpec, v string) (err error) {
+		d.cfg.Jitter, err = parseNonNegDuration(v)
+		return err
+	}},
+	{"reorder", "probability", "`probability` that a datagram is held back by --reorder-delay so later ones overtake it", func(d *dirSpec, v string) (err error) {
+		d.cfg.Reorder, err = parseProbability(v)
+		return err
+	}},
+	{"reorder-delay", "duration", "extra delay `duration` of a held-back datagram (default 10ms)", func(d *dirSpec, v string) (err error) {
+		d.cfg.ReorderDelay, err = parseNonNegDuration(v)
+		return err
+	}},
+	{"dup", "probability", "duplication `probability`", func(d *dirSpec, v string) (err error) {
+		d.cfg.Duplicate, err = parseProbability(v)
+		return err
+	}},
+	{"corrupt", "probability", "`probability` that a datagram has bits flipped", func(d *dirSpec, v string) (err error) {
+		d.cfg.Corrupt, err = parseProbability(v)
+		return err
+	}},
+	{"corrupt-bits", "n", "`n` bits flipped in a corrupted datagram (default 1)", func(d *dirSpec, v string) (err error) {
+		d.cfg.CorruptBits, err = parseCount(v)
+		return err
+	}},
+	{"rate", "bits/s", "bottleneck rate in `bits/s` (10mbit); datagrams queue behind it", func(d *dirSpec, v string) (err error) {
+		d.cfg.Rate, err = parseRate(v)
+		return err
+	}},
+	{"queue", "size", "bottleneck queue limit `size`, bytes (64kb) or packets (100p); default unbounded", func(d *dirSpec, v string) error {
+		bytes, packets, err := parseQueue(v)
+		d.cfg.QueueBytes, d.cfg.QueuePackets = bytes, packets
+		return err
+	}},
+	{"mtu", "bytes", "drop datagrams longer than this many `bytes`", func(d *dirSpec, v string) (err error) {
+		d.cfg.MTU, err = parseCount(v)
+		return err
+	}},
+}
+
+func netemFlags(fs *flag.FlagSet) {
+	fs.String("listen", "127.0.0.1:9000", "UDP `address` the relay listens on for clients (port 0 picks one)")
+	fs.String("to", "", "UDP `address` of the upstream program (required)")
+	fs.Uint64("seed", 1, "seed of the random decisions: the same seed and traffic give the same losses")
+	fs.Duration("duration", 0, "stop after this long (default: run until interrupted)")
+	fs.Duration("every", 0, "also print the counters at this interval (default: only at the end)")
+	fs.Duration("idle", 0, "close a client's session after this long without traffic (default: never)")
+	fs.Bool("jitter-reorders", false, "let jitter reorder datagrams (default: jitter keeps the order)")
+	for _, f := range impairmentFlags {
+		arg := "`" + f.arg + "`"
+		fs.String(f.name, "", f.usage)
+		fs.String(f.name+"-up", "", "the --"+f.name+" "+arg+" for the client-to-upstream direction only")
+		fs.String(f.name+"-down", "", "the --"+f.name+" "+arg+" for the upstream-to-client direction only")
+	}
+}
+
+// netemConfigs builds the relay's configuration from the parsed flags.
+func netemConfigs(fs *flag.FlagSet) (netem.RelayConfig, error) {
+	get := func(name string) string { return fs.Lookup(name).Value.String() }
+	var up, down dirSpec
+	for _, f := range impairmentFlags {
+		for _, set := range []struct {
+			flag string
+			dirs []*dirSpec
+		}{{f.name, []*dirSpec{&up, &down}}, {f.name + "-up", []*dirSpec{&up}}, {f.name + "-down", []*dirSpec{&down}}} {
+			v := strings.TrimSpace(get(set.flag))
+			if v == "" {
+				continue
+			}
+			for _, d := range set.dirs {
+				if err := f.apply(d, v); err != nil {
+					return netem.RelayConfig{}, usagef("invalid --%s %q: %v", set.flag, v, err)
+				}
+			}
+		}
+	}
+	if (up.burst > 0 && up.cfg.Loss == 0) && (down.burst > 0 && down.cfg.Loss == 0) ||
+		(up.burst > 0 && up.cfg.Loss == 0 && down.burst == 0) || (down.burst > 0 && down.cfg.Loss == 0 && up.burst == 0) {
+		return netem.RelayConfig{}, usagef("--burst sets the burst length of --loss: give a loss rate too")
+	}
+	seed, _ := strconv.ParseUint(get("seed"), 10, 64)
+	jitterReorders := get("jitter-reorders") == "true"
+	for _, d := range []struct {
+		name string
+		spec *dirSpec
+	}{{"up", &up}, {"down", &down}} {
+		c := &d.spec.cfg
+		c.Seed = seed
+		c.JitterReorders = jitterReorders
+		if d.spec.burst > 0 && c.Loss > 0 {
+			ge, err := netem.BurstLoss(c.Loss, d.spec.burst)
+			if err != nil {
+				return netem.RelayConfig{}, usageError{fmt.Errorf("%s direction: %w", d.name, err)}
+			}
+			c.Burst, c.Loss = ge, 0
+		}
+		if c.Rate == 0 && (c.QueueBytes > 0 || c.QueuePackets > 0) {
+			return netem.RelayConfig{}, usagef("--queue needs --rate for the %s direction", d.name)
+		}
+		if err := c.Validate(); err != nil {
+			return netem.RelayConfig{}, usageError{fmt.Errorf("%s direction: %w", d.name, err)}
+		}
+	}
+	rc := netem.RelayConfig{Listen: get("listen"), Upstream: get("to"), Up: up.cfg, Down: down.cfg}
+	rc.IdleTimeout, _ = time.ParseDuration(get("idle"))
+	if rc.Upstream == "" {
+		return rc, usagef("--to is required: the UDP address of the program to relay to")
+	}
+	for _, a := range []struct{ flag, addr string }{{"listen", rc.Listen}, {"to", rc.Upstream}} {
+		ua, err := net.ResolveUDPAddr("udp", a.addr)
+		if err != nil {
+			return rc, usagef("invalid --%s %q: %v", a.flag, a.addr, err)
+		}
+		if a.flag == "to" && ua.Port == 0 {
+			return rc, usagef("invalid --to %q: want a port", a.addr)
+		}
+	}
+	return rc, nil
+}
+
+func runNetem(ctx context.Context, fs *flag.FlagSet, e *env) error {
+	if fs.NArg() > 0 {
+		return usagef("unexpected arguments %q", fs.Args())
+	}
+	rc, err := netemConfigs(fs)
+	if err != nil {
+		return err
+	}
+	var duration, every time.Duration
+	duration, _ = time.ParseDuration(fs.Lookup("duration").Value.String())
+	every, _ = time.ParseDuration(fs.Lookup("every").Value.String())
+	if duration < 0 || every < 0 || rc.IdleTimeout < 0 {
+		return usagef("--duration, --every and --idle must not be negative")
+	}
+	r, err := netem.NewRelay(rc)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	fmt.Fprintf(e.stdout, "tju netem: listening on %v, relaying to %v\n", r.Addr(), r.Upstream())
+	fmt.Fprintf(e.stdout, "  up   (client -> %v): %s\n", r.Upstream(), describeConfig(rc.Up))
+	fmt.Fprintf(e.stdout, "  down (%v -> client): %s\n", r.Upstream(), describeConfig(rc.Down))
+
+	if duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, duration)
+		defer cancel()
+	}
+	var tick <-chan time.Time
+	if every > 0 {
+		t := time.NewTicker(every)
+		defer t.Stop()
+		tick = t.C
+	}
+wait:
+	for {
+		select {
+		case <-ctx.Done():
+			break wait
+		case <-tick:
+			printRelayStats(e.stdout, r, time.Since(start))
+		}
+	}
+	closeErr := r.Close()
+	fmt.Fprintln(e.stdout, "tju netem: stopped")
+	printRelayStats(e.stdout, r, time.Since(start))
+	if closeErr != nil {
+		return fmt.Errorf("closing the relay: %w", closeErr)
+	}
+	return nil
+}
+
+func printRelayStats(w io.Writer, r *netem.Relay, elapsed time.Duration) {
+	up, down := r.Stats()
+	fmt.Fprintf(w, "after %v: sessions %d (%d open), rejected datagrams %d\n",
+		elapsed.Round(time.Millisecond), r.TotalSessions(), r.Sessions(), r.Rejected())
+	fmt.Fprintf(w, "  up:   %v\n", up)
+	fmt.Fprintf(w, "  down: %v\n", down)
+}
+
+// describeConfig summarizes the impairments of c, "none" if there are none.
+func describeConfig(c netem.Config) string {
+	var parts []string
+	pct := func(p float64) string { return strconv.FormatFloat(p*100, 'g', 4, 64) + "%" }
+	if c.Loss > 0 {
+		parts = append(parts, "loss "+pct(c.Loss))
+	}
+	if b := c.Burst; b != (netem.GilbertElliott{}) {
+		parts = append(parts, fmt.Sprintf("burst loss (good->bad %s, bad->good %s, loss good %s, bad %s)",
+			pct(b.GoodToBad), pct(b.BadToGood), pct(b.LossGood), pct(b.LossBad)))
+	}
+	if c.Delay > 0 || c.Jitter > 0 {
+		s := "delay " + c.Delay.String()
+		if c.Jitter > 0 {
+			s += " ± " + c.Jitter.String()
+			if c.JitterReorders {
+				s += " (may reorder)"
+			}
+		}
+		parts = append(parts, s)
+	}
+	if c.Reorder > 0 {
+		d := c.ReorderDelay
+		if d == 0 {
+			d = 10 * time.Millisecond
+		}
+		parts = append(parts, fmt.Sprintf("reorder %s (held %v)", pct(c.Reorder), d))
+	}
+	if c.Duplicate > 0 {
+		parts = append(parts, "duplicate "+pct(c.Duplicate))
+	}
+	if c.Corrupt > 0 {
+		parts = append(parts, fmt.Sprintf("corrupt %s (%d bits)", pct(c.Corrupt), max(c.CorruptBits, 1)))
+	}
+	if c.Rate > 0 {
+		s := "rate " + formatRate(c.Rate)
+		switch {
+		case c.QueueBytes > 0 && c.QueuePackets > 0:
+			s += fmt.Sprintf(", queue %d B / %d packets", c.QueueBytes, c.QueuePackets)
+		case c.QueueBytes > 0:
+			s += fmt.Sprintf(", queue %d B", c.QueueBytes)
+		case c.QueuePackets > 0:
+			s += fmt.Sprintf(", queue %d packets", c.QueuePackets)
+		default:
+			s += ", unbounded queue"
+		}
+		parts = append(parts, s)
+	}
+	if c.MTU > 0 {
+		parts = append(parts, fmt.Sprintf("mtu %d", c.MTU))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+func formatRate(bps int64) string {
+	for _, u := range []struct {
+		div  float64
+		name string
+	}{{1e9, "Gbit/s"}, {1e6, "Mbit/s"}, {1e3, "kbit/s"}} {
+		if float64(bps) >= u.div {
+			return strconv.FormatFloat(float64(bps)/u.div, 'g', 4, 64) + " " + u.name
+		}
+	}
+	return strconv.FormatInt(bps, 10) + " bit/s"
+}
+
+// parseProbability accepts "10%", "0.5%" or a fraction "0.1", in [0, 1].
+func parseProbability(s string) (float64, error) {
+	scale := 1.0
+	if t, ok := strings.CutSuffix(s, "%"); ok {
+		s, scale = strings.TrimSpace(t), 0.01
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	v *= scale
+	if err != nil || !(v >= 0 && v <= 1) {
+		return 0, fmt.Errorf("want a probability between 0%% and 100%%, like 10%% or 0.1")
+	}
+	return v, nil
+}
+
+func parseNonNegDuration(s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("want a non-negative duration like 300ms")
+	}
+	return d, nil
+}
+
+func parseCount(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return 0, fmt.Errorf("want a non-negative whole number")
+	}
+	return n, nil
+}
+
+// parseRate accepts bits per second: "1000000", "800kbit", "10mbit",
+// "1.5gbit", with optional "/s", or the same with "bps" ("10mbps").
+func parseRate(s string) (int64, error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	t = strings.TrimSuffix(t, "/s")
+	for _, suf := range []string{"bit", "bps"} {
+		if u, ok := strings.CutSuffix(t, suf); ok {
+			t = u
+			break
+		}
+	}
+	mult := 1.0
+	if n := len(t); n > 0 {
+		switch t[n-1] {
+		case 'k':
+			mult = 1e3
+		case 'm':
+			mult = 1e6
+		case 'g':
+			mult = 1e9
+		}
+		if mult != 1 {
+			t = t[:n-1]
+		}
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	bps := v * mult
+	if err != nil || !(bps >= 1) || bps > math.MaxInt64/2 {
+		return 0, fmt.Errorf("want a rate in bits/s like 800kbit, 10mbit or 1gbit")
+	}
+	return int64(bps), nil
+}
+
+// parseQueue accepts a packet count ("100p", "100pkt", "100packets") or
+// a byte size ("1500", "64kb", "64kib", "1mb", "1mib").
+func parseQueue(s string) (bytes, packets int, err error) {
+	t := strings.ToLower(strings.TrimSpace(s))
+	for _, suf := range []string{"packets", "pkts", "pkt", "p"} {
+		if u, ok := strings.CutSuffix(t, suf); ok {
+			n, err := strconv.Atoi(u)
+			if err != nil || n <= 0 {
+				return 0, 0, fmt.Errorf("want a positive packet count like 100p")
+			}
+			return 0, n, nil
+		}
+	}
+	mult := 1.0
+	for _, u := range []struct {
+		suf  string
+		mult float64
+	}{{"kib", 1 << 10}, {"mib", 1 << 20}, {"kb", 1e3}, {"mb", 1e6}, {"k", 1e3}, {"m", 1e6}, {"b", 1}} {
+		if v, ok := strings.CutSuffix(t, u.suf); ok {
+			t, mult = v, u.mult
+			break
+		}
+	}
+	v, err := strconv.ParseFloat(t, 64)
+	n := v * mult
+	if err != nil || !(n >= 1) || n > math.MaxInt32 {
+		return 0, 0, fmt.Errorf("want a size like 64kb or a packet count like 100p")
+	}
+	return int(n), 0, nil
+}
