@@ -1,0 +1,212 @@
+package minitalk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Port is one process's end of a channel that carries symbols between
+// processes, such as signals.
+type Port interface {
+	// Send sends s to process pid. It returns an error wrapping
+	// ErrNoProcess if pid does not exist.
+	Send(pid int, s Symbol) error
+	// Receive waits up to timeout for a symbol and returns it; ok is false
+	// if none came in time. A timeout of 0 only looks at what is pending.
+	Receive(timeout time.Duration) (sig Signal, ok bool, err error)
+	// Alive reports whether process pid exists.
+	Alive(pid int) bool
+}
+
+// ErrNoProcess is wrapped by Port.Send when the process does not exist.
+var ErrNoProcess = errors.New("no such process")
+
+// Event is something that happened, as reported to a Logger.
+type Event struct {
+	Kind EventKind
+	PID  int           // the other process
+	Wait time.Duration // EventRejected, EventRestarted: the sleep before the next knock
+	Sym  Symbol        // EventResent: the symbol sent again
+	Err  error         // EventFailed
+}
+
+// Logger receives events; it is called synchronously, so it must be quick.
+type Logger func(Event)
+
+// pauseLimit is how long a client may take between reading an answer and
+// sending its next symbol before it assumes it was stopped, and discards any
+// answer that arrived meanwhile.
+const pauseLimit = 50 * time.Millisecond
+
+// Send sends msg to the server with process ID server over p and returns nil
+// once the server acknowledged the end of the message. It returns an error
+// wrapping ErrNoProcess, ErrNoAnswer, ErrBusy, ErrTooManyRestarts, a Port
+// error or ctx's error. ctx is looked at between symbols and during sleeps.
+func Send(ctx context.Context, p Port, server int, msg []byte, cfg ClientConfig, log Logger) error {
+	c := NewClient(msg, cfg)
+	st := c.Start()
+	var answered time.Time
+	for {
+		switch st.Op {
+		case OpSend:
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("minitalk: sending to %d: %w", server, err)
+			}
+			if st.Event == EventResent && log != nil {
+				log(Event{Kind: EventResent, PID: server, Sym: st.Sym})
+			}
+			if !answered.IsZero() && time.Since(answered) > pauseLimit {
+				// This process was stopped or starved between the answer
+				// and this send: an answer the server sent again meanwhile
+				// is stale.
+				if err := drain(p); err != nil {
+					return err
+				}
+			}
+			if err := p.Send(server, st.Sym); err != nil {
+				return fmt.Errorf("minitalk: sending to %d: %w", server, err)
+			}
+			a, ok, err := await(p, server, st.Wait)
+			if err != nil {
+				return fmt.Errorf("minitalk: waiting for %d: %w", server, err)
+			}
+			if !ok {
+				st = c.Timeout()
+				continue
+			}
+			answered = time.Now()
+			st = c.Answer(a)
+			if st.Event == EventAccepted && log != nil {
+				log(Event{Kind: EventAccepted, PID: server})
+			}
+		case OpSleep:
+			if log != nil {
+				log(Event{Kind: st.Event, PID: server, Wait: st.Wait})
+			}
+			t := time.NewTimer(st.Wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return fmt.Errorf("minitalk: waiting for %d: %w", server, ctx.Err())
+			case <-t.C:
+			}
+			if err := drain(p); err != nil {
+				return err
+			}
+			answered = time.Time{}
+			st = c.Start()
+		case OpDone:
+			if log != nil {
+				log(Event{Kind: EventDone, PID: server})
+			}
+			return nil
+		case OpFail:
+			if log != nil {
+				log(Event{Kind: EventFailed, PID: server, Err: st.Err})
+			}
+			return fmt.Errorf("minitalk: sending to %d: %w", server, st.Err)
+		default:
+			return fmt.Errorf("minitalk: client in state %v asked for nothing", c.State())
+		}
+	}
+}
+
+// await waits up to d for a symbol from process from, ignoring others.
+func await(p Port, from int, d time.Duration) (Symbol, bool, error) {
+	var deadline time.Time
+	for {
+		sig, ok, err := p.Receive(d)
+		if err != nil || !ok {
+			return 0, false, err
+		}
+		if sig.From == from {
+			return sig.Sym, true, nil
+		}
+		now := time.Now()
+		if deadline.IsZero() {
+			deadline = now.Add(d)
+		}
+		if d = deadline.Sub(now); d <= 0 {
+			return 0, false, nil
+		}
+	}
+}
+
+// drain discards every symbol pending at p.
+func drain(p Port) error {
+	for {
+		_, ok, err := p.Receive(0)
+		if err != nil {
+			return fmt.Errorf("minitalk: draining: %w", err)
+		}
+		if !ok {
+			return nil
+		}
+	}
+}
+
+// pollEvery bounds how long the server waits without looking at its context
+// and, when bound, at whether its client still exists.
+const pollEvery = 100 * time.Millisecond
+
+// Serve runs a server over p until ctx is done or p fails, serving clients
+// one after another. deliver is called with every whole message (the slice
+// is valid only during the call), before the client's end is acknowledged; an
+// error from deliver ends Serve. It returns ctx's error or a Port error,
+// wrapped.
+func Serve(ctx context.Context, p Port, cfg ServerConfig, deliver func(from int, msg []byte) error, log Logger) error {
+	s := NewServer(cfg)
+	do := func(st ServerStep) error {
+		if st.Message != nil {
+			if err := deliver(st.Peer, st.Message); err != nil {
+				return fmt.Errorf("minitalk: delivering a message: %w", err)
+			}
+		}
+		if st.Event != EventNone && log != nil {
+			log(Event{Kind: st.Event, PID: st.Peer})
+		}
+		if st.Reply {
+			if err := p.Send(st.To, st.Sym); err != nil {
+				if errors.Is(err, ErrNoProcess) {
+					if st.To == s.Peer() {
+						st = s.PeerGone()
+						if log != nil {
+							log(Event{Kind: st.Event, PID: st.Peer})
+						}
+					}
+					return nil
+				}
+				return fmt.Errorf("minitalk: answering %d: %w", st.To, err)
+			}
+		}
+		return nil
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("minitalk: server: %w", err)
+		}
+		wait := pollEvery
+		if d, ok := s.Deadline(); ok {
+			wait = max(0, min(wait, time.Until(d)))
+		}
+		sig, ok, err := p.Receive(wait)
+		if err != nil {
+			return fmt.Errorf("minitalk: server: %w", err)
+		}
+		now := time.Now()
+		var st ServerStep
+		switch {
+		case ok:
+			st = s.Receive(sig.From, sig.Sym, now)
+		case s.Peer() != 0 && !p.Alive(s.Peer()):
+			st = s.PeerGone()
+		default:
+			st = s.Tick(now)
+		}
+		if err := do(st); err != nil {
+			return err
+		}
+	}
+}
