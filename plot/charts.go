@@ -1,0 +1,556 @@
+package plot
+
+import (
+	"cmp"
+	"fmt"
+	"image/color"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/tjunet/tjunet/trace"
+)
+
+// Colours, from the usual categorical palette so the charts agree.
+var (
+	colCwnd     = color.RGBA{31, 119, 180, 255}  // blue
+	colSsthresh = color.RGBA{255, 127, 14, 255}  // orange
+	colRwnd     = color.RGBA{44, 160, 44, 255}   // green
+	colSwnd     = color.RGBA{148, 103, 189, 255} // purple
+	colRTO      = color.RGBA{214, 39, 40, 255}   // red
+	colSample   = color.RGBA{127, 127, 127, 255} // grey
+	colAck      = color.RGBA{44, 160, 44, 255}   // green
+	colAckOut   = color.RGBA{255, 127, 14, 255}  // orange
+	colRecvd    = color.RGBA{148, 103, 189, 255} // purple
+	colFill     = color.RGBA{31, 119, 180, 90}   // translucent blue
+)
+
+// cwndMarks styles the CWND event types.
+var cwndMarks = map[int]struct {
+	col    color.Color
+	shape  draw.GlyphDrawer
+	radius vg.Length
+}{
+	trace.CwndSlowStart:      {color.RGBA{44, 160, 44, 255}, draw.CircleGlyph{}, 2},
+	trace.CwndCongAvoid:      {color.RGBA{23, 190, 207, 255}, draw.TriangleGlyph{}, 2},
+	trace.CwndFastRetransmit: {color.RGBA{255, 127, 14, 255}, draw.SquareGlyph{}, 3.5},
+	trace.CwndTimeout:        {color.RGBA{214, 39, 40, 255}, draw.CrossGlyph{}, 5},
+}
+
+const timeLabel = "time since the first event (s)"
+
+// newPlot returns a plot with the common furniture: title, axis labels,
+// grid, the time axis over the whole trace, and the legend at the top.
+func newPlot(d *data, opt Options, title, ylabel string) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = opt.title(title)
+	p.Title.Padding = 6
+	p.X.Label.Text = timeLabel
+	p.Y.Label.Text = ylabel
+	for _, f := range []struct {
+		font *font.Font
+		size vg.Length
+	}{
+		{&p.Title.TextStyle.Font, 14},
+		{&p.X.Label.TextStyle.Font, 12},
+		{&p.Y.Label.TextStyle.Font, 12},
+		{&p.X.Tick.Label.Font, 11},
+		{&p.Y.Tick.Label.Font, 11},
+		{&p.Legend.TextStyle.Font, 11},
+	} {
+		f.font.Variant = "Sans"
+		f.font.Size = f.size
+	}
+	p.X.Tick.Marker = niceTicks{}
+	p.Y.Tick.Marker = niceTicks{}
+	p.Legend.Top = true
+	p.Legend.ThumbnailWidth = 0.4 * vg.Inch
+	grid := plotter.NewGrid()
+	grid.Vertical.Color = color.Gray{225}
+	grid.Horizontal.Color = color.Gray{225}
+	p.Add(grid)
+	p.X.Min = 0
+	if n := len(d.events); n > 0 {
+		p.X.Max = max(d.sec(&d.events[n-1]), 0.001)
+	}
+	return p
+}
+
+// headroom sets the Y axis from 0 to above ymax, leaving room at the top for
+// a legend of the given number of entries.
+func headroom(p *plot.Plot, ymax float64, entries int) {
+	p.Y.Min = 0
+	if !(ymax > 0) || !finite(ymax) {
+		ymax = 1
+	}
+	p.Y.Max = ymax * (1.08 + 0.06*float64(entries))
+}
+
+// stepLine draws a value that holds from one event to the next, up to end.
+func stepLine(xys plotter.XYs, cols int, end float64, col color.Color, width vg.Length, dashed bool) (*plotter.Line, error) {
+	xys = thinLine(xys, cols)
+	if n := len(xys); n > 0 && end > xys[n-1].X {
+		xys = append(xys[:n:n], plotter.XY{X: end, Y: xys[n-1].Y})
+	}
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		return nil, err
+	}
+	l.StepStyle = plotter.PostStep
+	l.Color = col
+	l.Width = width
+	if dashed {
+		l.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+	}
+	return l, nil
+}
+
+// line draws a series joining its points.
+func line(xys plotter.XYs, cols int, col color.Color, width vg.Length, dashed bool) (*plotter.Line, error) {
+	l, err := plotter.NewLine(thinLine(xys, cols))
+	if err != nil {
+		return nil, err
+	}
+	l.Color = col
+	l.Width = width
+	if dashed {
+		l.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+	}
+	return l, nil
+}
+
+// points draws markers, at most one per pixel, for the points inside the given
+// Y range.
+func points(xys plotter.XYs, opt Options, xmax, ymin, ymax float64, col color.Color, shape draw.GlyphDrawer, r vg.Length) (*plotter.Scatter, error) {
+	cols, rows := opt.pixels()
+	s, err := plotter.NewScatter(thinPoints(xys, cols, rows, 0, xmax, ymin, ymax))
+	if err != nil {
+		return nil, err
+	}
+	s.Color = col
+	s.Shape = shape
+	s.Radius = r
+	return s, nil
+}
+
+func (d *data) end() float64 {
+	if n := len(d.events); n > 0 {
+		return d.sec(&d.events[n-1])
+	}
+	return 0
+}
+
+func noData(chart string, kinds ...trace.Kind) error {
+	s := ""
+	for i, k := range kinds {
+		if i > 0 {
+			s += ", "
+		}
+		s += k.String()
+	}
+	return fmt.Errorf("%w: %s needs %s events", ErrNoData, chart, s)
+}
+
+// kb formats a byte count in KB with at most one decimal.
+func kb(bytes float64) string {
+	return strconv.FormatFloat(math.Round(bytes/100)/10, 'f', -1, 64)
+}
+
+// segmentTicks marks a KB axis at round numbers of segments, labelled
+// "<KB> (<segments>)".
+type segmentTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (segmentTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := niceTicks{}.Ticks(lo*1000/SegmentSize, hi*1000/SegmentSize)
+	for i := range ticks {
+		seg := ticks[i].Value
+		ticks[i].Value = seg * SegmentSize / 1000
+		if ticks[i].Label != "" {
+			ticks[i].Label = kb(seg*SegmentSize) + " (" + ticks[i].Label + ")"
+		}
+	}
+	return ticks
+}
+
+// Cwnd draws the congestion window against time in KB, with the number of
+// 1375-byte segments beside each KB value, as a step line; a marker for each
+// CWND event, shaped and coloured by its type (slow start, congestion
+// avoidance, fast retransmit, timeout); and the slow-start threshold of SSTH
+// events, if any, as a dashed line. The error wraps ErrNoData if the trace has
+// no CWND event.
+func Cwnd(events []trace.Event, opt Options) (*plot.Plot, error) {
+	return cwnd(prepare(events), opt)
+}
+
+func cwnd(d *data, opt Options) (*plot.Plot, error) {
+	if !d.has(trace.KindCwnd) {
+		return nil, noData("cwnd", trace.KindCwnd)
+	}
+	cols, _ := opt.pixels()
+	all := d.sizes(trace.KindCwnd, 1000)
+	_, _, _, ymax := xyRange(all)
+	byType := map[int]plotter.XYs{}
+	counts := map[int]int{}
+	j := 0
+	for i := range d.events {
+		e := &d.events[i]
+		if e.Kind == trace.KindCwnd {
+			byType[e.Type] = append(byType[e.Type], all[j])
+			counts[e.Type]++
+			j++
+		}
+	}
+	title := fmt.Sprintf("congestion window (max %s KB = %.1f segments of %d B)", kb(ymax*1000), ymax*1000/SegmentSize, SegmentSize)
+	if n := counts[trace.CwndFastRetransmit] + counts[trace.CwndTimeout]; n > 0 {
+		title += fmt.Sprintf("; fast retransmits: %d, timeouts: %d", counts[trace.CwndFastRetransmit], counts[trace.CwndTimeout])
+	}
+	p := newPlot(d, opt, title, "cwnd, KB (segments)")
+	p.Y.Tick.Marker = segmentTicks{}
+
+	l, err := stepLine(all, cols, d.end(), colCwnd, 1.5, false)
+	if err != nil {
+		return nil, err
+	}
+	p.Add(l)
+	p.Legend.Add("cwnd", l)
+	if d.has(trace.KindSsth) {
+		ss := d.sizes(trace.KindSsth, 1000)
+		sl, err := stepLine(ss, cols, d.end(), colSsthresh, 1.5, true)
+		if err != nil {
+			return nil, err
+		}
+		p.Add(sl)
+		p.Legend.Add("ssthresh", sl)
+		// A threshold far above the window (often "infinite" at first)
+		// would flatten the window; let it run off the top instead.
+		_, _, _, smax := xyRange(ss)
+		if smax <= 2*ymax {
+			ymax = max(ymax, smax)
+		}
+	}
+	headroom(p, ymax, 2+len(byType))
+	// Rare types last, so they are drawn on top.
+	for _, typ := range sortedTypes(byType) {
+		m, ok := cwndMarks[typ]
+		if !ok {
+			m.col, m.shape, m.radius = color.Black, draw.PlusGlyph{}, 3
+		}
+		s, err := points(byType[typ], opt, p.X.Max, 0, p.Y.Max, m.col, m.shape, m.radius)
+		if err != nil {
+			return nil, err
+		}
+		p.Add(s)
+		p.Legend.Add(fmt.Sprintf("%s (%d)", trace.CwndTypeName(typ), counts[typ]), s)
+	}
+	return p, nil
+}
+
+// sortedTypes orders CWND types by how many events they have, most first.
+func sortedTypes(m map[int]plotter.XYs) []int {
+	types := make([]int, 0, len(m))
+	for t := range m {
+		types = append(types, t)
+	}
+	slices.SortFunc(types, func(a, b int) int {
+		if c := cmp.Compare(len(m[b]), len(m[a])); c != 0 {
+			return c
+		}
+		return cmp.Compare(a, b)
+	})
+	return types
+}
+
+// windowChart draws the Size of one kind of window event as a step line.
+func windowChart(d *data, opt Options, k trace.Kind, chart, title, label string, col color.Color) (*plot.Plot, error) {
+	if !d.has(k) {
+		return nil, noData(chart, k)
+	}
+	cols, _ := opt.pixels()
+	xys := d.sizes(k, 1000)
+	_, _, ymin, ymax := xyRange(xys)
+	p := newPlot(d, opt, fmt.Sprintf("%s (min %s KB, max %s KB)", title, kb(ymin*1000), kb(ymax*1000)), "KB (1 KB = 1000 bytes)")
+	l, err := stepLine(xys, cols, d.end(), col, 1.5, false)
+	if err != nil {
+		return nil, err
+	}
+	p.Add(l)
+	p.Legend.Add(label, l)
+	headroom(p, ymax, 1)
+	if ymin < 0 {
+		p.Y.Min = ymin * 1.1
+	}
+	return p, nil
+}
+
+// Rwnd draws the receive window of RWND events (the receiver's free buffer)
+// against time, in KB. The error wraps ErrNoData if the trace has no RWND
+// event.
+func Rwnd(events []trace.Event, opt Options) (*plot.Plot, error) {
+	return rwnd(prepare(events), opt)
+}
+
+func rwnd(d *data, opt Options) (*plot.Plot, error) {
+	return windowChart(d, opt, trace.KindRwnd, "rwnd", "receive window", "rwnd", colRwnd)
+}
+
+// Swnd draws the send window of SWND events against time, in KB. The error
+// wraps ErrNoData if the trace has no SWND event.
+func Swnd(events []trace.Event, opt Options) (*plot.Plot, error) {
+	return swnd(prepare(events), opt)
+}
+
+func swnd(d *data, opt Options) (*plot.Plot, error) {
+	return windowChart(d, opt, trace.KindSwnd, "swnd", "send window", "swnd", colSwnd)
+}
+
+// Windows draws the congestion, receive and send windows (and the slow-start
+// threshold, if traced) together against time, in KB, each as far as the
+// trace has its events. The error wraps ErrNoData if it has none of CWND,
+// RWND and SWND.
+func Windows(events []trace.Event, opt Options) (*plot.Plot, error) {
+	return windows(prepare(events), opt)
+}
+
+func windows(d *data, opt Options) (*plot.Plot, error) {
+	if !d.has(trace.KindCwnd, trace.KindRwnd, trace.KindSwnd) {
+		return nil, noData("windows", trace.KindCwnd, trace.KindRwnd, trace.KindSwnd)
+	}
+	cols, _ := opt.pixels()
+	p := newPlot(d, opt, "windows: congestion, receive and send", "KB (1 KB = 1000 bytes)")
+	ymax := 0.0
+	for _, w := range []struct {
+		k    trace.Kind
+		name string
+		col  color.Color
+		wid  vg.Length
+	}{
+		{trace.KindRwnd, "rwnd", colRwnd, 2.5},
+		{trace.KindSwnd, "swnd", colSwnd, 1.5},
+		{trace.KindCwnd, "cwnd", colCwnd, 1.5},
+	} {
+		if !d.has(w.k) {
+			continue
+		}
+		xys := d.sizes(w.k, 1000)
+		_, _, _, m := xyRange(xys)
+		ymax = max(ymax, m)
+		l, err := stepLine(xys, cols, d.end(), w.col, w.wid, false)
+		if err != nil {
+			return nil, err
+		}
+		p.Add(l)
+		p.Legend.Add(w.name, l)
+	}
+	if d.has(trace.KindSsth) {
+		xys := d.sizes(trace.KindSsth, 1000)
+		l, err := stepLine(xys, cols, d.end(), colSsthresh, 1, true)
+		if err != nil {
+			return nil, err
+		}
+		p.Add(l)
+		p.Legend.Add("ssthresh", l)
+	}
+	headroom(p, ymax, 4)
+	return p, nil
+}
+
+// RTT draws the RTT estimator of RTTS events against time in milliseconds:
+// each RTT sample as a dot, the smoothed RTT (EstimatedRTT) and the
+// retransmission timeout (TimeoutInterval) as lines. The error wraps ErrNoData
+// if the trace has no RTTS event.
+func RTT(events []trace.Event, opt Options) (*plot.Plot, error) {
+	return rtt(prepare(events), opt)
+}
+
+func rtt(d *data, opt Options) (*plot.Plot, error) {
+	sample, srtt, rto := d.rttSeries()
+	if len(sample)+len(srtt)+len(rto) == 0 {
+		return nil, noData("rtt", trace.KindRtts)
+	}
+	cols, _ := opt.pixels()
+	_, _, _, ymax := xyRange(sample, srtt, rto)
+	title := "RTT: samples, smoothed RTT and RTO"
+	if n := len(srtt); n > 0 {
+		title += fmt.Sprintf(" (last smoothed %.1f ms, RTO %.1f ms)", srtt[n-1].Y, lastY(rto))
+	}
+	p := newPlot(d, opt, title, "milliseconds")
+	headroom(p, ymax, 3)
+	if len(rto) > 0 {
+		l, err := stepLine(rto, cols, d.end(), colRTO, 1.5, true)
+		if err != nil {
+			return nil, err
+		}
+		p.Add(l)
+		p.Legend.Add("RTO (TimeoutInterval)", l)
+	}
+	if len(srtt) > 0 {
+		l, err := line(srtt, cols, colCwnd, 2, false)
+		if err != nil {
+			return nil, err
+		}
+		p.Add(l)
+		p.Legend.Add("smoothed RTT (EstimatedRTT)", l)
+	}
+	if len(sample) > 0 {
+		s, err := points(sample, opt, p.X.Max, p.Y.Min, p.Y.Max, colSample, draw.CircleGlyph{}, 1.5)
+		if err != nil {
+			return nil, err
+		}
+		p.Add(s)
+		p.Legend.Add("RTT sample (SampleRTT)", s)
+	}
+	return p, nil
+}
+
+func lastY(xys plotter.XYs) float64 {
+	if len(xys) == 0 {
+		return math.NaN()
+	}
+	return xys[len(xys)-1].Y
+}
+
+// Throughput draws the bytes delivered in order (DELV events) in bins of one
+// second from the first event, in Mbit/s (10^6 bits per second). The title
+// gives the total and the mean rate from the first event to the last
+// delivery. The error wraps ErrNoData if the trace has no DELV event with
+// bytes.
+func Throughput(events []trace.Event, opt Options) (*plot.Plot, error) {
+	return throughput(prepare(events), opt)
+}
+
+func throughput(d *data, opt Options) (*plot.Plot, error) {
+	bins, total, last := d.throughputBins()
+	if total == 0 {
+		return nil, noData("throughput", trace.KindDelv)
+	}
+	xys := make(plotter.XYs, 0, len(bins)+1)
+	ymax := 0.0
+	for i, b := range bins {
+		mbps := b * 8 / 1e6
+		ymax = max(ymax, mbps)
+		xys = append(xys, plotter.XY{X: float64(i), Y: mbps})
+	}
+	xys = append(xys, plotter.XY{X: float64(len(bins)), Y: xys[len(xys)-1].Y})
+	mean := 0.0
+	if last > 0 {
+		mean = total * 8 / 1e6 / last
+	}
+	p := newPlot(d, opt, fmt.Sprintf("throughput in 1 s bins: %.2f MB delivered, mean %.2f Mbit/s", total/1e6, mean), "Mbit/s delivered in order")
+	p.X.Max = max(p.X.Max, float64(len(bins)))
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		return nil, err
+	}
+	l.StepStyle = plotter.PostStep
+	l.Color = colCwnd
+	l.Width = 1.5
+	l.FillColor = colFill
+	p.Add(l)
+	p.Legend.Add("delivered (DELV), per second", l)
+	headroom(p, ymax, 1)
+	return p, nil
+}
+
+// Sequence draws the time-sequence graph of SEND and RECV events: the first
+// sequence number of each data segment sent, with retransmissions (a SEND
+// whose sequence number was sent before) marked apart; the ACK numbers
+// received for them; and, if the trace shows data coming in, the sequence
+// numbers received and the ACK numbers sent. Sequence numbers are unwrapped
+// past 2^32 and drawn relative to the first one of their direction, in bytes,
+// KB or MB. The error wraps ErrNoData if the trace has no SEND or RECV event
+// with data, SYN or FIN.
+func Sequence(events []trace.Event, opt Options) (*plot.Plot, error) {
+	return sequence(prepare(events), opt)
+}
+
+func sequence(d *data, opt Options) (*plot.Plot, error) {
+	s := d.sequence()
+	if len(s.sent)+len(s.retrans)+len(s.recvd) == 0 {
+		return nil, noData("sequence", trace.KindSend, trace.KindRecv)
+	}
+	// Show a direction with its ACKs if it carries data, or, in a trace
+	// without any data, if it has a SYN or FIN.
+	out, in := s.dataOut > 0, s.dataIn > 0
+	if !out && !in {
+		out, in = len(s.sent)+len(s.retrans) > 0, len(s.recvd) > 0
+	}
+	if !out {
+		s.sent, s.retrans, s.acksIn, s.nRetrans = nil, nil, nil, 0
+	}
+	if !in {
+		s.recvd, s.acksOut = nil, nil
+	}
+	_, _, ymin, ymax := xyRange(s.sent, s.retrans, s.acksIn, s.recvd, s.acksOut)
+	div, unit := 1.0, "bytes"
+	switch {
+	case ymax >= 10e6:
+		div, unit = 1e6, "MB"
+	case ymax >= 10e3:
+		div, unit = 1e3, "KB"
+	}
+	for _, xys := range []plotter.XYs{s.sent, s.retrans, s.acksIn, s.recvd, s.acksOut} {
+		for i := range xys {
+			xys[i].Y /= div
+		}
+	}
+	ymin, ymax = ymin/div, ymax/div
+	var parts []string
+	if out {
+		parts = append(parts, fmt.Sprintf("%d segments sent, %d retransmitted", len(s.sent)+len(s.retrans), s.nRetrans))
+	}
+	if in {
+		parts = append(parts, fmt.Sprintf("%d received", len(s.recvd)))
+	}
+	title := "time-sequence graph (" + strings.Join(parts, "; ") + ")"
+	p := newPlot(d, opt, title, "sequence number from the first, "+unit)
+	cols, _ := opt.pixels()
+	headroom(p, ymax, 5)
+	p.Y.Min = min(0, ymin)
+
+	if len(s.acksIn) > 0 {
+		l, err := stepLine(s.acksIn, cols, d.end(), colAck, 1.5, false)
+		if err != nil {
+			return nil, err
+		}
+		p.Add(l)
+		p.Legend.Add("ACK received", l)
+	}
+	if len(s.acksOut) > 0 {
+		l, err := stepLine(s.acksOut, cols, d.end(), colAckOut, 1.5, false)
+		if err != nil {
+			return nil, err
+		}
+		p.Add(l)
+		p.Legend.Add("ACK sent", l)
+	}
+	for _, set := range []struct {
+		xys   plotter.XYs
+		name  string
+		col   color.Color
+		shape draw.GlyphDrawer
+		r     vg.Length
+	}{
+		{s.recvd, "data received", colRecvd, draw.CircleGlyph{}, 1.5},
+		{s.sent, "data sent", colCwnd, draw.CircleGlyph{}, 1.5},
+		{s.retrans, "retransmission", colRTO, draw.CrossGlyph{}, 4},
+	} {
+		if len(set.xys) == 0 {
+			continue
+		}
+		sc, err := points(set.xys, opt, p.X.Max, p.Y.Min, p.Y.Max, set.col, set.shape, set.r)
+		if err != nil {
+			return nil, err
+		}
+		p.Add(sc)
+		p.Legend.Add(fmt.Sprintf("%s (%d)", set.name, len(set.xys)), sc)
+	}
+	return p, nil
+}
