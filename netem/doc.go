@@ -14,6 +14,27 @@
 //   - Relay: a UDP relay between two real programs, one session per client
 //     address, as used by "tju netem".
 //
+// # Virtual time
+//
+// Create the link inside the bubble; every delay then follows the fake
+// clock, and goroutines waiting in ReadFrom are durably blocked:
+//
+//	func TestTransferOverBadLink(t *testing.T) {
+//		synctest.Test(t, func(t *testing.T) {
+//			cfg := netem.Config{Delay: 300 * time.Millisecond, Loss: 0.1, Seed: 1}
+//			a, b, err := netem.NewLink(cfg, cfg)
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			defer a.Close()
+//			defer b.Close()
+//			// Run a client on a and a server on b; time.Sleep, timers and
+//			// deadlines all use the bubble's clock.
+//		})
+//	}
+//
+// # Cost
+//
 // Inside a direction there is no goroutine per datagram and no timer per
 // datagram: copies wait in a min-heap behind one timer, and their buffers
 // come from a pool.

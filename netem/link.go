@@ -322,3 +322,13 @@ func (c *PacketConn) Stats() Stats { return c.egress.snapshot() }
 // InFlight returns the number of datagram copies sent by this endpoint
 // that are still waiting for their delivery time.
 func (c *PacketConn) InFlight() int { return c.egress.inFlight() }
+
+// SetWriteBuffer exists for compatibility with *net.UDPConn: WriteTo never
+// blocks and has no send buffer, so it only checks that bytes is not
+// negative.
+func (c *PacketConn) SetWriteBuffer(bytes int) error {
+	if bytes < 0 {
+		return fmt.Errorf("netem: negative write buffer %d", bytes)
+	}
+	return nil
+}
