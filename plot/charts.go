@@ -29,7 +29,7 @@ var (
 	colAck      = color.RGBA{44, 160, 44, 255}   // green
 	colAckOut   = color.RGBA{255, 127, 14, 255}  // orange
 	colRecvd    = color.RGBA{148, 103, 189, 255} // purple
-	colFill     = color.RGBA{31, 119, 180, 90}   // translucent blue
+	colFill     = color.NRGBA{31, 119, 180, 70}  // translucent blue
 )
 
 // cwndMarks styles the CWND event types.
@@ -418,7 +418,8 @@ func lastY(xys plotter.XYs) float64 {
 }
 
 // Throughput draws the bytes delivered in order (DELV events) in bins of one
-// second from the first event, in Mbit/s (10^6 bits per second). The title
+// second from the first event, in Mbit/s (10^6 bits per second); the last bin
+// may cover less than a second of the trace, and so look low. The title
 // gives the total and the mean rate from the first event to the last
 // delivery. The error wraps ErrNoData if the trace has no DELV event with
 // bytes.
