@@ -1,0 +1,140 @@
+package tju
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/tjunet/tjunet/internal/tcb"
+	"github.com/tjunet/tjunet/trace"
+)
+
+// Config tunes endpoints and connections. A nil *Config, and every zero
+// field, means the documented default.
+type Config struct {
+	// Port is the TJU port a Listener listens on and Dial connects to.
+	// Default 1234, the lab's server port.
+	Port uint16
+
+	// SendBuffer and ReceiveBuffer are the per-connection buffer limits in
+	// bytes. The receive buffer is the largest window advertised. Memory
+	// grows on demand up to the limit. Default 8 MiB each (the lab asks
+	// for at least 5000 segments).
+	SendBuffer, ReceiveBuffer int
+
+	// InitialRTO is the retransmission timeout before any RTT sample;
+	// default 1 s (RFC 6298). MinRTO and MaxRTO bound it; defaults 200 ms
+	// (as Linux) and 60 s.
+	InitialRTO, MinRTO, MaxRTO time.Duration
+
+	// DelayedACK is how long a receiver may hold the ACK of a single
+	// in-order segment (every second segment is acknowledged at once).
+	// Default 40 ms; a negative value acknowledges every segment at once.
+	DelayedACK time.Duration
+
+	// Nagle enables Nagle's algorithm: a small write waits while earlier
+	// data is unacknowledged. Default off, like Go's TCPConn (TCP_NODELAY).
+	Nagle bool
+
+	// MSL is the maximum segment lifetime; TIME_WAIT lasts 2*MSL.
+	// Default 30 s. The endpoint handles TIME_WAIT; Close never waits.
+	MSL time.Duration
+
+	// SynRetries is how often a SYN or SYN-ACK is retransmitted, with
+	// doubling timeouts, before Dial gives up. Default 5 (about a minute).
+	SynRetries int
+
+	// Retries is how many consecutive retransmission timeouts a
+	// connection survives before it is closed with a timeout error.
+	// Default 10.
+	Retries int
+
+	// Backlog bounds the listener's half-open (SYN) queue and its accept
+	// queue together; a SYN that finds them full is dropped and the
+	// client's retransmission gets in later. Default 128.
+	Backlog int
+
+	// CongestionControl names the algorithm: "reno" (the lab's, default)
+	// or "cubic".
+	CongestionControl string
+
+	// InitialWindow is the initial congestion window in segments.
+	// Default 10 (RFC 6928).
+	InitialWindow int
+
+	// Plain disables the tjunet header options (window scaling, SACK,
+	// CRC-32C checksums, RST): connections then look exactly like the
+	// lab's on the wire. By default they are offered in the SYN and used
+	// only when the peer offers them too.
+	Plain bool
+
+	// MaxPayload caps the payload of a segment, in bytes. Default: as much
+	// as fits in a 1400-byte datagram (1375 with a plain peer, 1372 with
+	// checksums).
+	MaxPayload int
+
+	// Tracer, when set, receives every connection's events in the lab's
+	// trace format (see package trace; trace.Create writes the lab's
+	// client.event.trace / server.event.trace files).
+	Tracer trace.Tracer
+
+	// Logger receives connection state changes and retransmission events
+	// at debug level. Default: none.
+	Logger *slog.Logger
+}
+
+// Defaults of Config.
+const (
+	DefaultPort       = 1234
+	DefaultBuffer     = 8 << 20
+	DefaultInitialRTO = time.Second
+	DefaultMinRTO     = 200 * time.Millisecond
+	DefaultMaxRTO     = 60 * time.Second
+	DefaultDelayedACK = 40 * time.Millisecond
+	DefaultMSL        = 30 * time.Second
+	DefaultSynRetries = 5
+	DefaultRetries    = 10
+	DefaultBacklog    = 128
+)
+
+// withDefaults returns a copy of c (nil allowed) with defaults filled in.
+func (c *Config) withDefaults() Config {
+	var d Config
+	if c != nil {
+		d = *c
+	}
+	setDefault(&d.Port, DefaultPort)
+	setDefault(&d.SendBuffer, DefaultBuffer)
+	setDefault(&d.ReceiveBuffer, DefaultBuffer)
+	setDefault(&d.InitialRTO, DefaultInitialRTO)
+	setDefault(&d.MinRTO, DefaultMinRTO)
+	setDefault(&d.MaxRTO, DefaultMaxRTO)
+	if d.DelayedACK == 0 {
+		d.DelayedACK = DefaultDelayedACK
+	}
+	setDefault(&d.MSL, DefaultMSL)
+	setDefault(&d.SynRetries, DefaultSynRetries)
+	setDefault(&d.Retries, DefaultRetries)
+	setDefault(&d.Backlog, DefaultBacklog)
+	return d
+}
+
+func setDefault[T int | uint16 | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+// tcbConfig derives the engine's configuration for one connection.
+func (c *Config) tcbConfig(local, remote uint16, isn uint32, epochMicros int64) tcb.Config {
+	return tcb.Config{
+		LocalPort: local, RemotePort: remote, ISN: isn,
+		SendBufSize: c.SendBuffer, RecvBufSize: c.ReceiveBuffer,
+		InitialRTO: c.InitialRTO, MinRTO: c.MinRTO, MaxRTO: c.MaxRTO,
+		DelayedACK: max(c.DelayedACK, 0), NoDelay: !c.Nagle,
+		TimeWait: 2 * c.MSL, FinWait2Timeout: 2 * c.MSL,
+		SynRetries: c.SynRetries, Retries: c.Retries,
+		Extensions: !c.Plain, MaxPayload: c.MaxPayload,
+		CongestionControl: c.CongestionControl, InitialCwnd: c.InitialWindow,
+		Tracer: c.Tracer, TraceEpoch: epochMicros,
+	}
+}

@@ -1,0 +1,304 @@
+package tju
+
+import (
+	"errors"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/tjunet/tjunet/internal/tcb"
+	"github.com/tjunet/tjunet/internal/wire"
+)
+
+// Conn is a TJU connection: a reliable, ordered byte stream. It implements
+// net.Conn, with deadlines, plus CloseWrite (half-close) and Info.
+// It is safe for concurrent use.
+type Conn struct {
+	e   *Endpoint
+	key connKey
+	l   *Listener // the listener of a passive open, until accepted
+
+	mu          sync.Mutex
+	tcb         *tcb.TCB
+	tx          [wire.MaxDatagram]byte
+	userClosed  bool
+	wasEstab    bool
+	finished    bool
+	state       State
+	established chan struct{} // closed once ESTABLISHED or closed
+	closed      chan struct{} // closed when the connection is gone
+	readWake    chan struct{}
+	writeWake   chan struct{}
+	rdl, wdl    *deadline
+
+	// Guarded by the endpoint's timer queue lock.
+	tAt  time.Duration
+	tIdx int
+}
+
+func (e *Endpoint) newConn(key connKey, l *Listener) *Conn {
+	return &Conn{
+		e: e, key: key, l: l, tIdx: -1,
+		established: make(chan struct{}),
+		closed:      make(chan struct{}),
+		readWake:    make(chan struct{}, 1),
+		writeWake:   make(chan struct{}, 1),
+		rdl:         newDeadline(),
+		wdl:         newDeadline(),
+	}
+}
+
+func newActive(cfg *Config, c *Conn, now time.Duration, epoch int64) *tcb.TCB {
+	return tcb.NewActive(cfg.tcbConfig(c.key.local, c.key.remote, rand.Uint32(), epoch), now)
+}
+
+// input hands an arriving segment to the engine.
+func (c *Conn) input(s *wire.Segment) {
+	c.mu.Lock()
+	now := c.e.now()
+	c.tcb.Handle(s, now)
+	c.afterLocked(now)
+	c.mu.Unlock()
+}
+
+func (c *Conn) onTimer() {
+	c.mu.Lock()
+	now := c.e.now()
+	c.tcb.OnTimer(now)
+	c.afterLocked(now)
+	c.mu.Unlock()
+}
+
+// afterLocked sends what the engine has to send, wakes waiters, follows
+// state changes and reschedules the timer. c.mu must be held.
+func (c *Conn) afterLocked(now time.Duration) {
+	t := c.tcb
+	for {
+		n := t.Poll(now, c.tx[:])
+		if n == 0 {
+			break
+		}
+		c.e.send(c.tx[:n], c.key.peer)
+	}
+	if t.TakeStateChange() {
+		c.stateChanged()
+	}
+	if t.Readable() > 0 || t.EOF() || c.finished {
+		signal(c.readWake)
+	}
+	if t.Writable() > 0 || t.WriteClosed() || c.finished {
+		signal(c.writeWake)
+	}
+	if !c.finished {
+		c.e.timers.schedule(c, t.NextDeadline())
+	}
+}
+
+func (c *Conn) stateChanged() {
+	old, s := c.state, State(c.tcb.State())
+	c.state = s
+	if lg := c.e.cfg.Logger; lg != nil {
+		lg.Debug("tju: state", slog.String("conn", c.String()), slog.String("from", old.String()),
+			slog.String("to", s.String()), slog.Any("err", c.tcb.Err()))
+	}
+	if !c.wasEstab && s >= StateEstablished {
+		c.wasEstab = true
+		c.e.stats.connsOpened.Add(1)
+		close(c.established)
+		if c.l != nil {
+			c.l.enqueue(c)
+		}
+	}
+	if s == StateClosed && !c.finished {
+		c.finished = true
+		if !c.wasEstab {
+			close(c.established)
+			if c.l != nil {
+				c.l.halfOpenDone()
+			}
+		}
+		close(c.closed)
+		c.e.remove(c)
+		go c.e.releaseIfUnused()
+	}
+}
+
+// String describes the connection for logs: "local -> remote".
+func (c *Conn) String() string {
+	return c.LocalAddr().String() + " -> " + c.RemoteAddr().String()
+}
+
+// abort resets the connection and forgets it.
+func (c *Conn) abort() {
+	c.mu.Lock()
+	c.tcb.Abort()
+	c.afterLocked(c.e.now())
+	c.mu.Unlock()
+}
+
+// Abort resets the connection at once: unsent data is discarded and the
+// peer, if it understands resets, is told. Pending reads and writes fail.
+func (c *Conn) Abort() error {
+	c.mu.Lock()
+	closed := c.userClosed
+	c.userClosed = true
+	c.mu.Unlock()
+	if closed {
+		return &net.OpError{Op: "abort", Net: "tju", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: net.ErrClosed}
+	}
+	c.abort()
+	return nil
+}
+
+// Read reads received bytes into p. It returns io.EOF after the peer
+// closed its side and every byte was read.
+func (c *Conn) Read(p []byte) (int, error) {
+	for {
+		c.mu.Lock()
+		if c.userClosed {
+			c.mu.Unlock()
+			return 0, c.opError("read", net.ErrClosed)
+		}
+		if len(p) == 0 {
+			c.mu.Unlock()
+			return 0, nil
+		}
+		if n := c.tcb.Read(p); n > 0 {
+			c.afterLocked(c.e.now())
+			c.mu.Unlock()
+			return n, nil
+		}
+		if c.tcb.EOF() {
+			c.mu.Unlock()
+			return 0, io.EOF
+		}
+		if c.finished {
+			err := fromEngine(c.tcb.Err())
+			c.mu.Unlock()
+			if err == nil {
+				return 0, io.EOF
+			}
+			return 0, c.opError("read", err)
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.readWake:
+		case <-c.rdl.wait():
+			return 0, c.opError("read", errDeadline)
+		}
+	}
+}
+
+// Write writes p to the connection, blocking until every byte is in the
+// send buffer (or the write deadline passes, or the connection fails).
+func (c *Conn) Write(p []byte) (int, error) {
+	written := 0
+	for {
+		c.mu.Lock()
+		if c.userClosed {
+			c.mu.Unlock()
+			return written, c.opError("write", net.ErrClosed)
+		}
+		if c.finished {
+			err := fromEngine(c.tcb.Err())
+			if err == nil {
+				err = net.ErrClosed
+			}
+			c.mu.Unlock()
+			return written, c.opError("write", err)
+		}
+		if c.tcb.WriteClosed() {
+			c.mu.Unlock()
+			return written, c.opError("write", errWriteClosed)
+		}
+		if n := c.tcb.Write(p[written:]); n > 0 {
+			written += n
+			c.afterLocked(c.e.now())
+		}
+		if written == len(p) {
+			c.mu.Unlock()
+			return written, nil
+		}
+		c.mu.Unlock()
+		select {
+		case <-c.writeWake:
+		case <-c.wdl.wait():
+			return written, c.opError("write", errDeadline)
+		}
+	}
+}
+
+var errWriteClosed = errors.New("write after CloseWrite")
+
+// Close closes the connection. Data already written is still delivered,
+// followed by a FIN; Close does not wait for that: the endpoint finishes
+// the teardown (and TIME_WAIT) in the background. Blocked Read and Write
+// calls return net.ErrClosed.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	if c.userClosed {
+		c.mu.Unlock()
+		return c.opError("close", net.ErrClosed)
+	}
+	c.userClosed = true
+	now := c.e.now()
+	c.tcb.Close(now)
+	c.afterLocked(now)
+	c.mu.Unlock()
+	signal(c.readWake)
+	signal(c.writeWake)
+	return nil
+}
+
+// CloseWrite shuts down the sending side (half-close): written data is
+// delivered, then a FIN; reading goes on until the peer closes.
+func (c *Conn) CloseWrite() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.userClosed {
+		return c.opError("close", net.ErrClosed)
+	}
+	now := c.e.now()
+	c.tcb.CloseWrite()
+	c.afterLocked(now)
+	return nil
+}
+
+// Info returns a snapshot of the connection's state and counters.
+func (c *Conn) Info() Info {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return infoFrom(c.tcb.Info())
+}
+
+// Done returns a channel that is closed when the connection is gone
+// (teardown complete, reset, or timed out).
+func (c *Conn) Done() <-chan struct{} { return c.closed }
+
+// LocalAddr returns the local endpoint's UDP address and TJU port.
+func (c *Conn) LocalAddr() net.Addr { return &Addr{UDP: c.e.udpAddr(), Port: c.key.local} }
+
+// RemoteAddr returns the peer's UDP address and TJU port.
+func (c *Conn) RemoteAddr() net.Addr { return &Addr{UDP: c.key.peer, Port: c.key.remote} }
+
+// SetDeadline sets the read and write deadlines.
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.rdl.set(t)
+	c.wdl.set(t)
+	return nil
+}
+
+// SetReadDeadline sets the deadline for Read calls; zero means none.
+func (c *Conn) SetReadDeadline(t time.Time) error { c.rdl.set(t); return nil }
+
+// SetWriteDeadline sets the deadline for Write calls; zero means none.
+func (c *Conn) SetWriteDeadline(t time.Time) error { c.wdl.set(t); return nil }
+
+func (c *Conn) opError(op string, err error) error {
+	return &net.OpError{Op: op, Net: "tju", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: err}
+}
+
+var _ net.Conn = (*Conn)(nil)
