@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
+	"strings"
 	"time"
 )
 
@@ -223,4 +225,77 @@ func (s Stats) String() string {
 	return fmt.Sprintf("offered %d (%d B), delivered %d (%d B), lost %d, burst-lost %d, too-big %d, queue-dropped %d, recv-dropped %d, duplicated %d, corrupted %d, reordered %d",
 		s.Offered, s.OfferedBytes, s.Delivered, s.DeliveredBytes, s.Lost, s.BurstLost, s.TooBig,
 		s.QueueDropped, s.RecvDropped, s.Duplicated, s.Corrupted, s.Reordered)
+}
+
+// String summarizes the impairments of c on one line, such as
+// "loss 10%, delay 300ms ± 50ms", or "none" for a perfect link.
+func (c Config) String() string {
+	var parts []string
+	pct := func(p float64) string { return strconv.FormatFloat(p*100, 'g', 4, 64) + "%" }
+	if c.Loss > 0 {
+		parts = append(parts, "loss "+pct(c.Loss))
+	}
+	if b := c.Burst; b.LossGood == 0 && b.LossBad == 1 && b.GoodToBad > 0 && b.BadToGood > 0 {
+		parts = append(parts, fmt.Sprintf("burst loss %s in bursts of %s",
+			pct(b.GoodToBad/(b.GoodToBad+b.BadToGood)), strconv.FormatFloat(1/b.BadToGood, 'g', 4, 64)))
+	} else if b != (GilbertElliott{}) {
+		parts = append(parts, fmt.Sprintf("burst loss (good->bad %s, bad->good %s, loss good %s, bad %s)",
+			pct(b.GoodToBad), pct(b.BadToGood), pct(b.LossGood), pct(b.LossBad)))
+	}
+	if c.Delay > 0 || c.Jitter > 0 {
+		s := "delay " + c.Delay.String()
+		if c.Jitter > 0 {
+			s += " ± " + c.Jitter.String()
+			if c.JitterReorders {
+				s += " (may reorder)"
+			}
+		}
+		parts = append(parts, s)
+	}
+	if c.Reorder > 0 {
+		d := c.ReorderDelay
+		if d == 0 {
+			d = defaultReorderDelay
+		}
+		parts = append(parts, fmt.Sprintf("reorder %s (held %v)", pct(c.Reorder), d))
+	}
+	if c.Duplicate > 0 {
+		parts = append(parts, "duplicate "+pct(c.Duplicate))
+	}
+	if c.Corrupt > 0 {
+		parts = append(parts, fmt.Sprintf("corrupt %s (%d bits)", pct(c.Corrupt), max(c.CorruptBits, 1)))
+	}
+	if c.Rate > 0 {
+		s := "rate " + formatRate(c.Rate)
+		switch {
+		case c.QueueBytes > 0 && c.QueuePackets > 0:
+			s += fmt.Sprintf(", queue %d B / %d packets", c.QueueBytes, c.QueuePackets)
+		case c.QueueBytes > 0:
+			s += fmt.Sprintf(", queue %d B", c.QueueBytes)
+		case c.QueuePackets > 0:
+			s += fmt.Sprintf(", queue %d packets", c.QueuePackets)
+		default:
+			s += ", unbounded queue"
+		}
+		parts = append(parts, s)
+	}
+	if c.MTU > 0 {
+		parts = append(parts, fmt.Sprintf("mtu %d", c.MTU))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ") + fmt.Sprintf(", seed %d", c.Seed)
+}
+
+func formatRate(bps int64) string {
+	for _, u := range []struct {
+		div  float64
+		name string
+	}{{1e9, "Gbit/s"}, {1e6, "Mbit/s"}, {1e3, "kbit/s"}} {
+		if float64(bps) >= u.div {
+			return strconv.FormatFloat(float64(bps)/u.div, 'g', 4, 64) + " " + u.name
+		}
+	}
+	return strconv.FormatInt(bps, 10) + " bit/s"
 }

@@ -804,3 +804,21 @@ func TestLongLossyTransferRunsInVirtualTime(t *testing.T) {
 		}
 	})
 }
+
+func TestConfigStringSummarizesImpairments(t *testing.T) {
+	ge, _ := BurstLoss(0.02, 4)
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{Seed: 5}, "none"},
+		{Config{Loss: 0.1, Delay: 300 * time.Millisecond, Jitter: 50 * time.Millisecond, Seed: 1},
+			"loss 10%, delay 300ms ± 50ms, seed 1"},
+		{Config{Burst: ge, Rate: 10_000_000, QueuePackets: 100, Reorder: 0.01, Duplicate: 0.001, Corrupt: 0.5, MTU: 1400},
+			"burst loss 2% in bursts of 4, reorder 1% (held 10ms), duplicate 0.1%, corrupt 50% (1 bits), rate 10 Mbit/s, queue 100 packets, mtu 1400, seed 0"},
+	} {
+		if got := tc.cfg.String(); got != tc.want {
+			t.Errorf("got  %q\nwant %q", got, tc.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package netem
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -34,6 +35,10 @@ type RelayConfig struct {
 	// either direction. Default 0: sessions last until Close.
 	IdleTimeout time.Duration
 
+	// Report, if not nil, receives the counters of both directions when
+	// the relay is closed, two lines starting with "up:" and "down:".
+	Report io.Writer
+
 	// MaxSessions bounds the number of concurrent sessions; datagrams from
 	// further clients are dropped and counted by Relay.Rejected. Default
 	// 0 means DefaultMaxSessions.
@@ -54,6 +59,7 @@ type Relay struct {
 	up, down    *direction
 	idleTimeout time.Duration
 	maxSessions int
+	report      io.Writer
 
 	mu       sync.Mutex
 	sessions map[netip.AddrPort]*session
@@ -113,6 +119,7 @@ func NewRelay(cfg RelayConfig) (*Relay, error) {
 		upstream:    upstream,
 		idleTimeout: cfg.IdleTimeout,
 		maxSessions: cfg.MaxSessions,
+		report:      cfg.Report,
 		sessions:    make(map[netip.AddrPort]*session),
 		done:        make(chan struct{}),
 	}
@@ -166,7 +173,8 @@ func (r *Relay) TotalSessions() uint64 { return r.total.Load() }
 func (r *Relay) Rejected() uint64 { return r.rejected.Load() }
 
 // Close stops the relay: it closes the listening socket and the sessions,
-// discards the datagrams in flight and waits for its goroutines to end.
+// discards the datagrams in flight, waits for its goroutines to end and
+// writes the counters to RelayConfig.Report.
 // Closing twice returns an error wrapping net.ErrClosed.
 func (r *Relay) Close() error {
 	r.mu.Lock()
@@ -184,6 +192,10 @@ func (r *Relay) Close() error {
 	}
 	r.mu.Unlock()
 	r.wg.Wait()
+	if r.report != nil {
+		up, down := r.Stats()
+		fmt.Fprintf(r.report, "up:   %v\ndown: %v\n", up, down)
+	}
 	return err
 }
 

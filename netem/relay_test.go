@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -240,7 +241,8 @@ func TestNewRelayRejectsBadConfig(t *testing.T) {
 
 func TestRelayCloseStopsEverything(t *testing.T) {
 	echo := startEcho(t)
-	r, err := NewRelay(RelayConfig{Upstream: echo.conn.LocalAddr().String(), Up: Config{Delay: time.Hour}, IdleTimeout: time.Minute})
+	var report strings.Builder
+	r, err := NewRelay(RelayConfig{Upstream: echo.conn.LocalAddr().String(), Up: Config{Delay: time.Hour}, IdleTimeout: time.Minute, Report: &report})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -252,5 +254,8 @@ func TestRelayCloseStopsEverything(t *testing.T) {
 	}
 	if err := r.Close(); !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("second Close: %v", err)
+	}
+	if !strings.HasPrefix(report.String(), "up:   offered 1 (1 B), delivered 0") || !strings.Contains(report.String(), "\ndown: offered 0") {
+		t.Fatalf("report:\n%s", report.String())
 	}
 }

@@ -223,8 +223,8 @@ func runNetem(ctx context.Context, fs *flag.FlagSet, e *env) error {
 	}
 	start := time.Now()
 	fmt.Fprintf(e.stdout, "tju netem: listening on %v, relaying to %v\n", r.Addr(), r.Upstream())
-	fmt.Fprintf(e.stdout, "  up   (client -> %v): %s\n", r.Upstream(), describeConfig(rc.Up))
-	fmt.Fprintf(e.stdout, "  down (%v -> client): %s\n", r.Upstream(), describeConfig(rc.Down))
+	fmt.Fprintf(e.stdout, "  up   (client -> %v): %s\n", r.Upstream(), rc.Up)
+	fmt.Fprintf(e.stdout, "  down (%v -> client): %s\n", r.Upstream(), rc.Down)
 
 	if duration > 0 {
 		var cancel context.CancelFunc
@@ -261,75 +261,6 @@ func printRelayStats(w io.Writer, r *netem.Relay, elapsed time.Duration) {
 		elapsed.Round(time.Millisecond), r.TotalSessions(), r.Sessions(), r.Rejected())
 	fmt.Fprintf(w, "  up:   %v\n", up)
 	fmt.Fprintf(w, "  down: %v\n", down)
-}
-
-// describeConfig summarizes the impairments of c, "none" if there are none.
-func describeConfig(c netem.Config) string {
-	var parts []string
-	pct := func(p float64) string { return strconv.FormatFloat(p*100, 'g', 4, 64) + "%" }
-	if c.Loss > 0 {
-		parts = append(parts, "loss "+pct(c.Loss))
-	}
-	if b := c.Burst; b != (netem.GilbertElliott{}) {
-		parts = append(parts, fmt.Sprintf("burst loss (good->bad %s, bad->good %s, loss good %s, bad %s)",
-			pct(b.GoodToBad), pct(b.BadToGood), pct(b.LossGood), pct(b.LossBad)))
-	}
-	if c.Delay > 0 || c.Jitter > 0 {
-		s := "delay " + c.Delay.String()
-		if c.Jitter > 0 {
-			s += " ± " + c.Jitter.String()
-			if c.JitterReorders {
-				s += " (may reorder)"
-			}
-		}
-		parts = append(parts, s)
-	}
-	if c.Reorder > 0 {
-		d := c.ReorderDelay
-		if d == 0 {
-			d = 10 * time.Millisecond
-		}
-		parts = append(parts, fmt.Sprintf("reorder %s (held %v)", pct(c.Reorder), d))
-	}
-	if c.Duplicate > 0 {
-		parts = append(parts, "duplicate "+pct(c.Duplicate))
-	}
-	if c.Corrupt > 0 {
-		parts = append(parts, fmt.Sprintf("corrupt %s (%d bits)", pct(c.Corrupt), max(c.CorruptBits, 1)))
-	}
-	if c.Rate > 0 {
-		s := "rate " + formatRate(c.Rate)
-		switch {
-		case c.QueueBytes > 0 && c.QueuePackets > 0:
-			s += fmt.Sprintf(", queue %d B / %d packets", c.QueueBytes, c.QueuePackets)
-		case c.QueueBytes > 0:
-			s += fmt.Sprintf(", queue %d B", c.QueueBytes)
-		case c.QueuePackets > 0:
-			s += fmt.Sprintf(", queue %d packets", c.QueuePackets)
-		default:
-			s += ", unbounded queue"
-		}
-		parts = append(parts, s)
-	}
-	if c.MTU > 0 {
-		parts = append(parts, fmt.Sprintf("mtu %d", c.MTU))
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
-}
-
-func formatRate(bps int64) string {
-	for _, u := range []struct {
-		div  float64
-		name string
-	}{{1e9, "Gbit/s"}, {1e6, "Mbit/s"}, {1e3, "kbit/s"}} {
-		if float64(bps) >= u.div {
-			return strconv.FormatFloat(float64(bps)/u.div, 'g', 4, 64) + " " + u.name
-		}
-	}
-	return strconv.FormatInt(bps, 10) + " bit/s"
 }
 
 // parseProbability accepts "10%", "0.5%" or a fraction "0.1", in [0, 1].
