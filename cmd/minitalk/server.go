@@ -1,0 +1,87 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+
+	"github.com/tjunet/tjunet/minitalk"
+	"github.com/tjunet/tjunet/minitalk/sigchan"
+)
+
+// serverMain runs "minitalk server": it prints its PID alone on the first
+// line of stdout, then every message followed by one newline, and nothing
+// else; everything else goes to stderr.
+func serverMain(name string, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg minitalk.ServerConfig
+	fs.DurationVar(&cfg.FirstSymbol, "first", minitalk.DefaultFirstSymbol, "drop a client that sends no message flag this long after being accepted")
+	fs.DurationVar(&cfg.Resend, "resend", minitalk.DefaultResend, "send the last answer again after the client was silent this long")
+	fs.DurationVar(&cfg.Drop, "drop", minitalk.DefaultDrop, "drop a client that was silent this long")
+	fs.IntVar(&cfg.MaxMessage, "max", minitalk.DefaultMaxMessage, "longest message accepted, in bytes")
+	verbose := fs.Bool("v", false, "tell on stderr about every client, reject and stray signal")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: %s [flags]\n\nPrints its PID, then every message it receives, each followed by a newline.\nSIGINT or SIGTERM ends it.\n\nflags:\n", name)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() != 0 {
+		fs.Usage()
+		return 2
+	}
+	// Signals must be blocked in every thread before any arrives: this
+	// executes the program again unless they are.
+	if err := sigchan.BlockInAllThreads(); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	port, err := sigchan.Open(sigchan.Options{ToMainThread: true, Interrupts: true})
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	if _, err := io.WriteString(stdout, strconv.Itoa(os.Getpid())+"\n"); err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", name, err)
+		return 1
+	}
+	var line []byte
+	deliver := func(from int, msg []byte) error {
+		line = append(append(line[:0], msg...), '\n')
+		_, err := stdout.Write(line)
+		return err
+	}
+	log := func(e minitalk.Event) {
+		switch e.Kind {
+		case minitalk.EventGone:
+			fmt.Fprintf(stderr, "%s: client %d is gone mid-message; waiting for the next client\n", name, e.PID)
+		case minitalk.EventSilent:
+			fmt.Fprintf(stderr, "%s: client %d went silent; dropped it, waiting for the next client\n", name, e.PID)
+		case minitalk.EventDamaged:
+			fmt.Fprintf(stderr, "%s: message from %d arrived damaged; rejected it, the client starts over\n", name, e.PID)
+		case minitalk.EventReanswer:
+			fmt.Fprintf(stderr, "%s: client %d is silent; answered it again\n", name, e.PID)
+		case minitalk.EventStale:
+			fmt.Fprintf(stderr, "%s: %d spoke after being dropped; told it to start over\n", name, e.PID)
+		case minitalk.EventBound, minitalk.EventDelivered, minitalk.EventBusy, minitalk.EventNoise:
+			if *verbose {
+				fmt.Fprintf(stderr, "%s: %v %d\n", name, e.Kind, e.PID)
+			}
+		}
+	}
+	err = minitalk.Serve(context.Background(), port, cfg, deliver, log)
+	if errors.Is(err, sigchan.ErrInterrupted) {
+		return 0
+	}
+	fmt.Fprintf(stderr, "%s: %v\n", name, err)
+	return 1
+}

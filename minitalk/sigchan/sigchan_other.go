@@ -1,0 +1,32 @@
+//go:build !linux
+
+package sigchan
+
+import (
+	"errors"
+	"time"
+
+	"github.com/tjunet/tjunet/minitalk"
+)
+
+var errUnsupported = errors.New("sigchan: only Linux is supported")
+
+// BlockInAllThreads fails: only Linux is supported.
+func BlockInAllThreads() error { return errUnsupported }
+
+// Port is a process's end of the signal channel (Linux only).
+type Port struct{}
+
+// Open fails: only Linux is supported.
+func Open(opt Options) (*Port, error) { return nil, errUnsupported }
+
+// Send fails: only Linux is supported.
+func (p *Port) Send(pid int, s minitalk.Symbol) error { return errUnsupported }
+
+// Receive fails: only Linux is supported.
+func (p *Port) Receive(timeout time.Duration) (minitalk.Signal, bool, error) {
+	return minitalk.Signal{}, false, errUnsupported
+}
+
+// Alive reports false: only Linux is supported.
+func (p *Port) Alive(pid int) bool { return false }
