@@ -55,15 +55,6 @@ func newActive(cfg *Config, c *Conn, now time.Duration, epoch int64) *tcb.TCB {
 	return tcb.NewActive(cfg.tcbConfig(c.key.local, c.key.remote, rand.Uint32(), epoch), now)
 }
 
-// input hands an arriving segment to the engine.
-func (c *Conn) input(s *wire.Segment) {
-	c.mu.Lock()
-	now := c.e.now()
-	c.tcb.Handle(s, now)
-	c.afterLocked(now)
-	c.mu.Unlock()
-}
-
 func (c *Conn) onTimer() {
 	c.mu.Lock()
 	now := c.e.now()
@@ -76,13 +67,7 @@ func (c *Conn) onTimer() {
 // state changes and reschedules the timer. c.mu must be held.
 func (c *Conn) afterLocked(now time.Duration) {
 	t := c.tcb
-	for {
-		n := t.Poll(now, c.tx[:])
-		if n == 0 {
-			break
-		}
-		c.e.send(c.tx[:n], c.key.peer)
-	}
+	c.e.transmit(c, now)
 	if t.TakeStateChange() {
 		c.stateChanged()
 	}

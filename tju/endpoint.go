@@ -62,6 +62,11 @@ type Endpoint struct {
 	done   chan struct{}
 	wg     sync.WaitGroup
 	stats  endpointCounters
+
+	udp    *net.UDPConn // set when pc is a real UDP socket
+	gso    atomic.Bool  // send runs of segments with UDP_SEGMENT
+	gro    bool         // receive runs of segments with UDP_GRO
+	txPool sync.Pool    // *txBatch
 }
 
 // EndpointStats are an endpoint's counters since it was created.
@@ -108,7 +113,12 @@ func NewEndpoint(pc net.PacketConn, cfg *Config) *Endpoint {
 		// Large socket buffers absorb bursts; the kernel may cap them.
 		_ = u.SetReadBuffer(8 << 20)
 		_ = u.SetWriteBuffer(8 << 20)
+		e.udp = u
+		gso, gro := enableOffload(u)
+		e.gso.Store(gso)
+		e.gro = gro
 	}
+	e.txPool.New = func() any { return &txBatch{buf: make([]byte, maxBatchBytes)} }
 	e.wg.Add(2)
 	go func() { defer e.wg.Done(); e.readLoop() }()
 	go func() { defer e.wg.Done(); e.timers.run(e.now, e.done) }()
@@ -192,9 +202,24 @@ func (e *Endpoint) releaseIfUnused() {
 }
 
 func (e *Endpoint) readLoop() {
-	buf := make([]byte, 64<<10)
+	buf := make([]byte, 1<<16)
+	oob := make([]byte, 128)
+	var b burst
 	for {
-		n, from, err := e.io.ReadFromUDPAddrPort(buf)
+		var (
+			n, seg int
+			from   netip.AddrPort
+			err    error
+		)
+		if e.gro {
+			var oobn int
+			n, oobn, _, from, err = e.udp.ReadMsgUDPAddrPort(buf, oob)
+			if err == nil {
+				seg = groSegmentSize(oob[:oobn])
+			}
+		} else {
+			n, from, err = e.io.ReadFromUDPAddrPort(buf)
+		}
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) || e.isClosed() {
 				return
@@ -207,7 +232,31 @@ func (e *Endpoint) readLoop() {
 			time.Sleep(time.Millisecond)
 			continue
 		}
-		e.input(buf[:n], unmap(from))
+		from = unmap(from)
+		if seg <= 0 || seg >= n {
+			e.input(buf[:n], from, &b)
+		} else {
+			for off := 0; off < n; off += seg {
+				e.input(buf[off:min(off+seg, n)], from, &b)
+			}
+		}
+		b.flush()
+	}
+}
+
+// burst carries a run of segments for one connection through the engine
+// under one lock acquisition, so that the connection answers the whole run
+// at once (one ACK for a run of data segments).
+type burst struct {
+	c   *Conn
+	now time.Duration
+}
+
+func (b *burst) flush() {
+	if b.c != nil {
+		b.c.afterLocked(b.now)
+		b.c.mu.Unlock()
+		b.c = nil
 	}
 }
 
@@ -218,11 +267,11 @@ func (e *Endpoint) isClosed() bool {
 }
 
 // input demultiplexes one datagram.
-func (e *Endpoint) input(b []byte, from netip.AddrPort) {
+func (e *Endpoint) input(d []byte, from netip.AddrPort, b *burst) {
 	e.stats.datagramsIn.Add(1)
-	e.stats.bytesIn.Add(uint64(len(b)))
+	e.stats.bytesIn.Add(uint64(len(d)))
 	var seg wire.Segment
-	if err := wire.Decode(b, &seg); err != nil {
+	if err := wire.Decode(d, &seg); err != nil {
 		if errors.Is(err, wire.ErrBadChecksum) {
 			e.stats.badChecksum.Add(1)
 		} else {
@@ -231,12 +280,19 @@ func (e *Endpoint) input(b []byte, from netip.AddrPort) {
 		return
 	}
 	key := connKey{peer: from, local: seg.DstPort, remote: seg.SrcPort}
+	if b.c != nil && b.c.key == key {
+		b.c.tcb.Handle(&seg, b.now)
+		return
+	}
+	b.flush()
 	e.mu.RLock()
 	c := e.conns[key]
 	l := e.listeners[seg.DstPort]
 	e.mu.RUnlock()
 	if c != nil {
-		c.input(&seg)
+		c.mu.Lock()
+		b.c, b.now = c, e.now()
+		c.tcb.Handle(&seg, b.now)
 		return
 	}
 	if l != nil && seg.Flags&(wire.FlagSYN|wire.FlagACK|wire.FlagRST) == wire.FlagSYN {
@@ -271,6 +327,91 @@ func (e *Endpoint) refuse(s *wire.Segment, to netip.AddrPort) {
 	}
 	e.stats.resetsSent.Add(1)
 	e.send(buf[:n], to)
+}
+
+// maxBatchBytes bounds a GSO run: the largest UDP payload over IPv4.
+const (
+	maxBatchBytes = 65507
+	maxBatchSegs  = 64
+)
+
+// txBatch collects a run of datagrams for one peer: equal sizes, the last
+// possibly shorter, back to back, as UDP_SEGMENT wants them.
+type txBatch struct {
+	buf       []byte
+	used, seg int
+	count     int
+	oob       [64]byte
+	peer      netip.AddrPort
+}
+
+// transmit sends everything c's engine has to send, in GSO runs when the
+// socket supports them. c.mu must be held.
+func (e *Endpoint) transmit(c *Conn, now time.Duration) {
+	t := c.tcb
+	if !e.gso.Load() {
+		for {
+			n := t.Poll(now, c.tx[:])
+			if n == 0 {
+				return
+			}
+			e.send(c.tx[:n], c.key.peer)
+		}
+	}
+	b := e.txPool.Get().(*txBatch)
+	b.used, b.count, b.peer = 0, 0, c.key.peer
+	for {
+		if b.count == maxBatchSegs || b.used+wire.MaxDatagram > len(b.buf) {
+			e.flushBatch(b)
+		}
+		off := b.used
+		n := t.Poll(now, b.buf[off:off+wire.MaxDatagram])
+		if n == 0 {
+			break
+		}
+		switch {
+		case b.count == 0:
+			b.seg, b.used, b.count = n, n, 1
+		case n == b.seg:
+			b.used += n
+			b.count++
+		case n < b.seg: // a shorter datagram ends the run
+			b.used += n
+			b.count++
+			e.flushBatch(b)
+		default: // a longer one starts a new run
+			b.used = off
+			e.flushBatch(b)
+			copy(b.buf, b.buf[off:off+n])
+			b.seg, b.used, b.count = n, n, 1
+		}
+	}
+	e.flushBatch(b)
+	e.txPool.Put(b)
+}
+
+func (e *Endpoint) flushBatch(b *txBatch) {
+	switch {
+	case b.count == 0:
+		return
+	case b.count == 1:
+		e.send(b.buf[:b.used], b.peer)
+	default:
+		_, _, err := e.udp.WriteMsgUDPAddrPort(b.buf[:b.used], gsoControl(b.oob[:], b.seg), b.peer)
+		if err != nil && isGSOError(err) {
+			// The path cannot segment: fall back for good.
+			e.gso.Store(false)
+			for off := 0; off < b.used; off += b.seg {
+				e.send(b.buf[off:min(off+b.seg, b.used)], b.peer)
+			}
+		} else if err != nil {
+			e.stats.sendErrors.Add(1)
+		} else {
+			e.stats.datagramsOut.Add(uint64(b.count))
+			e.stats.bytesOut.Add(uint64(b.used))
+		}
+	}
+	b.used, b.count = 0, 0
 }
 
 func (e *Endpoint) send(b []byte, to netip.AddrPort) {

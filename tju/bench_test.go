@@ -1,0 +1,49 @@
+package tju
+
+import (
+	"io"
+	"testing"
+)
+
+// BenchmarkLoopbackThroughput moves b.N chunks of 1 MiB over 127.0.0.1
+// through one connection, sender and receiver in this process.
+//
+//	go test -run '^$' -bench LoopbackThroughput -benchtime 256x ./tju
+func BenchmarkLoopbackThroughput(b *testing.B) {
+	l, err := Listen("127.0.0.1:0", nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer l.Close()
+	done := make(chan int64, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			done <- -1
+			return
+		}
+		n, _ := io.Copy(io.Discard, c)
+		c.Close()
+		done <- n
+	}()
+	c, err := Dial(l.Addr().String(), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	chunk := pattern(7, 1<<20)
+	b.SetBytes(int64(len(chunk)))
+	b.ResetTimer()
+	for range b.N {
+		if _, err := c.Write(chunk); err != nil {
+			b.Fatal(err)
+		}
+	}
+	c.Close()
+	if n := <-done; n != int64(b.N)*int64(len(chunk)) {
+		b.Fatalf("received %d bytes, want %d", n, int64(b.N)*int64(len(chunk)))
+	}
+	b.StopTimer()
+	i := c.Info()
+	b.ReportMetric(float64(i.Retransmits), "retrans")
+	b.ReportMetric(float64(i.SegmentsRecv), "acks")
+}
