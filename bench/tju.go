@@ -1,4 +1,3 @@
-//go:build tjubench
 
 package main
 
