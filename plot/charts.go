@@ -151,7 +151,7 @@ func noData(chart string, kinds ...trace.Kind) error {
 	s := ""
 	for i, k := range kinds {
 		if i > 0 {
-			s += ", "
+			s += " or "
 		}
 		s += k.String()
 	}
@@ -475,7 +475,7 @@ func Sequence(events []trace.Event, opt Options) (*plot.Plot, error) {
 func sequence(d *data, opt Options) (*plot.Plot, error) {
 	s := d.sequence()
 	if len(s.sent)+len(s.retrans)+len(s.recvd) == 0 {
-		return nil, noData("sequence", trace.KindSend, trace.KindRecv)
+		return nil, fmt.Errorf("%w: sequence needs SEND or RECV events with data, SYN or FIN", ErrNoData)
 	}
 	// Show a direction with its ACKs if it carries data, or, in a trace
 	// without any data, if it has a SYN or FIN.

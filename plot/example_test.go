@@ -37,7 +37,7 @@ func ExampleWriteAll() {
 	}
 	defer os.RemoveAll(dir)
 
-	rep, err := plot.WriteAll(events, dir, "client", plot.Options{Title: "client", Formats: []string{"png"}})
+	rep, err := plot.WriteAll(events, dir, "client", plot.Options{Title: "client", Formats: []string{"svg"}})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -48,10 +48,10 @@ func ExampleWriteAll() {
 		fmt.Println("skipped", s.Chart)
 	}
 	// Output:
-	// wrote client-cwnd.png
-	// wrote client-windows.png
-	// wrote client-rtt.png
-	// wrote client-sequence.png
+	// wrote client-cwnd.svg
+	// wrote client-windows.svg
+	// wrote client-rtt.svg
+	// wrote client-sequence.svg
 	// skipped rwnd
 	// skipped swnd
 	// skipped throughput

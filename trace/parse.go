@@ -13,6 +13,20 @@ import (
 // such lines; callers can do the same with errors.Is(err, ErrUnknownEvent).
 var ErrUnknownEvent = errors.New("unknown event")
 
+// UnknownEventError is the error ParseLine returns for a well-formed line
+// whose event name is not known. It wraps ErrUnknownEvent.
+type UnknownEventError struct {
+	Name string // the event name, as written
+}
+
+// Error returns "unknown event" and the quoted name.
+func (e *UnknownEventError) Error() string {
+	return ErrUnknownEvent.Error() + " " + strconv.Quote(e.Name)
+}
+
+// Unwrap returns ErrUnknownEvent.
+func (e *UnknownEventError) Unwrap() error { return ErrUnknownEvent }
+
 // ErrSyntax is wrapped by the error ParseLine returns for a line that is not in
 // the trace format, or whose fields do not fit its event.
 var ErrSyntax = errors.New("malformed trace line")
@@ -101,7 +115,7 @@ func ParseLine(line string) (Event, error) {
 		if name == "" || strings.ContainsAny(name, " \t:[]") {
 			return e, fmt.Errorf("%w: %q is not an event name", ErrSyntax, name)
 		}
-		return e, fmt.Errorf("%w %q", ErrUnknownEvent, name)
+		return e, &UnknownEventError{Name: strings.Clone(name)}
 	}
 	e.Kind = k
 	s = strings.TrimSpace(s)

@@ -124,6 +124,10 @@ func TestParseLineErrors(t *testing.T) {
 		if !tt.unknown && !errors.Is(err, ErrSyntax) {
 			t.Errorf("ParseLine(%q) = %v, not wrapping ErrSyntax", tt.line, err)
 		}
+		var ue *UnknownEventError
+		if errors.As(err, &ue) != tt.unknown {
+			t.Errorf("ParseLine(%q) = %v; As(*UnknownEventError) = %v", tt.line, err, !tt.unknown)
+		}
 		if !strings.Contains(err.Error(), tt.mention) {
 			t.Errorf("ParseLine(%q) = %q, want mention of %q", tt.line, err, tt.mention)
 		}

@@ -1,0 +1,293 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot/vg"
+
+	"github.com/tjunet/tjunet/plot"
+	"github.com/tjunet/tjunet/trace"
+)
+
+func init() {
+	register(&command{
+		name:     "plot",
+		summary:  "draw the lab's charts (windows, RTT, throughput, sequence) from event traces",
+		usage:    plotUsage,
+		setFlags: plotFlags,
+		run:      runPlot,
+	})
+}
+
+const plotUsage = `Usage: tju plot [-o DIR] [--format png,svg] [--title TEXT] TRACE...
+
+Reads event traces in the TJU lab's format, as tjunet and the lab's C
+framework write them (client.event.trace, server.event.trace; "-" reads
+standard input), and draws for each trace every chart it has the events for:
+
+  cwnd        congestion window in KB and segments of 1375 bytes, with the
+              slow-start threshold (SSTH) and the CWND event types marked
+  rwnd        receive window (the receiver's free buffer)
+  swnd        send window
+  windows     cwnd, rwnd and swnd together
+  rtt         RTT samples, smoothed RTT and RTO, in ms
+  throughput  bytes delivered in order (DELV) per second, in Mbit/s
+  sequence    time-sequence graph of SEND and RECV, retransmissions marked
+
+A chart whose events are not in a trace is skipped with a note. The charts
+go into DIR (default ./tju-plots, created if needed) as <name>-<chart>.png
+and .svg, where <name> is the trace's file name without ".event.trace" (or
+its extension); the files written are printed, one a line. Lines that are
+not in the trace format are reported on stderr with their file name and line
+number, and the rest of the trace is still plotted; lines with event names
+the lab's format does not know are counted and skipped, as the lab's script
+does. Flags may also follow the trace names.
+
+Exit status: 0 if every trace was plotted, 1 if a trace could not be read or
+had nothing to plot, 2 for a usage error.
+
+Examples:
+  # Both sides of a lab run, into ./tju-plots:
+  tju plot client.event.trace server.event.trace
+
+  # PNG only, into results/, with a title on every chart:
+  tju plot -o results --format png --title "Reno, 10% loss" client.event.trace
+
+  # A trace from a pipe, drawn large for a slide:
+  ssh lab cat client.event.trace | tju plot --width 16 --height 9 --dpi 120 -`
+
+// plotOpts holds the flags of tju plot.
+type plotOpts struct {
+	out           string
+	formats       string
+	title         string
+	width, height float64
+	dpi           int
+	maxBad        int
+}
+
+func plotFlags(fs *flag.FlagSet) {
+	fs.String("o", "tju-plots", "write the charts into `DIR`")
+	fs.String("format", "png,svg", "comma-separated `formats` to write: png, svg")
+	fs.String("title", "", "`text` before each chart's title (default: the trace's name)")
+	fs.Float64("width", 10, "chart width in `inches`")
+	fs.Float64("height", 5, "chart height in `inches`")
+	fs.Int("dpi", 96, "PNG resolution in `dots` per inch")
+	fs.Int("max-errors", 20, "report at most `N` bad lines per trace (0: all)")
+}
+
+// plotFlagValues reads the flags plotFlags declared.
+func plotFlagValues(fs *flag.FlagSet) plotOpts {
+	get := func(name string) any { return fs.Lookup(name).Value.(flag.Getter).Get() }
+	return plotOpts{
+		out:     get("o").(string),
+		formats: get("format").(string),
+		title:   get("title").(string),
+		width:   get("width").(float64),
+		height:  get("height").(float64),
+		dpi:     get("dpi").(int),
+		maxBad:  get("max-errors").(int),
+	}
+}
+
+func runPlot(ctx context.Context, fs *flag.FlagSet, e *env) error {
+	files, err := plotArgs(fs, e)
+	if err != nil || files == nil {
+		return err
+	}
+	o := plotFlagValues(fs)
+	opt := plot.Options{Width: vg.Length(o.width) * vg.Inch, Height: vg.Length(o.height) * vg.Inch, DPI: o.dpi}
+	for _, f := range strings.Split(o.formats, ",") {
+		f = strings.ToLower(strings.TrimSpace(f))
+		if f != "png" && f != "svg" {
+			return usagef("--format: unknown format %q (want png, svg or png,svg)", f)
+		}
+		if !slices.Contains(opt.Formats, f) {
+			opt.Formats = append(opt.Formats, f)
+		}
+	}
+	if !(o.width > 0 && o.width <= 100) || !(o.height > 0 && o.height <= 100) {
+		return usagef("--width and --height must be between 0 and 100 inches")
+	}
+	if o.dpi < 10 || o.dpi > 1200 {
+		return usagef("--dpi must be between 10 and 1200")
+	}
+	if o.out == "" {
+		return usagef("-o: empty directory name")
+	}
+
+	var errs []error
+	used := map[string]bool{}
+	for _, name := range files {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		prefix := uniquePrefix(tracePrefix(name), used)
+		opt.Title = prefix
+		if o.title != "" {
+			opt.Title = o.title
+			if len(files) > 1 {
+				opt.Title += ", " + prefix
+			}
+		}
+		if err := plotTrace(name, prefix, o, opt, e); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// plotArgs returns the trace names, parsing flags that follow them. It
+// returns nil names and a nil error after printing the usage for --help.
+func plotArgs(fs *flag.FlagSet, e *env) ([]string, error) {
+	var files []string
+	args := fs.Args()
+	for len(args) > 0 {
+		a := args[0]
+		switch {
+		case a == "--":
+			files = append(files, args[1:]...)
+			args = nil
+		case len(a) > 1 && a[0] == '-':
+			fs.SetOutput(io.Discard) // run reports the error
+			if err := fs.Parse(args); err != nil {
+				if errors.Is(err, flag.ErrHelp) {
+					printUsage(e.stdout, commands["plot"], fs)
+					return nil, nil
+				}
+				return nil, usageError{err}
+			}
+			args = fs.Args()
+		default:
+			files = append(files, a)
+			args = args[1:]
+		}
+	}
+	if len(files) == 0 {
+		return nil, usagef("no trace file given")
+	}
+	return files, nil
+}
+
+// tracePrefix names a trace's charts after its file: "client" for
+// "logs/client.event.trace", "run1" for "run1.trace", "stdin" for "-".
+func tracePrefix(name string) string {
+	if name == "-" {
+		return "stdin"
+	}
+	base := filepath.Base(name)
+	if p, ok := strings.CutSuffix(base, ".event.trace"); ok && p != "" {
+		return p
+	}
+	if ext := filepath.Ext(base); ext != "" && ext != base {
+		base = strings.TrimSuffix(base, ext)
+	}
+	if base == "" || base == "." || base == string(filepath.Separator) {
+		return "trace"
+	}
+	return base
+}
+
+// uniquePrefix returns p, or p-2, p-3... if p is taken, and marks it taken.
+func uniquePrefix(p string, used map[string]bool) string {
+	q := p
+	for i := 2; used[q]; i++ {
+		q = p + "-" + strconv.Itoa(i)
+	}
+	used[q] = true
+	return q
+}
+
+// plotTrace reads one trace, reports its bad lines and writes its charts.
+func plotTrace(name, prefix string, o plotOpts, opt plot.Options, e *env) error {
+	var r io.Reader
+	display := name
+	if name == "-" {
+		if e.stdin == nil {
+			return errors.New("no standard input to read")
+		}
+		r, display = e.stdin, "<stdin>"
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return fmt.Errorf("cannot read trace: %w", err)
+		}
+		defer f.Close()
+		r = f
+	}
+
+	sc := trace.NewScanner(r)
+	sc.File = display
+	bad := 0
+	unknown := map[string]int{}
+	sc.OnLineError = func(le *trace.LineError) {
+		if ue := (*trace.UnknownEventError)(nil); errors.As(le, &ue) {
+			unknown[ue.Name]++
+			return
+		}
+		bad++
+		if o.maxBad <= 0 || bad <= o.maxBad {
+			fmt.Fprintf(e.stderr, "%v\n\t%s\n", le, le.Text)
+		}
+	}
+	var events []trace.Event
+	for sc.Scan() {
+		events = append(events, sc.Event())
+	}
+	if o.maxBad > 0 && bad > o.maxBad {
+		fmt.Fprintf(e.stderr, "%s: %d more bad %s not shown (%d in all)\n", display, bad-o.maxBad, plural(bad-o.maxBad, "line"), bad)
+	}
+	if len(unknown) > 0 {
+		names := make([]string, 0, len(unknown))
+		n := 0
+		for k, c := range unknown {
+			names = append(names, k)
+			n += c
+		}
+		slices.Sort(names)
+		fmt.Fprintf(e.stderr, "%s: skipped %s with events unknown to the lab's format (%s)\n", display, lines(n), strings.Join(names, ", "))
+	}
+	if err := sc.Err(); err != nil {
+		if len(events) == 0 {
+			return err
+		}
+		fmt.Fprintf(e.stderr, "%v; plotting the %d events read before it\n", err, len(events))
+	}
+	if len(events) == 0 {
+		return fmt.Errorf("%s: no events to plot (%s not in the trace format)", display, lines(bad))
+	}
+
+	rep, err := plot.WriteAll(events, o.out, prefix, opt)
+	if rep != nil {
+		for _, f := range rep.Files {
+			fmt.Fprintln(e.stdout, f)
+		}
+		if len(rep.Files) > 0 {
+			for _, s := range rep.Skipped {
+				fmt.Fprintf(e.stderr, "%s: no %s chart: %v\n", display, s.Chart, strings.TrimPrefix(s.Reason.Error(), plot.ErrNoData.Error()+": "))
+			}
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", display, err)
+	}
+	return nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return word
+	}
+	return word + "s"
+}
+
+func lines(n int) string { return strconv.Itoa(n) + " " + plural(n, "line") }
