@@ -233,6 +233,11 @@ func (e *Endpoint) readLoop() {
 			continue
 		}
 		from = unmap(from)
+		if e.cfg.Lab {
+			// A lab host answers the other host's port 20218, whatever
+			// port the datagram came from.
+			from = netip.AddrPortFrom(from.Addr(), LabUDPPort)
+		}
 		if seg <= 0 || seg >= n {
 			e.input(buf[:n], from, &b)
 		} else {
@@ -306,7 +311,7 @@ func (e *Endpoint) input(d []byte, from netip.AddrPort, b *burst) {
 // refuse answers a segment for no connection with a reset, when the
 // sender speaks tjunet's options (a plain lab peer never gets one).
 func (e *Endpoint) refuse(s *wire.Segment, to netip.AddrPort) {
-	if s.Flags&wire.FlagRST != 0 || !(s.HasCRC || s.RSTPermitted) {
+	if e.cfg.Plain || s.Flags&wire.FlagRST != 0 || !(s.HasCRC || s.RSTPermitted) {
 		return
 	}
 	h := wire.Header{SrcPort: s.DstPort, DstPort: s.SrcPort, Flags: wire.FlagRST | wire.FlagACK, CRC: s.HasCRC}
@@ -495,6 +500,11 @@ func (e *Endpoint) dial(ctx context.Context, peer netip.AddrPort, port uint16) (
 // freePortLocked picks an unused local TJU port for a connection to
 // (peer, remote), from the dynamic range 49152-65535.
 func (e *Endpoint) freePortLocked(peer netip.AddrPort, remote uint16) (uint16, bool) {
+	if e.cfg.Lab {
+		if _, used := e.conns[connKey{peer, LabClientPort, remote}]; !used {
+			return LabClientPort, true
+		}
+	}
 	const lo, span = 49152, 65536 - 49152
 	start := rand.IntN(span)
 	for i := range span {
