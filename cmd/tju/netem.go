@@ -35,8 +35,9 @@ the way back.
 Every impairment flag applies to both directions; the same flag with -up
 or -down (for example --loss-up) overrides it for one direction.
 Probabilities are written 10% or 0.1; durations 300ms, 1.5s; rates in
-bits per second: 800kbit, 10mbit, 1gbit (kbps, mbps, gbps also mean bits);
-queue sizes in bytes (64kb, 1mib, 1500) or packets (100p).
+bits per second: 800kbit, 10Mbit, 1Gbit, 10Mbps (a capital B means
+bytes: 1MB/s is 8 Mbit/s); queue sizes in bytes (64KiB or 64k, 64KB,
+1500) or packets (100p).
 
 The counters of both directions are printed when the relay stops: on
 SIGINT or SIGTERM, or after --duration.
@@ -47,78 +48,78 @@ Examples:
   tju netem --listen 127.0.0.1:9000 --to 127.0.0.1:20218 --delay 300ms --jitter 50ms --loss 10%
 
   # Bursty loss (2% on average, bursts of 4 datagrams) only towards the server,
-  # a 10 Mbit/s bottleneck with a 64 KB queue, and 1% reordering.
-  tju netem --to 127.0.0.1:20218 --loss-up 2% --burst-up 4 --rate 10mbit --queue 64kb --reorder 1%
+  # a 10 Mbit/s bottleneck with a 64 KiB queue, and 1% reordering.
+  tju netem --to 127.0.0.1:20218 --loss-up 2% --burst-up 4 --rate 10Mbit --queue 64KiB --reorder 1%
 
   # Duplication and corruption for one minute, with a fixed seed.
   tju netem --to 127.0.0.1:20218 --dup 1% --corrupt 0.5% --seed 42 --duration 1m`
 
-// impairmentFlag is one impairment flag, declared as --name, --name-up
+// netemImpairment is one impairment flag, declared as --name, --name-up
 // and --name-down.
-type impairmentFlag struct {
+type netemImpairment struct {
 	name, arg, usage string // arg names the value in the flag list
 	// apply parses v into c; errors are reported as usage errors.
-	apply func(c *dirSpec, v string) error
+	apply func(c *netemDir, v string) error
 }
 
-// dirSpec collects one direction's parsed flags before they become a
+// netemDir collects one direction's parsed flags before they become a
 // netem.Config (the burst length needs the loss rate).
-type dirSpec struct {
+type netemDir struct {
 	cfg   netem.Config
 	burst float64
 }
 
-var impairmentFlags = []impairmentFlag{
-	{"loss", "probability", "loss `probability` (10% or 0.1)", func(d *dirSpec, v string) (err error) {
+var netemImpairments = []netemImpairment{
+	{"loss", "probability", "loss `probability` (10% or 0.1)", func(d *netemDir, v string) (err error) {
 		d.cfg.Loss, err = parseProbability(v)
 		return err
 	}},
-	{"burst", "length", "mean loss burst `length` in datagrams (>= 1): makes --loss bursty (Gilbert-Elliott)", func(d *dirSpec, v string) (err error) {
+	{"burst", "length", "mean loss burst `length` in datagrams (>= 1): makes --loss bursty (Gilbert-Elliott)", func(d *netemDir, v string) (err error) {
 		d.burst, err = strconv.ParseFloat(v, 64)
 		if err != nil || !(d.burst >= 1) || math.IsInf(d.burst, 0) {
 			return fmt.Errorf("want a number of datagrams >= 1")
 		}
 		return nil
 	}},
-	{"delay", "duration", "one-way delay `duration` (300ms)", func(d *dirSpec, v string) (err error) {
-		d.cfg.Delay, err = parseNonNegDuration(v)
+	{"delay", "duration", "one-way delay `duration` (300ms)", func(d *netemDir, v string) (err error) {
+		d.cfg.Delay, err = parseNetemDuration(v)
 		return err
 	}},
-	{"jitter", "duration", "the delay varies uniformly by up to ± this `duration`; keeps the order unless --jitter-reorders", func(d *dirSpec, v string) (err error) {
-		d.cfg.Jitter, err = parseNonNegDuration(v)
+	{"jitter", "duration", "the delay varies uniformly by up to ± this `duration`; keeps the order unless --jitter-reorders", func(d *netemDir, v string) (err error) {
+		d.cfg.Jitter, err = parseNetemDuration(v)
 		return err
 	}},
-	{"reorder", "probability", "`probability` that a datagram is held back by --reorder-delay so later ones overtake it", func(d *dirSpec, v string) (err error) {
+	{"reorder", "probability", "`probability` that a datagram is held back by --reorder-delay so later ones overtake it", func(d *netemDir, v string) (err error) {
 		d.cfg.Reorder, err = parseProbability(v)
 		return err
 	}},
-	{"reorder-delay", "duration", "extra delay `duration` of a held-back datagram (default 10ms)", func(d *dirSpec, v string) (err error) {
-		d.cfg.ReorderDelay, err = parseNonNegDuration(v)
+	{"reorder-delay", "duration", "extra delay `duration` of a held-back datagram (default 10ms)", func(d *netemDir, v string) (err error) {
+		d.cfg.ReorderDelay, err = parseNetemDuration(v)
 		return err
 	}},
-	{"dup", "probability", "duplication `probability`", func(d *dirSpec, v string) (err error) {
+	{"dup", "probability", "duplication `probability`", func(d *netemDir, v string) (err error) {
 		d.cfg.Duplicate, err = parseProbability(v)
 		return err
 	}},
-	{"corrupt", "probability", "`probability` that a datagram has bits flipped", func(d *dirSpec, v string) (err error) {
+	{"corrupt", "probability", "`probability` that a datagram has bits flipped", func(d *netemDir, v string) (err error) {
 		d.cfg.Corrupt, err = parseProbability(v)
 		return err
 	}},
-	{"corrupt-bits", "n", "`n` bits flipped in a corrupted datagram (default 1)", func(d *dirSpec, v string) (err error) {
-		d.cfg.CorruptBits, err = parseCount(v)
+	{"corrupt-bits", "n", "`n` bits flipped in a corrupted datagram (default 1)", func(d *netemDir, v string) (err error) {
+		d.cfg.CorruptBits, err = parseNetemCount(v)
 		return err
 	}},
-	{"rate", "bits/s", "bottleneck rate in `bits/s` (10mbit); datagrams queue behind it", func(d *dirSpec, v string) (err error) {
-		d.cfg.Rate, err = parseRate(v)
+	{"rate", "bits/s", "bottleneck rate in `bits/s` (10Mbit); datagrams queue behind it", func(d *netemDir, v string) (err error) {
+		d.cfg.Rate, err = parseNetemRate(v)
 		return err
 	}},
-	{"queue", "size", "bottleneck queue limit `size`, bytes (64kb) or packets (100p); default unbounded", func(d *dirSpec, v string) error {
-		bytes, packets, err := parseQueue(v)
+	{"queue", "size", "bottleneck queue limit `size`, bytes (64KiB) or packets (100p); default unbounded", func(d *netemDir, v string) error {
+		bytes, packets, err := parseNetemQueue(v)
 		d.cfg.QueueBytes, d.cfg.QueuePackets = bytes, packets
 		return err
 	}},
-	{"mtu", "bytes", "drop datagrams longer than this many `bytes`", func(d *dirSpec, v string) (err error) {
-		d.cfg.MTU, err = parseCount(v)
+	{"mtu", "bytes", "drop datagrams longer than this many `bytes`", func(d *netemDir, v string) (err error) {
+		d.cfg.MTU, err = parseNetemCount(v)
 		return err
 	}},
 }
@@ -131,7 +132,7 @@ func netemFlags(fs *flag.FlagSet) {
 	fs.Duration("every", 0, "also print the counters at this interval (default: only at the end)")
 	fs.Duration("idle", 0, "close a client's session after this long without traffic (default: never)")
 	fs.Bool("jitter-reorders", false, "let jitter reorder datagrams (default: jitter keeps the order)")
-	for _, f := range impairmentFlags {
+	for _, f := range netemImpairments {
 		arg := "`" + f.arg + "`"
 		fs.String(f.name, "", f.usage)
 		fs.String(f.name+"-up", "", "the --"+f.name+" "+arg+" for the client-to-upstream direction only")
@@ -142,12 +143,12 @@ func netemFlags(fs *flag.FlagSet) {
 // netemConfigs builds the relay's configuration from the parsed flags.
 func netemConfigs(fs *flag.FlagSet) (netem.RelayConfig, error) {
 	get := func(name string) string { return fs.Lookup(name).Value.String() }
-	var up, down dirSpec
-	for _, f := range impairmentFlags {
+	var up, down netemDir
+	for _, f := range netemImpairments {
 		for _, set := range []struct {
 			flag string
-			dirs []*dirSpec
-		}{{f.name, []*dirSpec{&up, &down}}, {f.name + "-up", []*dirSpec{&up}}, {f.name + "-down", []*dirSpec{&down}}} {
+			dirs []*netemDir
+		}{{f.name, []*netemDir{&up, &down}}, {f.name + "-up", []*netemDir{&up}}, {f.name + "-down", []*netemDir{&down}}} {
 			v := strings.TrimSpace(get(set.flag))
 			if v == "" {
 				continue
@@ -167,7 +168,7 @@ func netemConfigs(fs *flag.FlagSet) (netem.RelayConfig, error) {
 	jitterReorders := get("jitter-reorders") == "true"
 	for _, d := range []struct {
 		name string
-		spec *dirSpec
+		spec *netemDir
 	}{{"up", &up}, {"down", &down}} {
 		c := &d.spec.cfg
 		c.Seed = seed
@@ -243,19 +244,19 @@ wait:
 		case <-ctx.Done():
 			break wait
 		case <-tick:
-			printRelayStats(e.stdout, r, time.Since(start))
+			printNetemStats(e.stdout, r, time.Since(start))
 		}
 	}
 	closeErr := r.Close()
 	fmt.Fprintln(e.stdout, "tju netem: stopped")
-	printRelayStats(e.stdout, r, time.Since(start))
+	printNetemStats(e.stdout, r, time.Since(start))
 	if closeErr != nil {
 		return fmt.Errorf("closing the relay: %w", closeErr)
 	}
 	return nil
 }
 
-func printRelayStats(w io.Writer, r *netem.Relay, elapsed time.Duration) {
+func printNetemStats(w io.Writer, r *netem.Relay, elapsed time.Duration) {
 	up, down := r.Stats()
 	fmt.Fprintf(w, "after %v: sessions %d (%d open), rejected datagrams %d\n",
 		elapsed.Round(time.Millisecond), r.TotalSessions(), r.Sessions(), r.Rejected())
@@ -277,7 +278,7 @@ func parseProbability(s string) (float64, error) {
 	return v, nil
 }
 
-func parseNonNegDuration(s string) (time.Duration, error) {
+func parseNetemDuration(s string) (time.Duration, error) {
 	d, err := time.ParseDuration(s)
 	if err != nil || d < 0 {
 		return 0, fmt.Errorf("want a non-negative duration like 300ms")
@@ -285,7 +286,7 @@ func parseNonNegDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-func parseCount(s string) (int, error) {
+func parseNetemCount(s string) (int, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 {
 		return 0, fmt.Errorf("want a non-negative whole number")
@@ -293,42 +294,52 @@ func parseCount(s string) (int, error) {
 	return n, nil
 }
 
-// parseRate accepts bits per second: "1000000", "800kbit", "10mbit",
-// "1.5gbit", with optional "/s", or the same with "bps" ("10mbps").
-func parseRate(s string) (int64, error) {
-	t := strings.ToLower(strings.TrimSpace(s))
-	t = strings.TrimSuffix(t, "/s")
-	for _, suf := range []string{"bit", "bps"} {
-		if u, ok := strings.CutSuffix(t, suf); ok {
-			t = u
+// parseNetemRate reads a rate in bits per second with the rules of the
+// other tju subcommands: "800kbit", "10Mbit", "10Mbps", "10M" and
+// "10000000" are bits per second; a capital B means bytes ("1MB/s" is
+// 8 Mbit/s). Prefixes are decimal except Ki, Mi, Gi.
+func parseNetemRate(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	t = strings.TrimSuffix(strings.TrimSuffix(t, "/s"), "/sec")
+	bitsPer := 1.0
+	lower := strings.ToLower(t)
+	switch {
+	case strings.HasSuffix(lower, "bits"):
+		t = t[:len(t)-4]
+	case strings.HasSuffix(lower, "bit"):
+		t = t[:len(t)-3]
+	case strings.HasSuffix(t, "Bps"):
+		t, bitsPer = t[:len(t)-3], 8
+	case strings.HasSuffix(t, "bps"):
+		t = t[:len(t)-3]
+	case strings.HasSuffix(t, "B"):
+		t, bitsPer = t[:len(t)-1], 8
+	case strings.HasSuffix(t, "b"):
+		t = t[:len(t)-1]
+	}
+	mult := 1.0
+	lower = strings.ToLower(t)
+	for _, u := range []struct {
+		suffix string
+		mult   float64
+	}{{"ki", 1 << 10}, {"mi", 1 << 20}, {"gi", 1 << 30}, {"k", 1e3}, {"m", 1e6}, {"g", 1e9}} {
+		if strings.HasSuffix(lower, u.suffix) {
+			t, mult = t[:len(t)-len(u.suffix)], u.mult
 			break
 		}
 	}
-	mult := 1.0
-	if n := len(t); n > 0 {
-		switch t[n-1] {
-		case 'k':
-			mult = 1e3
-		case 'm':
-			mult = 1e6
-		case 'g':
-			mult = 1e9
-		}
-		if mult != 1 {
-			t = t[:n-1]
-		}
+	v, err := strconv.ParseFloat(strings.TrimSpace(t), 64)
+	bps := v * mult * bitsPer
+	if err != nil || !(bps >= 1) || bps > 1e15 {
+		return 0, fmt.Errorf("want a rate in bits/s like 800kbit, 10Mbit or 1Gbit (or bytes/s like 1MB/s)")
 	}
-	v, err := strconv.ParseFloat(t, 64)
-	bps := v * mult
-	if err != nil || !(bps >= 1) || bps > math.MaxInt64/2 {
-		return 0, fmt.Errorf("want a rate in bits/s like 800kbit, 10mbit or 1gbit")
-	}
-	return int64(bps), nil
+	return int64(math.Round(bps)), nil
 }
 
-// parseQueue accepts a packet count ("100p", "100pkt", "100packets") or
-// a byte size ("1500", "64kb", "64kib", "1mb", "1mib").
-func parseQueue(s string) (bytes, packets int, err error) {
+// parseNetemQueue accepts a packet count ("100p", "100pkt", "100packets") or
+// a byte size: "1500", "64KiB" or "64k" (1024), "64KB" (1000), "1MiB" or
+// "1m", "1MB", as the other tju subcommands read sizes.
+func parseNetemQueue(s string) (bytes, packets int, err error) {
 	t := strings.ToLower(strings.TrimSpace(s))
 	for _, suf := range []string{"packets", "pkts", "pkt", "p"} {
 		if u, ok := strings.CutSuffix(t, suf); ok {
@@ -343,7 +354,7 @@ func parseQueue(s string) (bytes, packets int, err error) {
 	for _, u := range []struct {
 		suf  string
 		mult float64
-	}{{"kib", 1 << 10}, {"mib", 1 << 20}, {"kb", 1e3}, {"mb", 1e6}, {"k", 1e3}, {"m", 1e6}, {"b", 1}} {
+	}{{"kib", 1 << 10}, {"mib", 1 << 20}, {"kb", 1e3}, {"mb", 1e6}, {"k", 1 << 10}, {"m", 1 << 20}, {"b", 1}} {
 		if v, ok := strings.CutSuffix(t, u.suf); ok {
 			t, mult = v, u.mult
 			break

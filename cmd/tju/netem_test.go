@@ -13,25 +13,25 @@ import (
 	"time"
 )
 
-// lockedBuffer is a bytes.Buffer safe to write from run and read from the test.
-type lockedBuffer struct {
+// netemBuffer is a bytes.Buffer safe to write from run and read from the test.
+type netemBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) {
+func (l *netemBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.Write(p)
 }
 
-func (l *lockedBuffer) String() string {
+func (l *netemBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
 }
 
-func listenUDP(t *testing.T) *net.UDPConn {
+func netemUDP(t *testing.T) *net.UDPConn {
 	t.Helper()
 	c, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -41,8 +41,8 @@ func listenUDP(t *testing.T) *net.UDPConn {
 	return c
 }
 
-// waitFor polls, up to 10 s, until cond holds.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// netemWait polls, up to 10 s, until cond holds.
+func netemWait(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -53,9 +53,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// statsField extracts "<name> N" from the line of the final counters that
+// netemStat extracts "<name> N" from the line of the final counters that
 // starts with prefix ("up:" or "down:").
-func statsField(t *testing.T, out, prefix, name string) int {
+func netemStat(t *testing.T, out, prefix, name string) int {
 	t.Helper()
 	i := strings.LastIndex(out, prefix)
 	if i < 0 {
@@ -71,7 +71,7 @@ func statsField(t *testing.T, out, prefix, name string) int {
 }
 
 func TestNetemRelaysDatagramsWithLossAndDelay(t *testing.T) {
-	upstream := listenUDP(t)
+	upstream := netemUDP(t)
 	var mu sync.Mutex
 	var atUpstream []time.Time
 	go func() { // echo server, recording arrival times
@@ -90,14 +90,14 @@ func TestNetemRelaysDatagramsWithLossAndDelay(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr lockedBuffer
+	var stdout, stderr netemBuffer
 	code := make(chan int, 1)
 	go func() {
 		code <- run(ctx, []string{"netem", "--listen", "127.0.0.1:0", "--to", upstream.LocalAddr().String(),
 			"--loss-up", "30%", "--delay", "20ms", "--seed", "7"}, &env{stdout: &stdout, stderr: &stderr})
 	}()
 	var relay *net.UDPAddr
-	waitFor(t, "the relay to listen", func() bool {
+	netemWait(t, "the relay to listen", func() bool {
 		m := regexp.MustCompile(`listening on (\S+),`).FindStringSubmatch(stdout.String())
 		if m != nil {
 			relay, _ = net.ResolveUDPAddr("udp", m[1])
@@ -105,7 +105,7 @@ func TestNetemRelaysDatagramsWithLossAndDelay(t *testing.T) {
 		return relay != nil
 	})
 
-	client := listenUDP(t)
+	client := netemUDP(t)
 	var replies int
 	readerDone := make(chan struct{})
 	go func() {
@@ -131,7 +131,7 @@ func TestNetemRelaysDatagramsWithLossAndDelay(t *testing.T) {
 	// every echo back at the client and nothing new for 500 ms (25 times
 	// the delay).
 	last, lastChange := -1, time.Now()
-	waitFor(t, "the transfer to finish", func() bool {
+	netemWait(t, "the transfer to finish", func() bool {
 		mu.Lock()
 		r, e := replies, len(atUpstream)
 		mu.Unlock()
@@ -150,17 +150,17 @@ func TestNetemRelaysDatagramsWithLossAndDelay(t *testing.T) {
 	out := stdout.String()
 	mu.Lock()
 	defer mu.Unlock()
-	if got := statsField(t, out, "up:", "offered"); got != n {
+	if got := netemStat(t, out, "up:", "offered"); got != n {
 		t.Errorf("up offered %d, want %d\n%s", got, n, out)
 	}
-	delivered := statsField(t, out, "up:", "delivered")
-	if delivered != len(atUpstream) || delivered+statsField(t, out, "up:", "lost") != n {
+	delivered := netemStat(t, out, "up:", "delivered")
+	if delivered != len(atUpstream) || delivered+netemStat(t, out, "up:", "lost") != n {
 		t.Errorf("up delivered %d, upstream received %d\n%s", delivered, len(atUpstream), out)
 	}
 	if delivered < 50 || delivered > 90 {
 		t.Errorf("%d of %d delivered with 30%% loss", delivered, n)
 	}
-	if d := statsField(t, out, "down:", "delivered"); d != replies || d != delivered {
+	if d := netemStat(t, out, "down:", "delivered"); d != replies || d != delivered {
 		t.Errorf("down delivered %d, client received %d, want %d\n%s", d, replies, delivered, out)
 	}
 	if len(atUpstream) > 0 && atUpstream[0].Sub(start) < 20*time.Millisecond {
@@ -172,8 +172,8 @@ func TestNetemRelaysDatagramsWithLossAndDelay(t *testing.T) {
 }
 
 func TestNetemStopsAfterDuration(t *testing.T) {
-	upstream := listenUDP(t)
-	var stdout, stderr lockedBuffer
+	upstream := netemUDP(t)
+	var stdout, stderr netemBuffer
 	start := time.Now()
 	code := run(context.Background(), []string{"netem", "--listen", "127.0.0.1:0", "--to", upstream.LocalAddr().String(),
 		"--duration", "50ms", "--every", "10ms"}, &env{stdout: &stdout, stderr: &stderr})
@@ -214,7 +214,7 @@ func TestNetemRejectsBadFlagsWithExitCode2(t *testing.T) {
 		{"bad listen address", []string{"--listen", "nowhere", "--to", "127.0.0.1:20218"}, "invalid --listen"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr lockedBuffer
+			var stdout, stderr netemBuffer
 			code := run(context.Background(), append([]string{"netem"}, tc.args...), &env{stdout: &stdout, stderr: &stderr})
 			if code != 2 {
 				t.Fatalf("exit code %d, want 2; stderr:\n%s", code, stderr.String())
@@ -227,7 +227,7 @@ func TestNetemRejectsBadFlagsWithExitCode2(t *testing.T) {
 }
 
 func TestNetemHelpShowsExamples(t *testing.T) {
-	var stdout, stderr lockedBuffer
+	var stdout, stderr netemBuffer
 	if code := run(context.Background(), []string{"netem", "--help"}, &env{stdout: &stdout, stderr: &stderr}); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
@@ -250,27 +250,27 @@ func TestParseNetemValues(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
 		want int64
-	}{{"1000000", 1e6}, {"800kbit", 8e5}, {"10mbit", 1e7}, {"10Mbps", 1e7}, {"1.5gbit/s", 1.5e9}, {"64k", 64e3}} {
-		if got, err := parseRate(tc.in); err != nil || got != tc.want {
-			t.Errorf("parseRate(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+	}{{"1000000", 1e6}, {"800kbit", 8e5}, {"10mbit", 1e7}, {"10Mbps", 1e7}, {"1.5gbit/s", 1.5e9}, {"64k", 64e3}, {"1MB/s", 8e6}, {"1MiB/s", 8 << 20}} {
+		if got, err := parseNetemRate(tc.in); err != nil || got != tc.want {
+			t.Errorf("parseNetemRate(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
 		}
 	}
 	for _, tc := range []struct {
 		in             string
 		bytes, packets int
-	}{{"100p", 0, 100}, {"50pkts", 0, 50}, {"1500", 1500, 0}, {"64kb", 64000, 0}, {"64KiB", 65536, 0}, {"1mib", 1 << 20, 0}} {
-		if b, p, err := parseQueue(tc.in); err != nil || b != tc.bytes || p != tc.packets {
-			t.Errorf("parseQueue(%q) = %d, %d, %v; want %d, %d", tc.in, b, p, err, tc.bytes, tc.packets)
+	}{{"100p", 0, 100}, {"50pkts", 0, 50}, {"1500", 1500, 0}, {"64kb", 64000, 0}, {"64KiB", 65536, 0}, {"64k", 65536, 0}, {"1mib", 1 << 20, 0}} {
+		if b, p, err := parseNetemQueue(tc.in); err != nil || b != tc.bytes || p != tc.packets {
+			t.Errorf("parseNetemQueue(%q) = %d, %d, %v; want %d, %d", tc.in, b, p, err, tc.bytes, tc.packets)
 		}
 	}
 	for _, bad := range []string{"", "x", "0p", "-1", "1e20"} {
-		if _, _, err := parseQueue(bad); err == nil {
-			t.Errorf("parseQueue(%q) succeeded", bad)
+		if _, _, err := parseNetemQueue(bad); err == nil {
+			t.Errorf("parseNetemQueue(%q) succeeded", bad)
 		}
 	}
 	for _, bad := range []string{"", "0", "fast", "-1mbit", "NaN"} {
-		if _, err := parseRate(bad); err == nil {
-			t.Errorf("parseRate(%q) succeeded", bad)
+		if _, err := parseNetemRate(bad); err == nil {
+			t.Errorf("parseNetemRate(%q) succeeded", bad)
 		}
 	}
 }
