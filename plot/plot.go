@@ -83,12 +83,15 @@ func (o Options) formats() []string {
 	return o.Formats
 }
 
-// pixels returns the size of the plotting area in pixels, roughly, for
-// thinning series.
+// pixels returns the size of the chart in pixels, roughly, for thinning
+// series; within 100x50 and 4096x2048, which is finer than any screen
+// shows a line.
 func (o Options) pixels() (cols, rows int) {
 	w, h := o.size()
 	dpi := float64(o.dpi())
-	return max(int(float64(w/vg.Inch)*dpi), 100), max(int(float64(h/vg.Inch)*dpi), 50)
+	cols = int(min(max(float64(w/vg.Inch)*dpi, 100), 4096))
+	rows = int(min(max(float64(h/vg.Inch)*dpi, 50), 2048))
+	return cols, rows
 }
 
 func (o Options) title(s string) string {

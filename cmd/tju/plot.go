@@ -121,6 +121,9 @@ func runPlot(ctx context.Context, fs *flag.FlagSet, e *env) error {
 	if o.dpi < 10 || o.dpi > 1200 {
 		return usagef("--dpi must be between 10 and 1200")
 	}
+	if o.width*float64(o.dpi) > 16384 || o.height*float64(o.dpi) > 16384 {
+		return usagef("--width, --height and --dpi make an image over 16384 pixels on a side")
+	}
 	if o.out == "" {
 		return usagef("-o: empty directory name")
 	}

@@ -186,6 +186,7 @@ func TestPlotFailures(t *testing.T) {
 		{"bad flag after the file", []string{"plot", garbage, "--bogus"}, 2, "bogus"},
 		{"bad format", []string{"plot", "--format", "gif", garbage}, 2, "gif"},
 		{"bad size", []string{"plot", "--width", "0", garbage}, 2, "--width"},
+		{"too many pixels", []string{"plot", "--width", "90", "--dpi", "1000", garbage}, 2, "16384 pixels"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
