@@ -298,10 +298,10 @@ func TestThinPointsOnePerCell(t *testing.T) {
 func BenchmarkWriteAllPNG(b *testing.B) {
 	events := synth(1000)
 	dir := b.TempDir()
-	b.ReportMetric(float64(len(events)), "events")
 	for b.Loop() {
 		if _, err := WriteAll(events, dir, "", Options{Formats: []string{"png"}}); err != nil {
 			b.Fatal(err)
 		}
 	}
+	b.ReportMetric(float64(len(events)), "events")
 }

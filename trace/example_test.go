@@ -99,3 +99,20 @@ func ExampleCreate() {
 	fmt.Println(len(events), events[0].Kind, events[0].Size)
 	// Output: 1 CWND 1375
 }
+
+func ExampleRecorder() {
+	var rec trace.Recorder
+	w := trace.NewWriter(os.Stdout)
+	tr := trace.Multi(&rec, w) // keep the events and write them out
+
+	tr.Trace(&trace.Event{Time: 1663745643123456, Kind: trace.KindSsth, Size: 88000})
+	tr.Trace(&trace.Event{Time: 1663745643123457, Kind: trace.KindRwnd, Size: 44000})
+	if err := w.Flush(); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(rec.Events()), "events recorded")
+	// Output:
+	// [1663745643123456] [SSTH] [size:88000]
+	// [1663745643123457] [RWND] [size:44000]
+	// 2 events recorded
+}
