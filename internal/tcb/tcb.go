@@ -122,6 +122,9 @@ type TCB struct {
 	synPending          bool
 	synSentAt           time.Duration
 	probe               bool // send one byte beyond a zero window
+	tlpAt               time.Duration
+	tlpProbe            bool // send a tail loss probe now
+	tlpOut              bool // a probe is outstanding: at most one per episode
 	persistAt           time.Duration
 	persistBackoff      uint
 
@@ -174,6 +177,7 @@ type Info struct {
 	FastRecovery  uint64 // loss-recovery episodes entered on duplicate ACKs or SACK
 	DupSegsRecv   uint64 // segments that brought no new byte
 	DroppedNoCRC  uint64 // segments dropped for lacking the negotiated checksum
+	TLPs          uint64 // tail loss probes sent
 }
 
 // NewActive returns a TCB in SYN_SENT whose first Poll emits the SYN.
@@ -402,7 +406,7 @@ func (t *TCB) Abort() {
 // NextDeadline returns when OnTimer must next be called (0: never).
 func (t *TCB) NextDeadline() time.Duration {
 	d := time.Duration(0)
-	for _, x := range [...]time.Duration{t.rtoAt, t.delackAt, t.timeWaitAt, t.finWait2At, t.persistAt} {
+	for _, x := range [...]time.Duration{t.rtoAt, t.delackAt, t.timeWaitAt, t.finWait2At, t.persistAt, t.tlpAt} {
 		if x != 0 && (d == 0 || x < d) {
 			d = x
 		}
@@ -436,8 +440,15 @@ func (t *TCB) OnTimer(now time.Duration) {
 			t.persistBackoff++
 		}
 	}
+	if t.tlpAt != 0 && now >= t.tlpAt {
+		t.tlpAt = 0
+		if t.recs.len() > 0 && !t.inRecovery && !t.tlpOut && t.sndWnd > 0 {
+			t.tlpProbe = true
+		}
+	}
 	if t.rtoAt != 0 && now >= t.rtoAt {
 		t.rtoAt = 0
+		t.tlpAt = 0
 		t.onRTO(now)
 	}
 }
@@ -489,6 +500,40 @@ func (t *TCB) onRTO(now time.Duration) {
 	t.inRecovery = false
 	t.recoverSeq = t.sndNxt
 	t.dupAcks = 0
+}
+
+// armTLP schedules a tail loss probe (RFC 8985 section 7.2): if no ACK
+// arrives within PTO = 2*SRTT (plus the peer's delayed-ACK allowance when
+// one segment is out), one segment is sent again or new data goes out, so
+// that the loss of the last segments of a flight is repaired by fast
+// recovery instead of a retransmission timeout.
+func (t *TCB) armTLP(now time.Duration) {
+	if t.recs.len() == 0 || t.inRecovery || t.tlpOut || !t.rtt.hasSample || !t.sack {
+		t.tlpAt = 0
+		return
+	}
+	pto := 2 * t.rtt.srtt
+	if t.recs.len() == 1 {
+		pto += t.cfg.DelayedACK
+	}
+	pto = max(pto, 10*time.Millisecond)
+	if t.rtoAt != 0 && now+pto >= t.rtoAt {
+		t.tlpAt = 0
+		return
+	}
+	t.tlpAt = now + pto
+}
+
+// dupThresh is the number of duplicate ACKs (or segments' worth of SACKed
+// data above a hole) that marks the hole lost: 3 (RFC 5681), lowered to
+// one less than the segments outstanding when fewer than four are and no
+// new data can go out (Early Retransmit, RFC 5827 section 3.1), so that a
+// small window recovers without waiting for the RTO.
+func (t *TCB) dupThresh() int {
+	if n := t.recs.len(); n < 4 && t.unsentBytes() == 0 {
+		return max(n-1, 1)
+	}
+	return 3
 }
 
 // markLost marks record i lost if it is in the pipe.
@@ -762,7 +807,7 @@ func (t *TCB) processAck(s *wire.Segment, now time.Duration) {
 		s.Flags&wire.FlagFIN == 0 && (t.sndWnd == oldWnd || newSack):
 		// A duplicate ACK (RFC 5681 section 2).
 		t.dupAcks++
-		if !t.inRecovery && t.dupAcks == 3 && seqGEQ(ack, t.recoverSeq) {
+		if !t.inRecovery && t.dupAcks == t.dupThresh() && seqGEQ(ack, t.recoverSeq) {
 			t.markLost(0)
 		}
 	}
@@ -837,11 +882,13 @@ func (t *TCB) advance(ack uint32, now time.Duration, flight int) {
 		t.traceRTT()
 	}
 	t.dupAcks = 0
+	t.tlpOut = false
 	if t.recs.len() == 0 {
 		t.rtoAt = 0
 	} else {
 		t.rtoAt = now + t.rtt.current() // RFC 6298 5.3
 	}
+	defer t.armTLP(now)
 	if t.inRecovery {
 		if seqGEQ(ack, t.recoverSeq) {
 			t.inRecovery = false
@@ -926,7 +973,7 @@ func (t *TCB) processSACK(blocks []wire.Block) bool {
 	if !newly || t.sackedBytes == 0 {
 		return newly
 	}
-	bound := t.highSack - uint32(3*t.mss)
+	bound := t.highSack - uint32(t.dupThresh()*t.mss)
 	reo := t.rtt.minRTT / 4
 	for i := 0; i < t.recs.len(); i++ {
 		r := t.recs.at(i)
@@ -1019,6 +1066,29 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 			return t.emitData(buf, now, r.seq, int(r.n))
 		}
 	}
+	// A tail loss probe: new data if the windows allow one segment,
+	// otherwise the last segment again.
+	if t.tlpProbe {
+		t.tlpProbe = false
+		t.tlpOut = true
+		t.rtoAt = now + t.rtt.current()
+		if allowance < t.mss || t.unsentBytes() == 0 {
+			r := t.recs.at(t.recs.len() - 1)
+			if !r.lost && !r.sacked {
+				r.retx++
+				r.sent = now
+				t.stats.SegsRetrans++
+				t.stats.TLPs++
+				if r.fin {
+					return t.emitFin(buf, now, r.seq)
+				}
+				return t.emitData(buf, now, r.seq, int(r.n))
+			}
+		} else {
+			t.stats.TLPs++
+			allowance = t.mss
+		}
+	}
 	// 2. New data (RFC 1122 4.2.3.4 sender silly-window avoidance).
 	unsent := t.unsentBytes()
 	if unsent > 0 {
@@ -1042,6 +1112,9 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 			t.pipe += n
 			if t.rtoAt == 0 {
 				t.rtoAt = now + t.rtt.current()
+			}
+			if t.tlpAt == 0 {
+				t.armTLP(now)
 			}
 			return t.emitData(buf, now, seq, n)
 		}
