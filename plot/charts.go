@@ -419,7 +419,8 @@ func lastY(xys plotter.XYs) float64 {
 
 // Throughput draws the bytes delivered in order (DELV events) in bins of one
 // second from the first event, in Mbit/s (10^6 bits per second); the last bin
-// may cover less than a second of the trace, and so look low. The title
+// may cover less than a second of the trace, and so look low. Deliveries
+// spread over more than 100,000 seconds get wider bins. The title
 // gives the total and the mean rate from the first event to the last
 // delivery. The error wraps ErrNoData if the trace has no DELV event with
 // bytes.
@@ -428,25 +429,29 @@ func Throughput(events []trace.Event, opt Options) (*plot.Plot, error) {
 }
 
 func throughput(d *data, opt Options) (*plot.Plot, error) {
-	bins, total, last := d.throughputBins()
+	start, width, bins, total, last := d.throughputBins()
 	if total == 0 {
 		return nil, noData("throughput", trace.KindDelv)
 	}
 	xys := make(plotter.XYs, 0, len(bins)+1)
 	ymax := 0.0
 	for i, b := range bins {
-		mbps := b * 8 / 1e6
+		mbps := b * 8 / 1e6 / width
 		ymax = max(ymax, mbps)
-		xys = append(xys, plotter.XY{X: float64(i), Y: mbps})
+		xys = append(xys, plotter.XY{X: start + float64(i)*width, Y: mbps})
 	}
-	xys = append(xys, plotter.XY{X: float64(len(bins)), Y: xys[len(xys)-1].Y})
+	xys = append(xys, plotter.XY{X: start + float64(len(bins))*width, Y: xys[len(xys)-1].Y})
 	mean := 0.0
 	if last > 0 {
 		mean = total * 8 / 1e6 / last
 	}
-	p := newPlot(d, opt, fmt.Sprintf("throughput in 1 s bins: %.2f MB delivered, mean %.2f Mbit/s", total/1e6, mean), "Mbit/s delivered in order")
-	p.X.Max = max(p.X.Max, float64(len(bins)))
-	l, err := plotter.NewLine(xys)
+	binName := "1 s bins"
+	if width != 1 {
+		binName = strconv.FormatFloat(width, 'f', -1, 64) + " s bins"
+	}
+	p := newPlot(d, opt, fmt.Sprintf("throughput in %s: %.2f MB delivered, mean %.2f Mbit/s", binName, total/1e6, mean), "Mbit/s delivered in order")
+	p.X.Max = max(p.X.Max, xys[len(xys)-1].X)
+	l, err := plotter.NewLine(thinLine(xys, 4096))
 	if err != nil {
 		return nil, err
 	}
@@ -455,7 +460,7 @@ func throughput(d *data, opt Options) (*plot.Plot, error) {
 	l.Width = 1.5
 	l.FillColor = colFill
 	p.Add(l)
-	p.Legend.Add("delivered (DELV), per second", l)
+	p.Legend.Add("delivered (DELV), per "+strings.TrimSuffix(binName, " bins"), l)
 	headroom(p, ymax, 1)
 	return p, nil
 }

@@ -94,27 +94,41 @@ func (d *data) rttSeries() (sample, srtt, rto plotter.XYs) {
 	return sample, srtt, rto
 }
 
-// throughputBins sums the sizes of DELV events in bins of one second from the
-// first event and returns the bytes in each bin and the total.
-func (d *data) throughputBins() (bins []float64, total float64, last float64) {
+// maxBins bounds the number of throughput bins, whatever the trace's span.
+const maxBins = 100000
+
+// throughputBins sums the sizes of DELV events in bins of width seconds,
+// aligned on whole seconds from the first event: one second, or more if the
+// deliveries span more than maxBins seconds. It returns the time at which the
+// first bin starts, the bytes in each bin, the total, and the time of the
+// last delivery.
+func (d *data) throughputBins() (start, width float64, bins []float64, total, last float64) {
+	first := math.Inf(1)
+	last = math.Inf(-1)
+	for i := range d.events {
+		if e := &d.events[i]; e.Kind == trace.KindDelv && e.Size > 0 {
+			t := d.sec(e)
+			first, last = min(first, t), max(last, t)
+		}
+	}
+	if first > last {
+		return 0, 1, nil, 0, 0
+	}
+	start, width = math.Floor(first), 1
+	if span := last - start; span >= maxBins {
+		width = math.Ceil(span / (maxBins - 1))
+	}
+	bins = make([]float64, int((last-start)/width)+1)
 	for i := range d.events {
 		e := &d.events[i]
 		if e.Kind != trace.KindDelv || e.Size <= 0 {
 			continue
 		}
-		t := d.sec(e)
-		b := int(t)
-		if b < 0 {
-			continue
-		}
-		for len(bins) <= b {
-			bins = append(bins, 0)
-		}
+		b := min(int((d.sec(e)-start)/width), len(bins)-1)
 		bins[b] += float64(e.Size)
 		total += float64(e.Size)
-		last = t
 	}
-	return bins, total, last
+	return start, width, bins, total, last
 }
 
 // unwrapper turns 32-bit sequence numbers into a 64-bit sequence relative to
