@@ -118,11 +118,9 @@ func (l *Listener) close() bool {
 		if e.listeners[l.port] == l {
 			delete(e.listeners, l.port)
 		}
-		var half []*Conn
+		all := make([]*Conn, 0, len(e.conns))
 		for _, c := range e.conns {
-			if c.l == l {
-				half = append(half, c)
-			}
+			all = append(all, c)
 		}
 		e.mu.Unlock()
 		for {
@@ -134,9 +132,9 @@ func (l *Listener) close() bool {
 			}
 			break
 		}
-		for _, c := range half {
+		for _, c := range all {
 			c.mu.Lock()
-			pending := !c.wasEstab
+			pending := c.l == l && !c.wasEstab // still in the SYN queue
 			c.mu.Unlock()
 			if pending {
 				c.abort()
