@@ -11,6 +11,9 @@
 //	...
 //	rep, err := plot.WriteAll(events, "plots", "client", plot.Options{Title: "client"})
 //
+// This package's name is that of gonum's; import one of them under another
+// name (gplot "gonum.org/v1/plot") to use both.
+//
 // Time runs along the horizontal axis in seconds from the first event of the
 // trace. A chart whose events are absent from the trace is skipped: its
 // function returns an error wrapping ErrNoData. Long series are thinned to what

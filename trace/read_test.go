@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"os"
@@ -144,4 +145,31 @@ func TestScannerReadError(t *testing.T) {
 	if !errors.Is(sc.Err(), boom) || !strings.Contains(sc.Err().Error(), "x.trace") {
 		t.Errorf("Err() = %v", sc.Err())
 	}
+}
+
+func FuzzRead(f *testing.F) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "lab_client.event.trace"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(raw)
+	f.Add([]byte("[1] [SEND] [seq:0 ack:0 flag:8 length:0]\r\n\r\n[2] [FOO]\n[3"))
+	f.Add([]byte("\n\n\n"))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		events, errs, err := Read(bytes.NewReader(in))
+		if err != nil {
+			t.Fatalf("Read of a byte slice failed: %v", err)
+		}
+		lines := bytes.Count(in, []byte("\n")) + 1
+		if len(events)+len(errs) > lines {
+			t.Fatalf("%d events and %d bad lines from %d lines", len(events), len(errs), lines)
+		}
+		prev := 0
+		for _, le := range errs {
+			if le.Line <= prev || le.Line > lines {
+				t.Fatalf("bad line numbers: %v", errs)
+			}
+			prev = le.Line
+		}
+	})
 }
