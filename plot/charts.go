@@ -134,6 +134,9 @@ func points(xys plotter.XYs, opt Options, xmax, ymin, ymax float64, col color.Co
 	if err != nil {
 		return nil, err
 	}
+	if len(s.XYs) < 200 && r < 3 { // few points: make them easy to see
+		r *= 1.6
+	}
 	s.Color = col
 	s.Shape = shape
 	s.Radius = r
