@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/tjunet/tjunet/trace"
 )
 
 // labClientTrace is written as the lab's C framework prints a client's trace:
@@ -258,5 +260,40 @@ func TestTracePrefix(t *testing.T) {
 		if got != want {
 			t.Errorf("tracePrefix(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A trace written through trace.Writer, as the transport writes it, plots
+// like a lab one.
+func TestPlotTraceWrittenByWriter(t *testing.T) {
+	dir := t.TempDir()
+	w, err := trace.Create(dir, trace.RoleServer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := int64(1663745643000000)
+	for i := range 3000 {
+		now += 700 // about 15 Mbit/s of 1375-byte segments
+		seq := uint32(1 + i*1375)
+		w.Trace(&trace.Event{Time: now, Kind: trace.KindRecv, Seq: seq, Length: 1375})
+		w.Trace(&trace.Event{Time: now, Kind: trace.KindDelv, Seq: seq, Size: 1375})
+		w.Trace(&trace.Event{Time: now, Kind: trace.KindRwnd, Size: 44000 - (i%8)*1375})
+		w.Trace(&trace.Event{Time: now, Kind: trace.KindSend, Seq: 647, Ack: seq + 1375, Flags: trace.FlagACK})
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	name := filepath.Join(dir, trace.FileName(trace.RoleServer))
+	code, stdout, stderr := runTju(t, "", "plot", "-o", dir, "--format", "svg", name)
+	if code != 0 {
+		t.Fatalf("exit %d:\n%s", code, stderr)
+	}
+	for _, c := range []string{"rwnd", "windows", "throughput", "sequence"} {
+		if !strings.Contains(stdout, filepath.Join(dir, "server-"+c+".svg")) {
+			t.Errorf("no %s chart:\n%s", c, stdout)
+		}
+	}
+	if strings.Contains(stderr, "malformed") {
+		t.Errorf("Writer's lines reported as malformed:\n%s", stderr)
 	}
 }
