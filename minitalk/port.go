@@ -183,6 +183,7 @@ func Serve(ctx context.Context, p Port, cfg ServerConfig, deliver func(from int,
 		}
 		return nil
 	}
+	var checked time.Time // when the bound client's process was last looked for
 	for {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("minitalk: server: %w", err)
@@ -196,17 +197,25 @@ func Serve(ctx context.Context, p Port, cfg ServerConfig, deliver func(from int,
 			return fmt.Errorf("minitalk: server: %w", err)
 		}
 		now := time.Now()
-		var st ServerStep
-		switch {
-		case ok:
-			st = s.Receive(sig.From, sig.Sym, now)
-		case s.Peer() != 0 && !p.Alive(s.Peer()):
-			st = s.PeerGone()
-		default:
-			st = s.Tick(now)
+		if ok {
+			if err := do(s.Receive(sig.From, sig.Sym, now)); err != nil {
+				return err
+			}
 		}
-		if err := do(st); err != nil {
-			return err
+		// Symbols from other processes may keep coming while the bound
+		// client is silent: the timers do not wait for a quiet channel.
+		if s.Quiet(now) >= pollEvery && now.Sub(checked) >= pollEvery {
+			checked = now
+			if !p.Alive(s.Peer()) {
+				if err := do(s.PeerGone()); err != nil {
+					return err
+				}
+			}
+		}
+		if d, ok := s.Deadline(); ok && !now.Before(d) {
+			if err := do(s.Tick(now)); err != nil {
+				return err
+			}
 		}
 	}
 }

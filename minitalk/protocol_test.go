@@ -180,14 +180,13 @@ func TestMergesNoiseAndSlowProcessesNeverChangeAMessage(t *testing.T) {
 	for seed := range uint64(6) {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				var server int
+				const server = memchan.FirstPID // spawned first by newWorld
 				f := memchan.Faults{
 					Drop: 0.02, DropTo: func(pid int) bool { return pid == server },
 					Stall: 3 * minitalk.DefaultRetry, StallRate: 0.01,
 					Seed: seed,
 				}
 				w := newWorld(f, minitalk.ServerConfig{})
-				server = w.server.PID()
 				stop := make(chan struct{})
 				go noise(w.net, server, seed, 2*time.Millisecond, stop)
 				r := rand.New(rand.NewPCG(seed, 9))
@@ -322,10 +321,12 @@ func TestClientOfKilledServerFailsWithNoProcess(t *testing.T) {
 }
 
 func TestStoppedClientContinuesWhereItWas(t *testing.T) {
-	// A client that stalls for a second (SIGSTOP, then SIGCONT) between
-	// two symbols: every symbol still pending merges, nothing is repeated.
+	// A client that stalls for up to two seconds (SIGSTOP, then SIGCONT)
+	// now and then, while another waits: the answers that are pending when
+	// it stops are read when it continues, nothing is repeated.
 	synctest.Test(t, func(t *testing.T) {
-		f := memchan.Faults{Stall: 2 * time.Second, StallRate: 0.002, Seed: 11}
+		const first = memchan.FirstPID + 1 // the first client, after the server
+		f := memchan.Faults{Stall: 2 * time.Second, StallRate: 0.003, StallOnly: func(pid int) bool { return pid == first }, Seed: 11}
 		w := newWorld(f, minitalk.ServerConfig{})
 		msgs := []string{minitalk.SeedLine, "second"}
 		errs := w.sendAll(msgs, minitalk.ClientConfig{MaxRestarts: -1})

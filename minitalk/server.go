@@ -210,6 +210,15 @@ func (s *Server) drop(ev EventKind) ServerStep {
 	return ServerStep{Event: ev, Peer: p}
 }
 
+// Quiet returns how long the bound client has been silent at time now, or 0
+// in state wait.
+func (s *Server) Quiet(now time.Time) time.Duration {
+	if s.state == Wait {
+		return 0
+	}
+	return now.Sub(s.heard)
+}
+
 // Deadline returns when Tick must be called next, if the server is bound.
 func (s *Server) Deadline() (time.Time, bool) {
 	if s.state == Wait {

@@ -40,7 +40,9 @@ func demoMain(args []string, stdout, stderr io.Writer) int {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	// Args[0] is "minitalk" whatever the name this program was run under.
 	srv := exec.CommandContext(ctx, exe, "server", "-v")
+	srv.Args[0] = "minitalk"
 	srvOut, _ := srv.StdoutPipe()
 	srvErr, _ := srv.StderrPipe()
 	if err := srv.Start(); err != nil {
@@ -73,6 +75,7 @@ func demoMain(args []string, stdout, stderr io.Writer) int {
 	start := time.Now()
 	for i, m := range msgs {
 		c := exec.CommandContext(ctx, exe, "client", "-v", pid, m)
+		c.Args[0] = "minitalk"
 		cerr, _ := c.StderrPipe()
 		if err := c.Start(); err != nil {
 			fmt.Fprintf(stderr, "minitalk demo: starting a client: %v\n", err)

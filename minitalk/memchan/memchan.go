@@ -37,8 +37,10 @@ type Faults struct {
 	// Stall: with probability StallRate a Receive first sleeps a uniform
 	// time in [0, Stall] before it looks at what is pending, as a
 	// descheduled or stopped process does; symbols sent meanwhile merge.
+	// StallOnly, if set, limits the stalls to the processes it selects.
 	Stall     time.Duration
 	StallRate float64
+	StallOnly func(pid int) bool
 	Seed      uint64 // seeds the random choices
 }
 
@@ -59,7 +61,7 @@ type Net struct {
 
 // New returns an empty network with the given faults.
 func New(f Faults) *Net {
-	return &Net{f: f, rng: rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15)), procs: map[int]*Port{}, next: 100}
+	return &Net{f: f, rng: rand.New(rand.NewPCG(f.Seed, f.Seed^0x9e3779b97f4a7c15)), procs: map[int]*Port{}, next: FirstPID - 1}
 }
 
 // Stats returns the counts so far.
@@ -76,6 +78,10 @@ type Port struct {
 	wake    chan struct{} // capacity 1: something became pending
 	pending [2]int        // sender PID per symbol, 0 if none is pending
 }
+
+// FirstPID is the PID of the first process spawned in a Net; the next ones
+// follow in order.
+const FirstPID = 101
 
 // Spawn adds a process to the network and returns its port.
 func (n *Net) Spawn() *Port {
@@ -186,7 +192,7 @@ func (p *Port) Receive(timeout time.Duration) (minitalk.Signal, bool, error) {
 // stall draws how long this Receive sleeps first.
 func (p *Port) stall() time.Duration {
 	n := p.n
-	if n.f.Stall <= 0 || n.f.StallRate <= 0 {
+	if n.f.Stall <= 0 || n.f.StallRate <= 0 || (n.f.StallOnly != nil && !n.f.StallOnly(p.pid)) {
 		return 0
 	}
 	n.mu.Lock()
