@@ -1,0 +1,178 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"expvar"
+	"fmt"
+	"net"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tjunet/tjunet/tju"
+)
+
+// metricsServer serves the expvar page /debug/vars over HTTP: the process's
+// standard variables (cmdline, memstats and anything published with
+// expvar.Publish) plus the command's own, which are kept here rather than in
+// expvar's global registry so that one process can run several commands
+// (as the tests do) without publishing a name twice.
+type metricsServer struct {
+	ln   net.Listener
+	srv  *http.Server
+	vars map[string]expvar.Var
+	done chan struct{}
+}
+
+// startMetrics listens on addr and serves vars with the standard ones at
+// /debug/vars until Close.
+func startMetrics(addr string, vars map[string]expvar.Var) (*metricsServer, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("--metrics: %w", err)
+	}
+	m := &metricsServer{ln: ln, vars: vars, done: make(chan struct{})}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/vars", m.serveVars)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		http.Redirect(w, r, "/debug/vars", http.StatusFound)
+	})
+	m.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		defer close(m.done)
+		m.srv.Serve(ln)
+	}()
+	return m, nil
+}
+
+// URL returns the address of the page.
+func (m *metricsServer) URL() string { return "http://" + m.ln.Addr().String() + "/debug/vars" }
+
+// Close stops the server.
+func (m *metricsServer) Close() {
+	if m == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := m.srv.Shutdown(ctx); err != nil {
+		m.srv.Close()
+	}
+	<-m.done
+}
+
+// serveVars writes every variable as one JSON object, as expvar.Handler
+// does, sorted by name.
+func (m *metricsServer) serveVars(w http.ResponseWriter, r *http.Request) {
+	all := map[string]expvar.Var{}
+	expvar.Do(func(kv expvar.KeyValue) { all[kv.Key] = kv.Value })
+	for k, v := range m.vars {
+		all[k] = v
+	}
+	names := make([]string, 0, len(all))
+	for k := range all {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var b strings.Builder
+	b.WriteString("{\n")
+	for i, k := range names {
+		if i > 0 {
+			b.WriteString(",\n")
+		}
+		key, _ := json.Marshal(k)
+		fmt.Fprintf(&b, "%s: %s", key, all[k].String())
+	}
+	b.WriteString("\n}\n")
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Write([]byte(b.String()))
+}
+
+// endpointVars returns the expvar variables of an endpoint and of the
+// connections in set: "tju.endpoint" (Endpoint.Stats) and "tju.conns"
+// (each connection's Info).
+func endpointVars(ep *tju.Endpoint, set *connSet) map[string]expvar.Var {
+	return map[string]expvar.Var{
+		"tju.endpoint": expvar.Func(func() any { return endpointJSON(ep.Stats()) }),
+		"tju.conns": expvar.Func(func() any {
+			conns := set.list()
+			out := make([]connJSON, 0, len(conns))
+			for _, c := range conns {
+				out = append(out, connInfoJSON(c.String(), c.Info()))
+			}
+			return out
+		}),
+		"tju.conns_total": expvar.Func(func() any { return set.seen.Load() }),
+	}
+}
+
+// endpointStatsJSON is tju.EndpointStats with JSON names.
+type endpointStatsJSON struct {
+	DatagramsIn     uint64 `json:"datagrams_in"`
+	DatagramsOut    uint64 `json:"datagrams_out"`
+	BytesIn         uint64 `json:"bytes_in"`
+	BytesOut        uint64 `json:"bytes_out"`
+	Malformed       uint64 `json:"malformed"`
+	BadChecksum     uint64 `json:"bad_checksum"`
+	NoConnection    uint64 `json:"no_connection"`
+	ConnsOpened     uint64 `json:"conns_opened"`
+	ConnsRefused    uint64 `json:"conns_refused"`
+	ResetsSent      uint64 `json:"resets_sent"`
+	AcceptOverflows uint64 `json:"accept_overflows"`
+	SendErrors      uint64 `json:"send_errors"`
+}
+
+func endpointJSON(s tju.EndpointStats) endpointStatsJSON {
+	return endpointStatsJSON{
+		DatagramsIn: s.DatagramsIn, DatagramsOut: s.DatagramsOut, BytesIn: s.BytesIn, BytesOut: s.BytesOut,
+		Malformed: s.Malformed, BadChecksum: s.BadChecksum, NoConnection: s.NoConnection,
+		ConnsOpened: s.ConnsOpened, ConnsRefused: s.ConnsRefused, ResetsSent: s.ResetsSent,
+		AcceptOverflows: s.AcceptOverflows, SendErrors: s.SendErrors,
+	}
+}
+
+// connJSON is a connection's tju.Info with JSON names; times are in
+// milliseconds.
+type connJSON struct {
+	Conn           string  `json:"conn"`
+	State          string  `json:"state"`
+	SRTTms         float64 `json:"srtt_ms"`
+	RTTVarms       float64 `json:"rttvar_ms"`
+	MinRTTms       float64 `json:"min_rtt_ms"`
+	RTOms          float64 `json:"rto_ms"`
+	Cwnd           int     `json:"cwnd_bytes"`
+	Ssthresh       int     `json:"ssthresh_bytes"`
+	SendWindow     int     `json:"send_window_bytes"`
+	RecvWindow     int     `json:"recv_window_bytes"`
+	MSS            int     `json:"mss"`
+	Extensions     bool    `json:"extensions"`
+	BytesSent      uint64  `json:"bytes_sent"`
+	BytesAcked     uint64  `json:"bytes_acked"`
+	BytesReceived  uint64  `json:"bytes_received"`
+	SegmentsSent   uint64  `json:"segments_sent"`
+	SegmentsRecv   uint64  `json:"segments_received"`
+	Retransmits    uint64  `json:"retransmits"`
+	Timeouts       uint64  `json:"timeouts"`
+	FastRecoveries uint64  `json:"fast_recoveries"`
+	DuplicateSegs  uint64  `json:"duplicate_segments"`
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func connInfoJSON(name string, i tju.Info) connJSON {
+	return connJSON{
+		Conn: name, State: i.State.String(),
+		SRTTms: ms(i.SRTT), RTTVarms: ms(i.RTTVar), MinRTTms: ms(i.MinRTT), RTOms: ms(i.RTO),
+		Cwnd: i.Cwnd, Ssthresh: i.Ssthresh, SendWindow: i.SendWindow, RecvWindow: i.RecvWindow,
+		MSS: i.MSS, Extensions: i.Extensions,
+		BytesSent: i.BytesSent, BytesAcked: i.BytesAcked, BytesReceived: i.BytesReceived,
+		SegmentsSent: i.SegmentsSent, SegmentsRecv: i.SegmentsRecv, Retransmits: i.Retransmits,
+		Timeouts: i.Timeouts, FastRecoveries: i.FastRecoveries, DuplicateSegs: i.DuplicateSegs,
+	}
+}

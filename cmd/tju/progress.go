@@ -1,0 +1,165 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+)
+
+// console is a command's standard error, shared by the progress bar, log
+// lines and --stats lines. Every write goes through it, one whole line at a
+// time: the bar is erased before a line is written and drawn again at its
+// next refresh, so the output stays readable.
+type console struct {
+	mu  sync.Mutex
+	w   io.Writer
+	bar *progressbar.ProgressBar // the bar on screen, if any; guarded by mu
+}
+
+func newConsole(w io.Writer) *console { return &console{w: w} }
+
+// Write writes p, which should be whole lines, above the progress bar.
+func (c *console) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.bar != nil {
+		c.bar.Clear()
+	}
+	return c.w.Write(p)
+}
+
+// Printf formats a line (a newline is added if missing) and writes it.
+func (c *console) Printf(format string, a ...any) {
+	s := fmt.Sprintf(format, a...)
+	if len(s) == 0 || s[len(s)-1] != '\n' {
+		s += "\n"
+	}
+	io.WriteString(c, s)
+}
+
+// progressMode is the value of --progress: unset (draw a bar if stderr is a
+// terminal), --progress (always) or --progress=false (never). It is a
+// boolean flag.
+type progressMode struct{ set, on bool }
+
+func (m *progressMode) IsBoolFlag() bool { return true }
+func (m *progressMode) Get() any         { return *m }
+func (m *progressMode) String() string {
+	if m == nil || !m.set {
+		return "auto"
+	}
+	return strconv.FormatBool(m.on)
+}
+func (m *progressMode) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("want true or false")
+	}
+	*m = progressMode{set: true, on: v}
+	return nil
+}
+
+// enabled reports whether to draw a bar on w.
+func (m progressMode) enabled(w io.Writer) bool {
+	if m.set {
+		return m.on
+	}
+	return isTerminal(w)
+}
+
+// isTerminal reports whether w is a character device such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// progress draws a bar for a transfer of total bytes (-1: unknown),
+// refreshed ten times a second from count, until Stop. A nil *progress
+// does nothing, so callers need not check whether a bar is wanted.
+type progress struct {
+	c     *console
+	bar   *progressbar.ProgressBar
+	count func() int64
+	total int64 // -1: unknown
+	stop  chan struct{}
+	done  chan struct{}
+	once  sync.Once
+}
+
+// startProgress starts a bar on c if on, or returns nil.
+func (c *console) startProgress(on bool, total int64, desc string, count func() int64) *progress {
+	if !on {
+		return nil
+	}
+	if total == 0 {
+		total = -1
+	}
+	bar := progressbar.NewOptions64(total,
+		progressbar.OptionSetWriter(c.w),
+		progressbar.OptionSetDescription(desc),
+		progressbar.OptionShowBytes(true),
+		progressbar.OptionUseIECUnits(true),
+		progressbar.OptionSetWidth(30),
+		progressbar.OptionShowCount(),
+		progressbar.OptionShowElapsedTimeOnFinish(),
+		progressbar.OptionSetPredictTime(true),
+		progressbar.OptionSpinnerType(14),
+		progressbar.OptionSetSpinnerChangeInterval(0), // no goroutine of its own: we refresh it
+		progressbar.OptionThrottle(0),
+	)
+	p := &progress{c: c, bar: bar, count: count, total: total, stop: make(chan struct{}), done: make(chan struct{})}
+	c.mu.Lock()
+	c.bar = bar
+	bar.RenderBlank()
+	c.mu.Unlock()
+	go p.loop()
+	return p
+}
+
+func (p *progress) loop() {
+	defer close(p.done)
+	t := time.NewTicker(100 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case <-t.C:
+			p.c.mu.Lock()
+			p.bar.Set64(p.count())
+			p.c.mu.Unlock()
+		}
+	}
+}
+
+// Stop draws the bar a last time and leaves it on its own line (complete
+// if ok), so that what follows is printed below it.
+func (p *progress) Stop(ok bool) {
+	if p == nil {
+		return
+	}
+	p.once.Do(func() {
+		close(p.stop)
+		<-p.done
+		p.c.mu.Lock()
+		defer p.c.mu.Unlock()
+		n := p.count()
+		if ok && p.total > 0 && n >= p.total {
+			p.bar.Finish()
+		} else {
+			p.bar.Set64(n)
+			p.bar.Exit() // also ends a spinner
+		}
+		io.WriteString(p.c.w, "\n")
+		p.c.bar = nil
+	})
+}

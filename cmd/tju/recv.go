@@ -1,0 +1,265 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/tjunet/tjunet/tju"
+	"github.com/tjunet/tjunet/trace"
+)
+
+func init() {
+	register(&command{
+		name:     "recv",
+		summary:  "receive what a tju send sends, into a file or standard output",
+		usage:    recvUsage,
+		setFlags: recvFlags,
+		run:      runRecv,
+	})
+}
+
+const recvUsage = `Usage: tju recv [flags]
+
+Listens on UDP address --listen (default :20218, the lab's port) and TJU
+port --port (default 1234), accepts one connection and writes what arrives
+to -o FILE (default "-": standard output). With --keep it then waits for
+the next connection, and the next, appending each one's data to the output.
+
+When it is ready it prints on stderr
+
+  tju recv: listening on 127.0.0.1:40123/1234
+
+that is UDP address/TJU port, a form "tju send" accepts; --ready-file FILE
+writes the same address into FILE, for scripts.
+
+While it runs, a progress bar on stderr counts the bytes received (only
+when stderr is a terminal, unless --progress). When a connection ends it
+prints on stderr the bytes, the time, the goodput in MB/s (10^6 bytes a
+second) and Mbit/s, and the SHA-256 of the data, to compare with the one
+"tju send" prints.
+
+Exit status: 0 after a complete transfer, 1 if the connection or the output
+fails, 2 for a usage error.
+
+Examples:
+  # Receive one file:
+  tju recv -o copy.iso
+
+  # Any free UDP port on loopback, serving connection after connection:
+  tju recv --listen 127.0.0.1:0 --keep -o all.bin
+
+  # Into a pipe, with the lab's trace (server.event.trace) and state changes:
+  tju recv --trace traces -v | tar x
+
+  # Counters at http://localhost:6060/debug/vars while it runs:
+  tju recv --metrics localhost:6060 -o /dev/null`
+
+func recvFlags(fs *flag.FlagSet) {
+	fs.String("listen", ":20218", "UDP `address` of our endpoint (\"127.0.0.1:0\": a free port on loopback)")
+	fs.String("o", "-", "write the data to `FILE` (\"-\": standard output)")
+	fs.Bool("keep", false, "after a connection ends, accept the next one (until interrupted); their data is appended")
+	fs.String("ready-file", "", "once listening, write the address to dial (UDP address/TJU port) into `FILE`")
+	transportFlags(fs, true)
+}
+
+func runRecv(ctx context.Context, fs *flag.FlagSet, e *env) error {
+	args, err := positionalArgs(fs, e, "recv")
+	if err != nil {
+		if errors.Is(err, errHelpShown) {
+			return nil
+		}
+		return err
+	}
+	if len(args) > 0 {
+		return usagef("unexpected arguments %q (the output file goes after -o)", args)
+	}
+	t, err := newTransport(fs, e, trace.RoleServer)
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+
+	// Open the output before the network, so a bad path fails at once.
+	outName := flagValue[string](fs, "o")
+	out, err := openOutput(outName, e)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+
+	ep, err := tju.OpenEndpoint(flagValue[string](fs, "listen"), t.cfg)
+	if err != nil {
+		return fmt.Errorf("cannot listen: %w", err)
+	}
+	defer ep.Close()
+	l, err := ep.Listen(t.port)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	stopMetrics, err := t.serve(ep)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+
+	addr := l.Addr().String()
+	t.con.Printf("tju recv: listening on %s", addr)
+	if rf := flagValue[string](fs, "ready-file"); rf != "" {
+		if err := writeFileAtomic(rf, addr+"\n"); err != nil {
+			return fmt.Errorf("--ready-file: %w", err)
+		}
+	}
+	stopStats := startStats(ctx, t.con, t.stats, &t.conns)
+	defer stopStats()
+
+	keep := flagValue[bool](fs, "keep")
+	for {
+		c, err := l.AcceptTJU(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				if keep && t.conns.seen.Load() > 0 {
+					return nil // --keep ends with Ctrl-C
+				}
+				return errors.New("interrupted while waiting for a connection")
+			}
+			return err
+		}
+		t.log.Debug("accepted", "conn", c.String())
+		rep, err := receiveStream(ctx, t, c, out)
+		if err != nil {
+			return err
+		}
+		if err := out.flush(); err != nil {
+			return err
+		}
+		if !keep {
+			stopStats()
+			if err := t.Close(); err != nil {
+				return err
+			}
+		}
+		rep.write(t.con)
+		if !keep {
+			if note := t.traceNote(trace.RoleServer); note != "" {
+				t.con.Printf("%s", note)
+			}
+			return nil
+		}
+	}
+}
+
+// receiveStream copies c to out until the sender closes, then closes c and
+// waits briefly for the teardown to finish, so that the sender hears our
+// FIN (which tells it that everything arrived).
+func receiveStream(ctx context.Context, t *transport, c *tju.Conn, out *output) (*transferReport, error) {
+	t.conns.add(c)
+	defer t.conns.remove(c)
+	stopAbort := context.AfterFunc(ctx, func() { c.Abort() })
+	defer stopAbort()
+
+	h := sha256.New()
+	var n atomic.Int64
+	prog := t.con.startProgress(t.progress, -1, "receiving", n.Load)
+	buf := make([]byte, 256<<10)
+	start := time.Now()
+	for {
+		k, rerr := c.Read(buf)
+		if k > 0 {
+			h.Write(buf[:k])
+			if _, err := out.Write(buf[:k]); err != nil {
+				prog.Stop(false)
+				c.Abort()
+				return nil, fmt.Errorf("writing %s: %w", out.name, err)
+			}
+			n.Add(int64(k))
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			prog.Stop(false)
+			return nil, connError(ctx, fmt.Sprintf("receiving (after %d bytes)", n.Load()), rerr)
+		}
+	}
+	el := time.Since(start)
+	c.Close()
+	select {
+	case <-c.Done():
+	case <-ctx.Done():
+	case <-time.After(3 * time.Second):
+	}
+	prog.Stop(true)
+	return &transferReport{
+		verb: "received", peer: "from " + c.RemoteAddr().String(), bytes: n.Load(), elapsed: el,
+		info: c.Info(), sum: h.Sum(nil),
+	}, nil
+}
+
+// output is recv's destination: a file or standard output, buffered.
+type output struct {
+	name string
+	*bufio.Writer
+	f *os.File // nil for standard output
+}
+
+func openOutput(name string, e *env) (*output, error) {
+	if name == "-" || name == "" {
+		return &output{name: "standard output", Writer: bufio.NewWriterSize(e.stdout, 256<<10)}, nil
+	}
+	f, err := os.Create(name)
+	if err != nil {
+		return nil, fmt.Errorf("cannot write the output: %w", err)
+	}
+	return &output{name: name, Writer: bufio.NewWriterSize(f, 256<<10), f: f}, nil
+}
+
+func (o *output) flush() error {
+	if err := o.Flush(); err != nil {
+		return fmt.Errorf("writing %s: %w", o.name, err)
+	}
+	return nil
+}
+
+// Close flushes and closes the file.
+func (o *output) Close() error {
+	err := o.Flush()
+	if o.f != nil {
+		if cerr := o.f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
+}
+
+// writeFileAtomic writes s to name through a temporary file and a rename,
+// so that a reader polling for name never sees it half written.
+func writeFileAtomic(name, s string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(name), ".tju-ready-*")
+	if err != nil {
+		return err
+	}
+	if _, err := tmp.WriteString(s); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	if err := os.Rename(tmp.Name(), name); err != nil {
+		os.Remove(tmp.Name())
+		return err
+	}
+	return nil
+}

@@ -1,0 +1,295 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"math/rand/v2"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a running
+// command and the reads of a test.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+func (s *syncBuffer) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.b.Bytes())
+}
+
+// result is how a command run by runAsync ended.
+type result struct {
+	code           int
+	stdout, stderr *syncBuffer
+}
+
+// runCmd runs tju with args in this process and returns its exit code and
+// output.
+func runCmd(ctx context.Context, stdin []byte, args ...string) result {
+	r := result{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	e := &env{stdout: r.stdout, stderr: r.stderr}
+	if stdin != nil {
+		e.stdin = bytes.NewReader(stdin)
+	}
+	r.code = run(ctx, args, e)
+	return r
+}
+
+// runAsync runs tju in a goroutine; the channel yields its result.
+func runAsync(ctx context.Context, args ...string) (<-chan result, *syncBuffer) {
+	ch := make(chan result, 1)
+	r := result{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	go func() {
+		r.code = run(ctx, args, &env{stdout: r.stdout, stderr: r.stderr})
+		ch <- r
+	}()
+	return ch, r.stderr
+}
+
+// waitReadyFile waits until a command writes its --ready-file, or fails
+// the test if the command ends first.
+func waitReadyFile(t *testing.T, name string, done <-chan result) string {
+	t.Helper()
+	deadline := time.After(20 * time.Second)
+	for {
+		if b, err := os.ReadFile(name); err == nil {
+			return strings.TrimSpace(string(b))
+		}
+		select {
+		case r := <-done:
+			t.Fatalf("exited with %d before it was ready; stderr:\n%s", r.code, r.stderr)
+		case <-deadline:
+			t.Fatalf("%s not written after 20s", name)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+func randomBytes(seed uint64, n int) []byte {
+	b := make([]byte, n)
+	var key [32]byte
+	key[0] = byte(seed)
+	rand.NewChaCha8(key).Read(b)
+	return b
+}
+
+func sha256Hex(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func TestSendRecvFileOverLoopback(t *testing.T) {
+	dir := t.TempDir()
+	data := randomBytes(1, 3<<20+12345)
+	in := filepath.Join(dir, "in.bin")
+	out := filepath.Join(dir, "out.bin")
+	ready := filepath.Join(dir, "ready")
+	traces := filepath.Join(dir, "traces")
+	if err := os.WriteFile(in, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	recvDone, _ := runAsync(ctx, "recv", "--listen", "127.0.0.1:0", "--ready-file", ready, "-o", out, "--trace", traces)
+	addr := waitReadyFile(t, ready, recvDone)
+	if !strings.HasPrefix(addr, "127.0.0.1:") || !strings.HasSuffix(addr, "/1234") {
+		t.Fatalf("ready file says %q, want 127.0.0.1:PORT/1234", addr)
+	}
+	s := runCmd(ctx, nil, "send", "--trace", traces, addr, in)
+	if s.code != 0 {
+		t.Fatalf("send exited with %d:\n%s", s.code, s.stderr)
+	}
+	r := <-recvDone
+	if r.code != 0 {
+		t.Fatalf("recv exited with %d:\n%s", r.code, r.stderr)
+	}
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := sha256Hex(data)
+	if sha256Hex(got) != want {
+		t.Fatalf("received %d bytes, want %d; SHA-256 differs", len(got), len(data))
+	}
+	for _, side := range []struct {
+		name   string
+		stderr string
+	}{{"send", s.stderr.String()}, {"recv", r.stderr.String()}} {
+		for _, w := range []string{want, "sha256", "goodput", "MB/s", "Mbit/s", "rtt", "3.0 MiB (3158073 bytes)"} {
+			if !strings.Contains(side.stderr, w) {
+				t.Errorf("%s's summary lacks %q:\n%s", side.name, w, side.stderr)
+			}
+		}
+	}
+	if !strings.Contains(r.stderr.String(), "listening on "+addr) {
+		t.Errorf("recv did not announce %s:\n%s", addr, r.stderr)
+	}
+	if !strings.Contains(s.stderr.String(), "retransmitted") {
+		t.Errorf("send's summary lacks the retransmissions:\n%s", s.stderr)
+	}
+	for _, f := range []string{"client.event.trace", "server.event.trace"} {
+		st, err := os.Stat(filepath.Join(traces, f))
+		if err != nil || st.Size() == 0 {
+			t.Errorf("trace %s missing or empty: %v", f, err)
+		}
+	}
+}
+
+func TestSendStdinToRecvStdout(t *testing.T) {
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	data := randomBytes(2, 200<<10)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	recvDone, _ := runAsync(ctx, "recv", "--listen", "127.0.0.1:0", "--ready-file", ready, "--cc", "cubic", "--stats", "10ms")
+	addr := waitReadyFile(t, ready, recvDone)
+	s := runCmd(ctx, data, "send", "--cc", "cubic", "--progress", addr, "-")
+	if s.code != 0 {
+		t.Fatalf("send exited with %d:\n%s", s.code, s.stderr)
+	}
+	r := <-recvDone
+	if r.code != 0 {
+		t.Fatalf("recv exited with %d:\n%s", r.code, r.stderr)
+	}
+	if got := r.stdout.Bytes(); !bytes.Equal(got, data) {
+		t.Fatalf("stdout has %d bytes, want the %d sent", len(got), len(data))
+	}
+	if !strings.Contains(s.stderr.String(), "sending") || !strings.Contains(s.stderr.String(), "200 KiB") {
+		t.Errorf("--progress drew no bar:\n%s", s.stderr)
+	}
+	if strings.Contains(r.stderr.String(), "receiving") {
+		t.Errorf("recv drew a bar on a stderr that is no terminal:\n%s", r.stderr)
+	}
+}
+
+func TestRecvKeepServesConnectionsInTurn(t *testing.T) {
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	out := filepath.Join(dir, "all")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rctx, stopRecv := context.WithCancel(ctx)
+	recvDone, _ := runAsync(rctx, "recv", "--listen", "127.0.0.1:0", "--ready-file", ready, "--keep", "-o", out)
+	addr := waitReadyFile(t, ready, recvDone)
+	for _, msg := range []string{"first\n", "second\n"} {
+		if s := runCmd(ctx, []byte(msg), "send", addr); s.code != 0 {
+			t.Fatalf("send exited with %d:\n%s", s.code, s.stderr)
+		}
+	}
+	stopRecv()
+	r := <-recvDone
+	if r.code != 0 {
+		t.Fatalf("recv --keep exited with %d after Ctrl-C:\n%s", r.code, r.stderr)
+	}
+	if got, _ := os.ReadFile(out); string(got) != "first\nsecond\n" {
+		t.Fatalf("output %q, want both messages in order", got)
+	}
+	if n := strings.Count(r.stderr.String(), "received "); n != 2 {
+		t.Errorf("%d summaries, want 2:\n%s", n, r.stderr)
+	}
+}
+
+func TestSendRecvErrors(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "f")
+	os.WriteFile(file, []byte("x"), 0o644)
+
+	// A UDP socket that never answers: a peer that is down.
+	silent, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"missing file", []string{"send", "127.0.0.1:9", filepath.Join(dir, "nope")}, 1, "cannot read the file to send"},
+		{"directory", []string{"send", "127.0.0.1:9", dir}, 1, "is a directory"},
+		{"no address", []string{"send"}, 2, "missing the receiver's address"},
+		{"too many arguments", []string{"send", "h", "a", "b"}, 2, "too many arguments"},
+		{"unknown flag", []string{"send", "--bogus", "h"}, 2, "flag provided but not defined: -bogus"},
+		{"unknown flag after args", []string{"send", "h", file, "--bogus"}, 2, "flag provided but not defined: -bogus"},
+		{"bad cc", []string{"send", "--cc", "vegas", "h", file}, 2, `--cc "vegas": want reno or cubic`},
+		{"bad TJU port", []string{"send", "h:1/0", file}, 2, "bad TJU port"},
+		{"port conflict", []string{"send", "--port", "5", "h:1/6", file}, 2, "--port says 5"},
+		{"bad stats", []string{"recv", "--stats", "1ns"}, 2, "--stats"},
+		{"no answer", []string{"send", "--timeout", "300ms", silent.LocalAddr().String(), file}, 1, "no answer from " + silent.LocalAddr().String()},
+		{"unwritable output", []string{"recv", "--listen", "127.0.0.1:0", "-o", filepath.Join(dir, "no", "such", "dir")}, 1, "cannot write the output"},
+		{"bad listen address", []string{"recv", "--listen", "nowhere:x"}, 1, "cannot listen"},
+		{"recv argument", []string{"recv", "file"}, 2, "unexpected arguments"},
+		{"bad metrics address", []string{"recv", "--listen", "127.0.0.1:0", "--metrics", "256.0.0.1:x"}, 1, "--metrics"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			r := runCmd(ctx, nil, tc.args...)
+			if r.code != tc.code {
+				t.Fatalf("exit code %d, want %d; stderr:\n%s", r.code, tc.code, r.stderr)
+			}
+			if !strings.Contains(r.stderr.String(), tc.want) {
+				t.Fatalf("stderr lacks %q:\n%s", tc.want, r.stderr)
+			}
+		})
+	}
+}
+
+func TestSendToClosedPortIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	rctx, stopRecv := context.WithCancel(ctx)
+	defer stopRecv()
+	recvDone, _ := runAsync(rctx, "recv", "--listen", "127.0.0.1:0", "--ready-file", ready)
+	addr := waitReadyFile(t, ready, recvDone)
+	udp, _, _ := strings.Cut(addr, "/")
+	r := runCmd(ctx, []byte("x"), "send", "--port", "4321", udp)
+	if r.code != 1 || !strings.Contains(r.stderr.String(), "refused") {
+		t.Fatalf("exit %d, want 1 and \"refused\":\n%s", r.code, r.stderr)
+	}
+	stopRecv()
+	<-recvDone
+}
+
+func TestSendRecvHelpHasExamples(t *testing.T) {
+	for _, name := range []string{"send", "recv"} {
+		r := runCmd(context.Background(), nil, name, "--help")
+		if r.code != 0 {
+			t.Fatalf("%s --help: exit %d", name, r.code)
+		}
+		for _, w := range []string{"Usage: tju " + name, "Examples:", "-trace", "-stats", "-metrics", "-cc"} {
+			if !strings.Contains(r.stdout.String(), w) {
+				t.Errorf("%s --help lacks %q", name, w)
+			}
+		}
+	}
+}
