@@ -28,7 +28,7 @@ func init() {
 	})
 }
 
-const plotUsage = `Usage: tju plot [-o DIR] [--format png,svg] [--title TEXT] TRACE...
+const plotUsage = `Usage: tju plot [-o DIR] [--format png,svg] [--title TEXT] [--width IN --height IN --dpi N] TRACE...
 
 Reads event traces in the TJU lab's format, as tjunet and the lab's C
 framework write them (client.event.trace, server.event.trace; "-" reads
