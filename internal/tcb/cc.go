@@ -28,8 +28,14 @@ type Controller interface {
 	OnRecoveryEnd(now time.Duration)
 }
 
-// NewController returns the algorithm of the given name ("reno" or
-// "cubic"; "" means reno) for segments of mss bytes with an initial window
+// deliverySampler is implemented by controllers that model the path from
+// every delivery, in loss recovery too (bbr).
+type deliverySampler interface {
+	OnDelivered(now time.Duration, delivered int, rtt time.Duration)
+}
+
+// NewController returns the algorithm of the given name ("reno", "cubic"
+// or "bbr"; "" means reno) for segments of mss bytes with an initial window
 // of initial bytes, or nil when the name is unknown.
 func NewController(name string, mss, initial int) Controller {
 	switch name {
@@ -37,6 +43,8 @@ func NewController(name string, mss, initial int) Controller {
 		return &reno{mss: mss, cwnd: initial, ssthresh: 1 << 30}
 	case "cubic":
 		return newCubic(mss, initial)
+	case "bbr":
+		return newBBR(mss, initial)
 	}
 	return nil
 }

@@ -292,3 +292,18 @@ func TestSimTransfer(t *testing.T) {
 		}
 	}
 }
+
+func TestSimCongestionControllers(t *testing.T) {
+	lossy := linkSpec{delay: 300 * time.Millisecond, jitter: 50 * time.Millisecond, loss: 0.10}
+	for _, cc := range []string{"reno", "cubic", "bbr"} {
+		t.Run(cc, func(t *testing.T) {
+			s := newSim(t, 1, 4<<20, lossy, lossy)
+			s.cfg[0].CongestionControl, s.cfg[1].CongestionControl = cc, cc
+			s.tcb[0] = NewActive(s.cfg[0], 0)
+			s.run(3 * time.Hour)
+			s.check()
+			i := s.tcb[0].Info()
+			t.Logf("%s: 4 MiB in %v virtual; retransmits %d, timeouts %d, fast recoveries %d, TLPs %d; receiver saw %d duplicates", cc, s.now, i.SegsRetrans, i.Timeouts, i.FastRecovery, i.TLPs, s.tcb[1].Info().DupSegsRecv)
+		})
+	}
+}

@@ -125,6 +125,7 @@ type TCB struct {
 	tlpAt               time.Duration
 	tlpProbe            bool // send a tail loss probe now
 	tlpOut              bool // a probe is outstanding: at most one per episode
+	rtoResend           bool // the RTO fired: resend the earliest lost segment at once
 	persistAt           time.Duration
 	persistBackoff      uint
 
@@ -138,7 +139,8 @@ type TCB struct {
 	finRcvd     bool // the peer's FIN has been consumed
 	finPending  bool // a FIN arrived ahead of missing data
 	peerFinSeq  uint32
-	lastRange   span
+	recent      [wire.MaxSACKBlocks]span // latest out-of-order arrivals, newest first
+	unreported  []pendingSACK            // out-of-order arrivals not yet reported twice
 	appClosed   bool
 	timeWaitAt  time.Duration
 	finWait2At  time.Duration
@@ -492,14 +494,23 @@ func (t *TCB) onRTO(now time.Duration) {
 	flight := int(t.sndNxt - t.sndUna)
 	t.cc.OnTimeout(now, flight)
 	t.traceCC(trace.CwndTimeout)
-	// Everything not SACKed is presumed lost and resent in order, as far as
-	// the (now one-segment) window allows (RFC 6675 section 5.1).
-	for i := range t.recs.len() {
-		t.markLost(i)
+	// What is not SACKed and has been out for longer than a round trip is
+	// presumed lost and resent in order as the window allows (RFC 6675
+	// section 5.1, with RACK's time condition, RFC 8985 section 6.3, so a
+	// large window of segments still in flight is not all sent twice).
+	// The oldest segment is always resent.
+	t.markLost(0)
+	horizon := t.rtt.srtt + t.rtt.minRTT/4
+	for i := 1; i < t.recs.len(); i++ {
+		if r := t.recs.at(i); now-r.sent >= horizon || !t.rtt.hasSample {
+			t.markLost(i)
+		}
 	}
 	t.inRecovery = false
 	t.recoverSeq = t.sndNxt
 	t.dupAcks = 0
+	t.rtoResend = true              // 5.4: resend the earliest segment now, whatever the window
+	t.rtoAt = now + t.rtt.current() // 5.6: restart the timer, backed off
 }
 
 // armTLP schedules a tail loss probe (RFC 8985 section 7.2): if no ACK
@@ -760,7 +771,12 @@ func (t *TCB) processData(s *wire.Segment, now time.Duration) {
 		// with SACK blocks (RFC 5681 section 4.2).
 		t.ackNow = true
 		if seqGT(s.Seq, t.rbuf.nxt) {
-			t.lastRange = span{s.Seq, s.Seq + uint32(len(s.Payload))}
+			a := span{s.Seq, s.Seq + uint32(len(s.Payload))}
+			copy(t.recent[1:], t.recent[:len(t.recent)-1])
+			t.recent[0] = a
+			if t.sack && len(t.unreported) < 256 {
+				t.unreported = append(t.unreported, pendingSACK{a, 2})
+			}
 		}
 	default:
 		t.stats.BytesReceived += uint64(delivered)
@@ -880,6 +896,9 @@ func (t *TCB) advance(ack uint32, now time.Duration, flight int) {
 	if sample >= 0 {
 		t.rtt.sample(sample)
 		t.traceRTT()
+	}
+	if ds, ok := t.cc.(deliverySampler); ok {
+		ds.OnDelivered(now, acked, t.rtt.latest)
 	}
 	t.dupAcks = 0
 	t.tlpOut = false
@@ -1047,7 +1066,8 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 	}
 	allowance := t.cc.Window() - t.inFlight()
 	// 1. Retransmit what is lost.
-	if t.lostBytes > 0 && (allowance > 0 || t.pipe == 0) {
+	if t.lostBytes > 0 && (allowance > 0 || t.pipe == 0 || t.rtoResend) {
+		t.rtoResend = false
 		for i := range t.recs.len() {
 			r := t.recs.at(i)
 			if !r.lost {
@@ -1197,6 +1217,11 @@ func (t *TCB) emit(buf []byte, now time.Duration, flags uint8, seq uint32, src *
 		t.ackNow, t.unacked, t.delackAt = false, 0, 0
 		if t.sack && n == 0 && len(t.rbuf.ranges) > 0 {
 			h.SACK = t.sackBlocks()
+			if len(t.unreported) > 0 {
+				t.ackNow = true // another ACK for the blocks this one could not hold
+			}
+		} else if len(t.rbuf.ranges) == 0 {
+			t.unreported = t.unreported[:0]
 		}
 	}
 	h.Window = t.windowField(flags&wire.FlagSYN != 0)
@@ -1233,30 +1258,82 @@ func (t *TCB) windowField(syn bool) uint16 {
 	return uint16(min(w, 0xffff))
 }
 
-// sackBlocks returns the SACK blocks to report, the one holding the most
-// recent arrival first (RFC 2018 section 4).
+// sackBlocks returns the SACK blocks to report: the block holding the most
+// recent arrival first (RFC 2018 section 4), then blocks holding arrivals
+// that no ACK has reported yet, then those holding the arrivals just before
+// the latest (repeated, in case an ACK is lost), then the lowest. When a run
+// of segments arrives at once (a GRO batch), one ACK cannot carry every new
+// block: the caller sends more ACKs while unreported arrivals remain, so the
+// sender learns of every received range and never resends one it holds.
 func (t *TCB) sackBlocks() []wire.Block {
 	var out [wire.MaxSACKBlocks]wire.Block
 	k := 0
-	for _, r := range t.rbuf.ranges {
-		if seqLEQ(r.left, t.lastRange.left) && seqLEQ(t.lastRange.right, r.right) {
-			out[0] = wire.Block{Left: r.left, Right: r.right}
-			k = 1
-			break
+	holding := func(a span) (span, bool) {
+		for _, r := range t.rbuf.ranges {
+			if seqLEQ(r.left, a.left) && seqLEQ(a.right, r.right) {
+				return r, true
+			}
 		}
+		return span{}, false
 	}
-	for _, r := range t.rbuf.ranges {
-		if k == len(out) {
-			break
-		}
+	add := func(r span) bool {
 		b := wire.Block{Left: r.left, Right: r.right}
-		if k > 0 && b == out[0] {
-			continue
+		for _, o := range out[:k] {
+			if o == b {
+				return true
+			}
+		}
+		if k == len(out) {
+			return false
 		}
 		out[k] = b
 		k++
+		return true
+	}
+	if r, ok := holding(t.recent[0]); ok {
+		add(r)
+	}
+	// Newest unreported arrivals first; drop those this ACK covers.
+	keep := t.unreported[:0]
+	for i := len(t.unreported) - 1; i >= 0; i-- {
+		a := t.unreported[i]
+		r, ok := holding(a.span)
+		if !ok {
+			continue // delivered in order since
+		}
+		if add(r) {
+			if a.left--; a.left == 0 {
+				continue // reported twice: enough even if one ACK is lost
+			}
+		}
+		keep = append(keep, a)
+	}
+	slicesReverse(keep)
+	t.unreported = keep
+	for _, a := range t.recent[1:] {
+		if r, ok := holding(a); ok {
+			add(r)
+		}
+	}
+	for _, r := range t.rbuf.ranges {
+		if !add(r) {
+			break
+		}
 	}
 	return out[:k]
+}
+
+// pendingSACK is an out-of-order arrival and how many more ACKs must
+// report the block holding it.
+type pendingSACK struct {
+	span
+	left uint8
+}
+
+func slicesReverse(s []pendingSACK) {
+	for i, j := 0, len(s)-1; i < j; i, j = i+1, j-1 {
+		s[i], s[j] = s[j], s[i]
+	}
 }
 
 // Info returns a snapshot of the connection's state and counters.
