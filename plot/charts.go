@@ -386,13 +386,14 @@ func rtt(d *data, opt Options) (*plot.Plot, error) {
 	}
 	p := newPlot(d, opt, title, "milliseconds")
 	headroom(p, ymax, 3)
-	if len(rto) > 0 {
-		l, err := stepLine(rto, cols, d.end(), colRTO, 1.5, true)
+	// Samples first, so the smoothed RTT is drawn over them.
+	if len(sample) > 0 {
+		s, err := points(sample, opt, p.X.Max, p.Y.Min, p.Y.Max, colSample, draw.CircleGlyph{}, 1.5)
 		if err != nil {
 			return nil, err
 		}
-		p.Add(l)
-		p.Legend.Add("RTO (TimeoutInterval)", l)
+		p.Add(s)
+		p.Legend.Add("RTT sample (SampleRTT)", s)
 	}
 	if len(srtt) > 0 {
 		l, err := line(srtt, cols, colCwnd, 2, false)
@@ -402,13 +403,13 @@ func rtt(d *data, opt Options) (*plot.Plot, error) {
 		p.Add(l)
 		p.Legend.Add("smoothed RTT (EstimatedRTT)", l)
 	}
-	if len(sample) > 0 {
-		s, err := points(sample, opt, p.X.Max, p.Y.Min, p.Y.Max, colSample, draw.CircleGlyph{}, 1.5)
+	if len(rto) > 0 {
+		l, err := stepLine(rto, cols, d.end(), colRTO, 1.5, true)
 		if err != nil {
 			return nil, err
 		}
-		p.Add(s)
-		p.Legend.Add("RTT sample (SampleRTT)", s)
+		p.Add(l)
+		p.Legend.Add("RTO (TimeoutInterval)", l)
 	}
 	return p, nil
 }
