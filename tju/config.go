@@ -53,8 +53,10 @@ type Config struct {
 	// client's retransmission gets in later. Default 128.
 	Backlog int
 
-	// CongestionControl names the algorithm: "reno" (the lab's, default)
-	// or "cubic".
+	// CongestionControl names the algorithm: "reno" (the lab's, default),
+	// "cubic" (RFC 9438), or "bbr" (a simplified BBR: the window follows
+	// max delivery rate x min RTT, so random loss does not collapse it;
+	// the choice for lossy long paths). An unknown name means reno.
 	CongestionControl string
 
 	// InitialWindow is the initial congestion window in segments.
