@@ -1,6 +1,7 @@
 package tju
 
 import (
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -56,7 +57,7 @@ type Config struct {
 	// CongestionControl names the algorithm: "reno" (the lab's, default),
 	// "cubic" (RFC 9438), or "bbr" (a simplified BBR: the window follows
 	// max delivery rate x min RTT, so random loss does not collapse it;
-	// the choice for lossy long paths). An unknown name means reno.
+	// the choice for lossy long paths). Listen and Dial reject other names.
 	CongestionControl string
 
 	// InitialWindow is the initial congestion window in segments.
@@ -147,6 +148,19 @@ func setDefault[T int | uint16 | time.Duration](v *T, def T) {
 	if *v <= 0 {
 		*v = def
 	}
+}
+
+// validate reports settings that cannot work.
+func (c *Config) validate() error {
+	switch c.CongestionControl {
+	case "", "reno", "cubic", "bbr":
+	default:
+		return fmt.Errorf("tju: unknown congestion control %q (want reno, cubic or bbr)", c.CongestionControl)
+	}
+	if c.MinRTO > c.MaxRTO {
+		return fmt.Errorf("tju: MinRTO %v exceeds MaxRTO %v", c.MinRTO, c.MaxRTO)
+	}
+	return nil
 }
 
 // tcbConfig derives the engine's configuration for one connection.

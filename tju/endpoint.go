@@ -433,6 +433,9 @@ func (e *Endpoint) Listen(port uint16) (*Listener, error) {
 	if port == 0 {
 		return nil, errors.New("tju: listen: port 0 is not a valid TJU port")
 	}
+	if err := e.cfg.validate(); err != nil {
+		return nil, err
+	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.closed {
@@ -463,6 +466,9 @@ func (e *Endpoint) Dial(ctx context.Context, address string, port uint16) (*Conn
 
 func (e *Endpoint) dial(ctx context.Context, peer netip.AddrPort, port uint16) (*Conn, error) {
 	raddr := &Addr{UDP: peer, Port: port}
+	if err := e.cfg.validate(); err != nil {
+		return nil, &net.OpError{Op: "dial", Net: "tju", Addr: raddr, Err: err}
+	}
 	e.mu.Lock()
 	if e.closed {
 		e.mu.Unlock()

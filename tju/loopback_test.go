@@ -59,3 +59,12 @@ func TestLoopbackTransferAndClose(t *testing.T) {
 	}
 	t.Logf("%d MiB in %v (%.0f MB/s); sender %+v", len(data)>>20, el, float64(len(data))/el.Seconds()/1e6, c.Info())
 }
+
+func TestUnknownCongestionControlIsRejected(t *testing.T) {
+	if _, err := Listen("127.0.0.1:0", &Config{CongestionControl: "cubik"}); err == nil {
+		t.Fatal("Listen accepted an unknown congestion control")
+	}
+	if _, err := Dial("127.0.0.1:9", &Config{CongestionControl: "vegas"}); err == nil {
+		t.Fatal("Dial accepted an unknown congestion control")
+	}
+}
