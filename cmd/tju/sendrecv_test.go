@@ -139,7 +139,7 @@ func TestSendRecvFileOverLoopback(t *testing.T) {
 		name   string
 		stderr string
 	}{{"send", s.stderr.String()}, {"recv", r.stderr.String()}} {
-		for _, w := range []string{want, "sha256", "goodput", "MB/s", "Mbit/s", "rtt", "3.0 MiB (3158073 bytes)"} {
+		for _, w := range []string{want, "sha256", "goodput", "MB/s", "bit/s", "rtt", "3.0 MiB (3158073 bytes)"} {
 			if !strings.Contains(side.stderr, w) {
 				t.Errorf("%s's summary lacks %q:\n%s", side.name, w, side.stderr)
 			}
