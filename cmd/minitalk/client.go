@@ -53,6 +53,7 @@ func clientMain(name string, args []string, stdin io.Reader, stderr io.Writer) i
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
+	start := time.Now()
 	var lastSaid time.Time
 	log := func(e minitalk.Event) {
 		switch e.Kind {
@@ -69,11 +70,11 @@ func clientMain(name string, args []string, stdin io.Reader, stderr io.Writer) i
 			}
 		case minitalk.EventAccepted:
 			if *verbose {
-				fmt.Fprintf(stderr, "%s: server %d accepted\n", name, pid)
+				fmt.Fprintf(stderr, "%s: server %d accepted after %v\n", name, pid, time.Since(start).Round(10*time.Microsecond))
 			}
 		case minitalk.EventDone:
 			if *verbose {
-				fmt.Fprintf(stderr, "%s: server %d acknowledged the end\n", name, pid)
+				fmt.Fprintf(stderr, "%s: server %d acknowledged the end after %v\n", name, pid, time.Since(start).Round(10*time.Microsecond))
 			}
 		}
 	}
