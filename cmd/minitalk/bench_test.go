@@ -61,4 +61,3 @@ func benchmarkClient(b *testing.B, n int) {
 func BenchmarkClient100(b *testing.B)   { benchmarkClient(b, 100) }
 func BenchmarkClient1000(b *testing.B)  { benchmarkClient(b, 1000) }
 func BenchmarkClient10000(b *testing.B) { benchmarkClient(b, 10000) }
-
