@@ -1,0 +1,510 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/tjunet/tjunet/netem"
+	"github.com/tjunet/tjunet/plot"
+	"github.com/tjunet/tjunet/tju"
+	"github.com/tjunet/tjunet/trace"
+)
+
+func init() {
+	register(&command{
+		name:     "demo",
+		summary:  "run a transfer over an emulated lossy link and write its traces and charts (the default)",
+		usage:    demoUsage,
+		setFlags: demoFlags,
+		run:      runDemo,
+	})
+}
+
+// The default scenario: the lab's link (100 Mbit/s, 20 ms each way) with a
+// little random loss, so that slow start, fast retransmit and congestion
+// avoidance all show in the charts, and a size that finishes in well under
+// a minute (32 MiB take 15-25 s of real time, depending on the seed).
+const (
+	demoDefaultSize  = 32 << 20
+	demoDefaultRate  = 100e6
+	demoDefaultDelay = 20 * time.Millisecond
+	demoDefaultLoss  = 0.001
+)
+
+const demoUsage = `Usage: tju demo [flags]
+
+Runs a TJU TCP sender and receiver in this process, joined by an emulated
+link (package netem), sends --size bytes of random data from one to the
+other in real time, and then explains what happened:
+
+  - the goodput (data delivered per second), and how much of the link's
+    rate it used;
+  - the segments retransmitted, the fast retransmits and the timeouts;
+  - the RTT the sender measured, and what the link dropped;
+  - whether the SHA-256 of the data is the same at both ends.
+
+It writes into the output folder (-o, default ./tju-demo-out) the lab's
+event traces, client.event.trace (the sender) and server.event.trace (the
+receiver), and every chart "tju plot" draws from them, as PNG and SVG:
+congestion window, receive and send windows, RTT, throughput, and the
+time-sequence graph.
+
+The default link is the lab's: 100 Mbit/s, 20 ms each way (an RTT of
+40 ms), with 0.1% random loss in each direction and a bottleneck queue of
+one bandwidth-delay product; Reno, the lab's congestion control, moves
+the default 32 MiB in 15 to 25 seconds.
+
+Rates are bits per second (100Mbit, 1Gbit, 500kbit) unless written as
+bytes (10MB/s); sizes are bytes (16MiB, 1GB, 1048576); probabilities are
+written 1% or 0.01.
+
+Exit status: 0 if the data arrived intact, 1 if not or on an error, 2 for a
+usage error.
+
+Examples:
+  # The default scenario:
+  tju demo
+
+  # The lab's reliability test: 300 ms each way, 10% loss, jitter.
+  tju demo --delay 300ms --loss 10% --jitter 50ms --size 1MiB
+
+  # Reno against CUBIC on the same losses (the same --seed):
+  tju demo --cc reno  -o reno
+  tju demo --cc cubic -o cubic
+
+  # Bursts of loss (on average 4 datagrams in a row), some reordering:
+  tju demo --loss 0.5% --burst 4 --reorder 1%
+
+  # Corrupted datagrams: CRC-32C catches them; with --plain (the lab's
+  # header, which has no checksum) the SHA-256 check fails.
+  tju demo --corrupt 0.1% --size 4MiB
+  tju demo --corrupt 0.1% --size 4MiB --plain`
+
+func demoFlags(fs *flag.FlagSet) {
+	size, rate, loss := sizeValue(demoDefaultSize), rateValue(demoDefaultRate), probValue(demoDefaultLoss)
+	fs.String("o", "tju-demo-out", "write the traces and charts into `DIR`")
+	fs.Var(&size, "size", "bytes to send (16MiB, 1GB, 1048576)")
+	fs.Var(&rate, "rate", "the link's rate in each direction, bits/s (100Mbit, 1Gbit) or bytes/s (10MB/s)")
+	fs.Duration("delay", demoDefaultDelay, "one-way propagation `delay` (the RTT is twice this)")
+	fs.Duration("jitter", 0, "the delay varies by up to ± this `duration` (datagrams stay in order)")
+	fs.Var(&loss, "loss", "random loss `probability` in each direction (0.1% or 0.001)")
+	fs.Float64("burst", 0, "make the loss bursty: mean burst `length` in datagrams (Gilbert-Elliott; >= 1)")
+	var reorder, dup, corrupt probValue
+	fs.Var(&reorder, "reorder", "`probability` that a datagram is held back 10ms, so later ones overtake it")
+	fs.Var(&dup, "dup", "`probability` that a datagram is delivered twice")
+	fs.Var(&corrupt, "corrupt", "`probability` that a datagram has a bit flipped")
+	var queue sizeValue
+	fs.Var(&queue, "queue", "the bottleneck's queue in bytes (default: one bandwidth-delay product, at least 64KiB)")
+	fs.String("cc", "reno", "congestion control: reno (the lab's) or cubic")
+	fs.Bool("plain", false, "use the lab's plain header: no SACK, window scaling or CRC-32C checksum")
+	fs.Uint64("seed", 1, "seed of the link's random choices: the same seed gives the same losses")
+	fs.Bool("charts", true, "draw the charts (--charts=false: only the traces)")
+	fs.String("format", "png,svg", "comma-separated chart `formats`: png, svg")
+	fs.Duration("stats", 0, "print the sender's state, RTT, windows and counters every `interval` (1s)")
+	fs.Var(&progressMode{}, "progress", "draw a progress bar on stderr (default: only when stderr is a terminal; --progress=false: never)")
+	fs.Bool("v", false, "verbose: log connection state changes on stderr")
+}
+
+// demoScenario is the link and transfer a demo runs.
+type demoScenario struct {
+	size    int64
+	rate    int64
+	delay   time.Duration
+	jitter  time.Duration
+	loss    float64
+	burst   float64
+	reorder float64
+	dup     float64
+	corrupt float64
+	queue   int64
+	cc      string
+	plain   bool
+	seed    uint64
+}
+
+func demoScenarioFrom(fs *flag.FlagSet) (demoScenario, error) {
+	s := demoScenario{
+		size: flagValue[int64](fs, "size"), rate: flagValue[int64](fs, "rate"),
+		delay: flagValue[time.Duration](fs, "delay"), jitter: flagValue[time.Duration](fs, "jitter"),
+		loss: flagValue[float64](fs, "loss"), burst: flagValue[float64](fs, "burst"),
+		reorder: flagValue[float64](fs, "reorder"), dup: flagValue[float64](fs, "dup"),
+		corrupt: flagValue[float64](fs, "corrupt"), queue: flagValue[int64](fs, "queue"),
+		cc: strings.ToLower(flagValue[string](fs, "cc")), plain: flagValue[bool](fs, "plain"),
+		seed: flagValue[uint64](fs, "seed"),
+	}
+	switch {
+	case s.size <= 0:
+		return s, usagef("--size must be at least 1 byte")
+	case s.delay < 0 || s.jitter < 0:
+		return s, usagef("--delay and --jitter must not be negative")
+	case s.cc != "reno" && s.cc != "cubic":
+		return s, usagef("--cc %q: want reno or cubic", s.cc)
+	case s.burst != 0 && (!(s.burst >= 1) || math.IsInf(s.burst, 0)):
+		return s, usagef("--burst %v: want a mean burst length of at least 1 datagram", s.burst)
+	case s.burst != 0 && s.loss == 0:
+		return s, usagef("--burst needs --loss, the average loss rate")
+	case s.loss >= 0.5:
+		return s, usagef("--loss %s: at 50%% or more nothing useful gets through; try 10%%", formatPercent(s.loss))
+	}
+	if s.queue == 0 {
+		bdp := int64(float64(s.rate) / 8 * (2 * s.delay).Seconds())
+		s.queue = max(bdp, 64<<10)
+	}
+	return s, nil
+}
+
+// linkConfig is the netem configuration of one direction.
+func (s demoScenario) linkConfig() (netem.Config, error) {
+	c := netem.Config{
+		Loss: s.loss, Delay: s.delay, Jitter: s.jitter, Reorder: s.reorder,
+		Duplicate: s.dup, Corrupt: s.corrupt, Rate: s.rate, QueueBytes: int(min(s.queue, math.MaxInt32)),
+		Seed: s.seed,
+	}
+	if s.burst > 0 {
+		ge, err := netem.BurstLoss(s.loss, s.burst)
+		if err != nil {
+			return c, usagef("--burst: %v", err)
+		}
+		c.Loss, c.Burst = 0, ge
+	}
+	return c, c.Validate()
+}
+
+// describe says what the link is, in words.
+func (s demoScenario) describe() string {
+	parts := []string{formatBitRate(float64(s.rate)), fmt.Sprintf("%v each way (RTT %v)", s.delay, 2*s.delay)}
+	if s.jitter > 0 {
+		parts = append(parts, fmt.Sprintf("jitter ±%v", s.jitter))
+	}
+	switch {
+	case s.loss > 0 && s.burst > 0:
+		parts = append(parts, fmt.Sprintf("%s loss in bursts of %.3g datagrams", formatPercent(s.loss), s.burst))
+	case s.loss > 0:
+		parts = append(parts, formatPercent(s.loss)+" loss")
+	default:
+		parts = append(parts, "no loss")
+	}
+	if s.reorder > 0 {
+		parts = append(parts, formatPercent(s.reorder)+" reordered")
+	}
+	if s.dup > 0 {
+		parts = append(parts, formatPercent(s.dup)+" duplicated")
+	}
+	if s.corrupt > 0 {
+		parts = append(parts, formatPercent(s.corrupt)+" corrupted")
+	}
+	parts = append(parts, "queue "+formatBytes(s.queue))
+	return strings.Join(parts, ", ")
+}
+
+// demoEnd is what one end of the demo transfer did.
+type demoEnd struct {
+	conn  *tju.Conn
+	bytes int64
+	sum   []byte
+	err   error
+}
+
+func runDemo(ctx context.Context, fs *flag.FlagSet, e *env) error {
+	args, err := positionalArgs(fs, e, "demo")
+	if err != nil {
+		if errors.Is(err, errHelpShown) {
+			return nil
+		}
+		return err
+	}
+	if len(args) > 0 {
+		return usagef("unexpected arguments %q (the demo takes only flags)", args)
+	}
+	s, err := demoScenarioFrom(fs)
+	if err != nil {
+		return err
+	}
+	link, err := s.linkConfig()
+	if err != nil {
+		return err
+	}
+	stats := flagValue[time.Duration](fs, "stats")
+	if stats < 0 || (stats > 0 && stats < 10*time.Millisecond) {
+		return usagef("--stats %v: want an interval of at least 10ms, like 1s", stats)
+	}
+	dir := flagValue[string](fs, "o")
+	formats, err := chartFormats(flagValue[string](fs, "format"))
+	if err != nil {
+		return err
+	}
+	con := newConsole(e.stderr)
+	out := e.stdout
+
+	// The lab's trace files, one per host.
+	cliTrace, err := trace.Create(dir, trace.RoleClient)
+	if err != nil {
+		return fmt.Errorf("cannot write into the output folder: %w", err)
+	}
+	defer cliTrace.Close()
+	srvTrace, err := trace.Create(dir, trace.RoleServer)
+	if err != nil {
+		return fmt.Errorf("cannot write into the output folder: %w", err)
+	}
+	defer srvTrace.Close()
+
+	a, b, err := netem.NewLink(link, link)
+	if err != nil {
+		return err
+	}
+	var logger *slog.Logger
+	if flagValue[bool](fs, "v") {
+		logger = slog.New(slog.NewTextHandler(con, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	base := tju.Config{CongestionControl: s.cc, Plain: s.plain, Logger: logger}
+	cliCfg, srvCfg := base, base
+	cliCfg.Tracer, srvCfg.Tracer = cliTrace, srvTrace
+	client := tju.NewEndpoint(a, &cliCfg)
+	defer client.Close()
+	server := tju.NewEndpoint(b, &srvCfg)
+	defer server.Close()
+	l, err := server.Listen(tju.DefaultPort)
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(out, "TJU TCP demo: sending %s over an emulated link\n", formatBytes(s.size))
+	fmt.Fprintf(out, "  link        %s (seed %d)\n", s.describe(), s.seed)
+	ext := "SACK, window scaling and CRC-32C negotiated"
+	if s.plain {
+		ext = "the lab's plain header (no SACK, no checksum)"
+	}
+	fmt.Fprintf(out, "  transport   %s congestion control; %s\n\n", strings.ToUpper(s.cc), ext)
+
+	// The receiver reads everything, then closes: its FIN tells the
+	// sender that the data is all there.
+	var received atomic.Int64
+	recvDone := make(chan demoEnd, 1)
+	go func() {
+		c, err := l.AcceptTJU(ctx)
+		if err != nil {
+			recvDone <- demoEnd{err: err}
+			return
+		}
+		h := sha256.New()
+		n, err := io.CopyBuffer(io.MultiWriter(h, counterWriter{&received}), c, make([]byte, 256<<10))
+		c.Close()
+		recvDone <- demoEnd{conn: c, bytes: n, sum: h.Sum(nil), err: err}
+	}()
+
+	start := time.Now()
+	c, err := client.Dial(ctx, b.LocalAddr().String(), tju.DefaultPort)
+	if err != nil {
+		return fmt.Errorf("connecting over the emulated link: %w", err)
+	}
+	stopAbort := context.AfterFunc(ctx, func() { c.Abort() })
+	defer stopAbort()
+	var set connSet
+	set.add(c)
+	stopStats := startStats(ctx, con, stats, &set)
+	prog := con.startProgress(flagValue[progressMode](fs, "progress").enabled(e.stderr), s.size, "transfer", received.Load)
+
+	sent := demoSend(c, s)
+	var got demoEnd
+	if sent.err == nil {
+		got = <-recvDone
+	}
+	elapsed := time.Since(start)
+	prog.Stop(sent.err == nil && got.err == nil)
+	stopStats()
+	if sent.err != nil || got.err != nil {
+		err := errors.Join(sent.err, got.err)
+		if ctx.Err() != nil {
+			err = errors.New("interrupted")
+		}
+		return fmt.Errorf("the transfer failed after %s: %w (the traces so far are in %s)", formatDuration(elapsed), err, dir)
+	}
+	c.Close()
+
+	up, down := a.Stats(), b.Stats()
+	if err := errors.Join(cliTrace.Close(), srvTrace.Close()); err != nil {
+		return fmt.Errorf("writing the traces: %w", err)
+	}
+	intact := string(sent.sum) == string(got.sum) && sent.bytes == got.bytes
+	writeDemoSummary(out, s, elapsed, sent, got, up, down, intact)
+
+	if flagValue[bool](fs, "charts") {
+		fmt.Fprintln(out)
+		if err := writeDemoCharts(out, dir, formats); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(out, "\nTraces in %s: %s, %s (draw them with: tju plot -o %s %s %s)\n", dir,
+			trace.FileName(trace.RoleClient), trace.FileName(trace.RoleServer), dir,
+			filepath.Join(dir, trace.FileName(trace.RoleClient)), filepath.Join(dir, trace.FileName(trace.RoleServer)))
+	}
+	if !intact {
+		return fmt.Errorf("the data arrived damaged: the SHA-256 differs between sender and receiver")
+	}
+	return nil
+}
+
+// demoSend sends s.size bytes of seeded random data on c, half-closes and
+// waits for the receiver's FIN.
+func demoSend(c *tju.Conn, s demoScenario) demoEnd {
+	var key [32]byte
+	for i := range 8 {
+		key[i] = byte(s.seed >> (8 * i))
+	}
+	src := rand.NewChaCha8(key)
+	h := sha256.New()
+	buf := make([]byte, 256<<10)
+	var n int64
+	for n < s.size {
+		k := int(min(int64(len(buf)), s.size-n))
+		src.Read(buf[:k])
+		h.Write(buf[:k])
+		if _, err := c.Write(buf[:k]); err != nil {
+			return demoEnd{conn: c, bytes: n, err: fmt.Errorf("sending: %w", err)}
+		}
+		n += int64(k)
+	}
+	if err := c.CloseWrite(); err != nil {
+		return demoEnd{conn: c, bytes: n, err: err}
+	}
+	if _, err := io.Copy(io.Discard, c); err != nil {
+		return demoEnd{conn: c, bytes: n, err: fmt.Errorf("waiting for the receiver: %w", err)}
+	}
+	return demoEnd{conn: c, bytes: n, sum: h.Sum(nil)}
+}
+
+// counterWriter counts the bytes written to it.
+type counterWriter struct{ n *atomic.Int64 }
+
+func (w counterWriter) Write(p []byte) (int, error) { w.n.Add(int64(len(p))); return len(p), nil }
+
+// writeDemoSummary explains the transfer to a student.
+func writeDemoSummary(w io.Writer, s demoScenario, elapsed time.Duration, sent, got demoEnd, up, down netem.Stats, intact bool) {
+	si, ri := sent.conn.Info(), got.conn.Info()
+	bps := float64(got.bytes) * 8 / elapsed.Seconds()
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "Result\n")
+	fmt.Fprintf(tw, "  time\t%s, from the first SYN to the receiver's FIN\n", formatDuration(elapsed))
+	fmt.Fprintf(tw, "  goodput\t%s: %.1f%% of the link's %s\n", formatGoodput(got.bytes, elapsed), bps/float64(s.rate)*100, formatBitRate(float64(s.rate)))
+	if intact {
+		fmt.Fprintf(tw, "  data\tintact: %d bytes, the same SHA-256 at both ends:\n\t%x\n", got.bytes, got.sum)
+	} else {
+		fmt.Fprintf(tw, "  data\tDAMAGED: the SHA-256 differs\n\tsent     %d bytes, %x\n\treceived %d bytes, %x\n", sent.bytes, sent.sum, got.bytes, got.sum)
+	}
+	fmt.Fprintf(tw, "\nThe sender (client)\n")
+	pct := 0.0
+	if si.SegmentsSent > 0 {
+		pct = float64(si.Retransmits) / float64(si.SegmentsSent) * 100
+	}
+	fmt.Fprintf(tw, "  segments\t%d sent, %d of them retransmissions (%.2f%%)\n", si.SegmentsSent, si.Retransmits, pct)
+	fmt.Fprintf(tw, "  recoveries\t%d fast (on duplicate ACKs or SACK), %d %s (RTO expired)\n", si.FastRecoveries, si.Timeouts, pluralize(int(si.Timeouts), "timeout", "timeouts"))
+	fmt.Fprintf(tw, "  rtt\tsmoothed %s, min %s (the link's own is %s; the rest is queueing)\n", formatDuration(si.SRTT), formatDuration(si.MinRTT), 2*s.delay)
+	mss := max(si.MSS, 1)
+	fmt.Fprintf(tw, "  cwnd\t%d segments of %d bytes at the end (%s); ssthresh %s\n", si.Cwnd/mss, si.MSS, formatBytes(int64(si.Cwnd)), ssthreshText(si.Ssthresh, mss))
+	fmt.Fprintf(tw, "\nThe receiver (server)\n")
+	fmt.Fprintf(tw, "  segments\t%d received, %d duplicates (already had those bytes)\n", ri.SegmentsRecv, ri.DuplicateSegs)
+	fmt.Fprintf(tw, "\nThe link\n")
+	fmt.Fprintf(tw, "  data\t%s\n", linkText(up))
+	fmt.Fprintf(tw, "  acks\t%s\n", linkText(down))
+	if s.cc == "reno" && s.loss > 0 && s.delay > 0 && si.MSS > 0 {
+		// Mathis et al. 1997: Reno's rate is about MSS/RTT * sqrt(3/2)/sqrt(p).
+		rtt := (2 * s.delay).Seconds()
+		limit := float64(si.MSS) * 8 / rtt * math.Sqrt(1.5) / math.Sqrt(s.loss)
+		if limit < float64(s.rate) {
+			fmt.Fprintf(tw, "\nWhy not faster? With %s loss and an RTT of %v, Reno halves its window so often that\n", formatPercent(s.loss), 2*s.delay)
+			fmt.Fprintf(tw, "in the long run it averages about MSS/RTT x 1.22/sqrt(p) = %s (Mathis et al.);\n", formatBitRate(limit))
+			fmt.Fprintf(tw, "only the first second, before the first loss, goes faster. Try --loss 0.01%%.\n")
+		}
+	}
+	tw.Flush()
+}
+
+func ssthreshText(ss, mss int) string {
+	if ss <= 0 || ss >= 1<<30 {
+		return "not set yet (no loss seen: still in slow start)"
+	}
+	return fmt.Sprintf("%d segments (%s)", ss/mss, formatBytes(int64(ss)))
+}
+
+// linkText describes what one direction of the emulated link did.
+func linkText(st netem.Stats) string {
+	lost := st.Lost + st.BurstLost
+	s := fmt.Sprintf("%d datagrams, %d lost", st.Offered, lost)
+	if st.Offered > 0 {
+		s += fmt.Sprintf(" (%.2f%%)", float64(lost)/float64(st.Offered)*100)
+	}
+	if st.QueueDropped > 0 {
+		s += fmt.Sprintf(", %d dropped by the full queue", st.QueueDropped)
+	}
+	if st.Duplicated > 0 {
+		s += fmt.Sprintf(", %d duplicated", st.Duplicated)
+	}
+	if st.Reordered > 0 {
+		s += fmt.Sprintf(", %d reordered", st.Reordered)
+	}
+	if st.Corrupted > 0 {
+		s += fmt.Sprintf(", %d corrupted", st.Corrupted)
+	}
+	return s
+}
+
+// writeDemoCharts reads the two traces back and draws their charts.
+func writeDemoCharts(w io.Writer, dir string, formats []string) error {
+	fmt.Fprintf(w, "Files in %s\n", dir)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, role := range []string{trace.RoleClient, trace.RoleServer} {
+		name := filepath.Join(dir, trace.FileName(role))
+		events, _, err := trace.ReadFile(name)
+		if err != nil {
+			return fmt.Errorf("reading back the trace: %w", err)
+		}
+		side := "sender"
+		if role == trace.RoleServer {
+			side = "receiver"
+		}
+		rep, err := plot.WriteAll(events, dir, role, plot.Options{Title: role + " (" + side + ")", Formats: formats})
+		if err != nil && (rep == nil || len(rep.Files) == 0) {
+			return fmt.Errorf("drawing the %s's charts: %w", side, err)
+		}
+		var charts []string
+		for _, f := range rep.Files {
+			if ext := "." + formats[0]; strings.HasSuffix(f, ext) {
+				charts = append(charts, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), role+"-"), ext))
+			}
+		}
+		fmt.Fprintf(tw, "  %s\tthe %s's event trace, %d events (the lab's format)\n", trace.FileName(role), side, len(events))
+		fmt.Fprintf(tw, "  %s-*.%s\tits charts: %s\n", role, strings.Join(formats, ", ."), strings.Join(charts, ", "))
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nStart with %s: the congestion window's sawtooth.\n", filepath.Join(dir, "client-cwnd."+formats[0]))
+	fmt.Fprintf(w, "Try another link: tju demo --delay 100ms --loss 1%% --size 4MiB, or see tju demo --help.\n")
+	return nil
+}
+
+// chartFormats reads --format.
+func chartFormats(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.ToLower(strings.TrimSpace(f))
+		if f != "png" && f != "svg" {
+			return nil, usagef("--format: unknown format %q (want png, svg or png,svg)", f)
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}

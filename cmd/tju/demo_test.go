@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tjunet/tjunet/trace"
+)
+
+func TestDemoWritesTracesAndCharts(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "out")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// SVG only: drawing PNGs under the race detector takes seconds.
+	r := runCmd(ctx, nil, "demo", "-o", dir, "--size", "384KiB", "--delay", "5ms", "--loss", "1%", "--seed", "3", "--format", "svg")
+	if r.code != 0 {
+		t.Fatalf("demo exited with %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	out := r.stdout.String()
+	for _, w := range []string{"100 Mbit/s, 5ms each way", "1% loss", "goodput", "MB/s", "% of the link's 100 Mbit/s",
+		"intact: 393216 bytes", "retransmissions", "timeout", "smoothed", "client.event.trace", "server.event.trace"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("the summary lacks %q:\n%s", w, out)
+		}
+	}
+	for _, role := range []string{trace.RoleClient, trace.RoleServer} {
+		events, bad, err := trace.ReadFile(filepath.Join(dir, trace.FileName(role)))
+		if err != nil || len(bad) > 0 || len(events) == 0 {
+			t.Errorf("%s trace: %d events, %d bad lines, %v", role, len(events), len(bad), err)
+		}
+	}
+	for _, f := range []string{"client-cwnd.svg", "client-rtt.svg", "client-sequence.svg", "client-windows.svg",
+		"server-throughput.svg", "server-rwnd.svg"} {
+		st, err := os.Stat(filepath.Join(dir, f))
+		if err != nil || st.Size() == 0 {
+			t.Errorf("chart %s missing or empty: %v", f, err)
+		}
+	}
+	if r.stderr.String() != "" {
+		t.Errorf("stderr is not a terminal, yet the demo wrote on it:\n%s", r.stderr)
+	}
+}
+
+func TestDemoRejectsBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--rate", "fast"}, `invalid value "fast" for flag -rate`},
+		{[]string{"--size", "big"}, `invalid value "big" for flag -size`},
+		{[]string{"--loss", "150%"}, `invalid value "150%" for flag -loss`},
+		{[]string{"--loss", "60%"}, "nothing useful gets through"},
+		{[]string{"--burst", "3", "--loss", "0"}, "--burst needs --loss"},
+		{[]string{"--format", "gif"}, `unknown format "gif"`},
+		{[]string{"--burst", "0.5", "--loss", "1%"}, "mean burst length"},
+		{[]string{"--cc", "bbr2"}, `--cc "bbr2"`},
+		{[]string{"--size", "0"}, "--size must be at least 1 byte"},
+		{[]string{"extra"}, "unexpected arguments"},
+	} {
+		r := runCmd(context.Background(), nil, append([]string{"demo"}, tc.args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr.String(), tc.want) {
+			t.Errorf("tju demo %q: exit %d, want 2 and %q in:\n%s", tc.args, r.code, tc.want, r.stderr)
+		}
+	}
+}
+
+func TestDemoIsTheDefaultCommand(t *testing.T) {
+	r := runCmd(context.Background(), nil, "help", "demo")
+	if r.code != 0 || !strings.Contains(r.stdout.String(), "Examples:") || !strings.Contains(r.stdout.String(), "-burst") {
+		t.Fatalf("tju help demo: exit %d:\n%s", r.code, r.stdout)
+	}
+	if _, ok := commands["demo"]; !ok {
+		t.Fatal("no demo subcommand: plain \"tju\" would print the help instead")
+	}
+}
