@@ -419,11 +419,15 @@ func writeDemoSummary(w io.Writer, s demoScenario, elapsed time.Duration, sent, 
 	fmt.Fprintf(tw, "\nThe link\n")
 	fmt.Fprintf(tw, "  data\t%s\n", linkText(up))
 	fmt.Fprintf(tw, "  acks\t%s\n", linkText(down))
+	if up.QueueDropped > 0 {
+		fmt.Fprintf(tw, "  \tThe queue overflows when the sender goes faster than the link for longer than the\n")
+		fmt.Fprintf(tw, "  \tqueue can absorb: above all at the end of slow start, when cwnd doubles past it.\n")
+	}
 	if s.cc == "reno" && s.loss > 0 && s.delay > 0 && si.MSS > 0 {
 		// Mathis et al. 1997: Reno's rate is about MSS/RTT * sqrt(3/2)/sqrt(p).
 		rtt := (2 * s.delay).Seconds()
 		limit := float64(si.MSS) * 8 / rtt * math.Sqrt(1.5) / math.Sqrt(s.loss)
-		if limit < float64(s.rate) {
+		if limit < float64(s.rate) && bps < float64(s.rate)/2 {
 			fmt.Fprintf(tw, "\nWhy not faster? With %s loss and an RTT of %v, Reno halves its window so often that\n", formatPercent(s.loss), 2*s.delay)
 			fmt.Fprintf(tw, "in the long run it averages about MSS/RTT x 1.22/sqrt(p) = %s (Mathis et al.);\n", formatBitRate(limit))
 			fmt.Fprintf(tw, "only the first second, before the first loss, goes faster. Try --loss 0.01%%.\n")

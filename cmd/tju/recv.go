@@ -136,6 +136,12 @@ func runRecv(ctx context.Context, fs *flag.FlagSet, e *env) error {
 		}
 		t.log.Debug("accepted", "conn", c.String())
 		rep, err := receiveStream(ctx, t, c, out)
+		var oe *outputError
+		if err != nil && keep && ctx.Err() == nil && !errors.As(err, &oe) {
+			// One failed sender does not stop a --keep receiver.
+			t.con.Printf("tju recv: %v; waiting for the next connection", err)
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -179,7 +185,7 @@ func receiveStream(ctx context.Context, t *transport, c *tju.Conn, out *output) 
 			if _, err := out.Write(buf[:k]); err != nil {
 				prog.Stop(false)
 				c.Abort()
-				return nil, fmt.Errorf("writing %s: %w", out.name, err)
+				return nil, &outputError{fmt.Errorf("writing %s: %w", out.name, err)}
 			}
 			n.Add(int64(k))
 		}
@@ -225,10 +231,17 @@ func openOutput(name string, e *env) (*output, error) {
 
 func (o *output) flush() error {
 	if err := o.Flush(); err != nil {
-		return fmt.Errorf("writing %s: %w", o.name, err)
+		return &outputError{fmt.Errorf("writing %s: %w", o.name, err)}
 	}
 	return nil
 }
+
+// outputError is a failure to write recv's output, which ends recv even
+// with --keep.
+type outputError struct{ err error }
+
+func (e *outputError) Error() string { return e.err.Error() }
+func (e *outputError) Unwrap() error { return e.err }
 
 // Close flushes and closes the file.
 func (o *output) Close() error {

@@ -128,7 +128,24 @@ func runSend(ctx context.Context, fs *flag.FlagSet, e *env) error {
 	defer stopStats()
 
 	prog := t.con.startProgress(t.progress, size, "sending", func() int64 { return int64(c.Info().BytesAcked) })
-	rep, err := sendStream(ctx, c, in, name)
+	// Copy in a goroutine, so that Ctrl-C ends the command even while it
+	// waits for input that does not come (a terminal, a stalled pipe).
+	type sendResult struct {
+		rep *transferReport
+		err error
+	}
+	done := make(chan sendResult, 1)
+	go func() {
+		rep, err := sendStream(ctx, c, in, name)
+		done <- sendResult{rep, err}
+	}()
+	var res sendResult
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		res.err = errors.New("interrupted")
+	}
+	rep, err := res.rep, res.err
 	prog.Stop(err == nil)
 	if err != nil {
 		c.Abort()

@@ -293,3 +293,60 @@ func TestSendRecvHelpHasExamples(t *testing.T) {
 		}
 	}
 }
+
+// stallingReader gives n bytes, then blocks until ctx ends: a sender whose
+// input stops, interrupted mid-transfer.
+type stallingReader struct {
+	ctx context.Context
+	n   int
+}
+
+func (r *stallingReader) Read(p []byte) (int, error) {
+	if r.n > 0 {
+		k := min(len(p), r.n)
+		r.n -= k
+		return k, nil
+	}
+	<-r.ctx.Done()
+	return 0, r.ctx.Err()
+}
+
+func TestRecvKeepSurvivesAnInterruptedSender(t *testing.T) {
+	dir := t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rctx, stopRecv := context.WithCancel(ctx)
+	defer stopRecv()
+	recvDone, recvErr := runAsync(rctx, "recv", "--listen", "127.0.0.1:0", "--ready-file", ready, "--keep", "-v", "-o", filepath.Join(dir, "out"))
+	addr := waitReadyFile(t, ready, recvDone)
+
+	// A sender interrupted (Ctrl-C) while its input has stalled: it resets
+	// the connection.
+	sctx, interrupt := context.WithCancel(ctx)
+	var stderr syncBuffer
+	sendDone := make(chan int, 1)
+	go func() {
+		sendDone <- run(sctx, []string{"send", addr}, &env{stdin: &stallingReader{ctx: sctx, n: 100 << 10}, stdout: &syncBuffer{}, stderr: &stderr})
+	}()
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(recvErr.String(), "msg=accepted") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	interrupt()
+	if code := <-sendDone; code != 1 || !strings.Contains(stderr.String(), "interrupted") {
+		t.Fatalf("interrupted send: exit %d:\n%s", code, stderr.String())
+	}
+	// The receiver goes on with the next sender.
+	for !strings.Contains(recvErr.String(), "waiting for the next connection") && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if s := runCmd(ctx, []byte("after\n"), "send", addr); s.code != 0 {
+		t.Fatalf("second send: exit %d:\n%s", s.code, s.stderr)
+	}
+	stopRecv()
+	r := <-recvDone
+	if r.code != 0 || !strings.Contains(r.stderr.String(), "reset the connection") || !strings.Contains(r.stderr.String(), "received 6 B") {
+		t.Fatalf("recv --keep: exit %d:\n%s", r.code, r.stderr)
+	}
+}
