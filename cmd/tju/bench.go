@@ -791,8 +791,8 @@ func benchLatencyClient(ctx context.Context, c *tju.Conn, p benchParams, out io.
 	res.Retransmit = c.Info().Retransmits
 	s := res.LatencyUS
 	fmt.Fprintln(out, "  - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -")
-	fmt.Fprintf(out, "  %d requests in %s: %.0f per second; %d retransmitted segments\n", res.Requests,
-		formatDuration(end.Sub(start)), res.PerSecond, res.Retransmit)
+	fmt.Fprintf(out, "  %d requests in %s: %.0f per second; %d %s retransmitted\n", res.Requests,
+		formatDuration(end.Sub(start)), res.PerSecond, res.Retransmit, pluralize(int(res.Retransmit), "segment", "segments"))
 	fmt.Fprintf(out, "  round trip: min %s, mean %s, p50 %s, p90 %s, p99 %s, max %s\n",
 		usDur(s.Min), usDur(s.Mean), usDur(s.P50), usDur(s.P90), usDur(s.P99), usDur(s.Max))
 	return res, nil
