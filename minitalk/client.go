@@ -114,6 +114,7 @@ type Client struct {
 	pos      int    // index of the next data bit
 	last     Symbol // last symbol sent
 	retry    time.Duration
+	base     time.Duration // first retry timeout now: Retry, or more after slow answers
 	silent   time.Duration // waited without an answer for the current symbol
 	backoff  time.Duration
 	slept    time.Duration // slept in total because of rejects
@@ -125,7 +126,7 @@ type Client struct {
 func NewClient(msg []byte, cfg ClientConfig) *Client {
 	cfg = cfg.withDefaults()
 	p := frame(msg)
-	return &Client{cfg: cfg, payload: p, nbits: 8 * len(p), state: Conn, backoff: cfg.Backoff}
+	return &Client{cfg: cfg, payload: p, nbits: 8 * len(p), state: Conn, backoff: cfg.Backoff, base: cfg.Retry}
 }
 
 // State returns the client's state.
@@ -147,7 +148,7 @@ func (c *Client) Start() Step {
 
 // send moves to the waiting state w and asks for s to be sent.
 func (c *Client) send(w ClientState, s Symbol, ev EventKind) Step {
-	c.state, c.last, c.retry, c.silent = w, s, c.cfg.Retry, 0
+	c.state, c.last, c.retry, c.silent = w, s, c.base, 0
 	return Step{Op: OpSend, Sym: s, Wait: c.retry, Event: ev}
 }
 
@@ -163,6 +164,20 @@ func (c *Client) flag(ev EventKind) Step {
 func (c *Client) fail(err error) Step {
 	c.state = Failed
 	return Step{Op: OpFail, Err: err, Event: EventFailed}
+}
+
+// slowFactor is how many times the slowest answer seen the retry timeout
+// becomes: a server that was once that slow to answer may be again, and a
+// retry sent while it holds the symbol unanswered would be read twice.
+const slowFactor = 4
+
+// Latency tells the client how long the answer to its last symbol took. An
+// answer slower than a quarter of the retry timeout makes the timeout longer
+// (up to MaxRetry) for the rest of the message.
+func (c *Client) Latency(d time.Duration) {
+	if b := min(slowFactor*d, c.cfg.MaxRetry); b > c.base {
+		c.base = b
+	}
 }
 
 // Answer takes the server's answer to the last symbol sent.

@@ -129,6 +129,24 @@ func TestClientResendsSameSymbolWithDoublingTimeoutThenGivesUp(t *testing.T) {
 	}
 }
 
+func TestSlowAnswerLengthensTheRetryTimeoutForTheRestOfTheMessage(t *testing.T) {
+	c := NewClient([]byte("x"), ClientConfig{Retry: 10 * time.Millisecond, MaxRetry: time.Second})
+	st := c.Start()
+	c.Latency(30 * time.Millisecond)
+	st = c.Answer(Accept)
+	if st.Wait != 120*time.Millisecond {
+		t.Fatalf("retry timeout after a 30ms answer %v, want 120ms", st.Wait)
+	}
+	c.Latency(time.Millisecond) // a fast answer does not shorten it again
+	if st = c.Answer(Accept); st.Wait != 120*time.Millisecond {
+		t.Fatalf("retry timeout %v, want it kept at 120ms", st.Wait)
+	}
+	c.Latency(time.Hour)
+	if st = c.Answer(Accept); st.Wait != time.Second {
+		t.Fatalf("retry timeout %v, want the 1s cap", st.Wait)
+	}
+}
+
 func TestClientBacksOffWithJitterAndGivesUpWhenBusyTooLong(t *testing.T) {
 	c := NewClient(nil, ClientConfig{Backoff: 8 * time.Millisecond, MaxBackoff: 32 * time.Millisecond, GiveUp: 100 * time.Millisecond})
 	var sleeps []time.Duration

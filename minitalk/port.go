@@ -65,10 +65,16 @@ func Send(ctx context.Context, p Port, server int, msg []byte, cfg ClientConfig,
 					return err
 				}
 			}
+			sent := time.Now()
 			if err := p.Send(server, st.Sym); err != nil {
 				return fmt.Errorf("minitalk: sending to %d: %w", server, err)
 			}
 			a, ok, err := await(p, server, st.Wait)
+			if err == nil && !ok {
+				// Look once more: this process may have been descheduled
+				// between the timeout and now, while the answer came.
+				a, ok, err = await(p, server, 0)
+			}
 			if err != nil {
 				return fmt.Errorf("minitalk: waiting for %d: %w", server, err)
 			}
@@ -77,6 +83,7 @@ func Send(ctx context.Context, p Port, server int, msg []byte, cfg ClientConfig,
 				continue
 			}
 			answered = time.Now()
+			c.Latency(answered.Sub(sent))
 			st = c.Answer(a)
 			if st.Event == EventAccepted && log != nil {
 				log(Event{Kind: EventAccepted, PID: server})
@@ -113,7 +120,8 @@ func Send(ctx context.Context, p Port, server int, msg []byte, cfg ClientConfig,
 	}
 }
 
-// await waits up to d for a symbol from process from, ignoring others.
+// await waits up to d for a symbol from process from, ignoring others; with
+// d == 0 it only looks at what is pending.
 func await(p Port, from int, d time.Duration) (Symbol, bool, error) {
 	var deadline time.Time
 	for {
@@ -123,6 +131,9 @@ func await(p Port, from int, d time.Duration) (Symbol, bool, error) {
 		}
 		if sig.From == from {
 			return sig.Sym, true, nil
+		}
+		if d == 0 {
+			continue
 		}
 		now := time.Now()
 		if deadline.IsZero() {

@@ -183,7 +183,7 @@ func TestMergesNoiseAndSlowProcessesNeverChangeAMessage(t *testing.T) {
 				const server = memchan.FirstPID // spawned first by newWorld
 				f := memchan.Faults{
 					Drop: 0.02, DropTo: func(pid int) bool { return pid == server },
-					Stall: 3 * minitalk.DefaultRetry, StallRate: 0.01,
+					Stall: 2 * minitalk.DefaultRetry, StallRate: 0.003,
 					Seed: seed,
 				}
 				w := newWorld(f, minitalk.ServerConfig{})

@@ -36,8 +36,9 @@ type Signal struct {
 // DefaultRetry < DefaultPatience < DefaultResend < DefaultDrop.
 const (
 	// DefaultRetry is how long a client waits for an answer before it
-	// sends its symbol again; it doubles on each retry up to DefaultMaxRetry.
-	DefaultRetry = 20 * time.Millisecond
+	// sends its symbol again; it doubles on each retry up to DefaultMaxRetry,
+	// and grows for the rest of a message after a slow answer.
+	DefaultRetry = 50 * time.Millisecond
 	// DefaultMaxRetry caps the client's retry timeout.
 	DefaultMaxRetry = time.Second
 	// DefaultPatience is how long a client waits for an answer to one

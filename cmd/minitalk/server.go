@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 
 	"github.com/tjunet/tjunet/minitalk"
@@ -45,6 +46,9 @@ func serverMain(name string, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
+	// Every thread has the signals blocked now: the server's goroutine
+	// need not stay on the main thread (see sigchan.BlockInAllThreads).
+	runtime.UnlockOSThread()
 	port, err := sigchan.Open(sigchan.Options{ToMainThread: true, Interrupts: true})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)

@@ -167,7 +167,7 @@ func (p *Port) take() (minitalk.Signal, bool) {
 
 // Receive waits up to timeout for a pending symbol.
 func (p *Port) Receive(timeout time.Duration) (minitalk.Signal, bool, error) {
-	if d := p.stall(); d > 0 {
+	if d := p.stall(); d > 0 && timeout > 0 {
 		time.Sleep(d)
 		timeout = max(0, timeout-d)
 	}

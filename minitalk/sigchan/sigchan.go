@@ -10,7 +10,7 @@
 //   - a server, which is sent process-directed signals by kill(2), calls
 //     [BlockInAllThreads] first thing in main: the program is executed again
 //     with the signals blocked, and every thread the runtime starts inherits
-//     that mask;
+//     that mask, so any thread may take them;
 //   - a client opens its Port on the main thread (runtime.LockOSThread in an
 //     init function keeps main there), and servers answer it with tgkill(2)
 //     to that thread ([Options.ToMainThread]); process-directed signals from
@@ -31,7 +31,8 @@ type Options struct {
 	// receiver's main thread rather than with kill(pid, sig) to the
 	// process. Servers set it to answer clients of this package.
 	ToMainThread bool
-	// Interrupts makes Receive also take SIGINT and SIGTERM, and return
-	// ErrInterrupted for them, so that a server can end cleanly at once.
+	// Interrupts makes Receive return ErrInterrupted once SIGINT or
+	// SIGTERM arrived (within the timeout it was waiting for), so that a
+	// server ends cleanly.
 	Interrupts bool
 }

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"runtime"
 	"strconv"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -55,12 +56,12 @@ func blockedHere(sigs ...syscall.Signal) (bool, error) {
 	return true, nil
 }
 
-func waitSet(interrupts bool) []syscall.Signal {
-	if interrupts {
-		return []syscall.Signal{unix.SIGUSR1, unix.SIGUSR2, unix.SIGINT, unix.SIGTERM}
-	}
-	return []syscall.Signal{unix.SIGUSR1, unix.SIGUSR2}
-}
+// symbols are the two signals of the channel.
+var symbols = []syscall.Signal{unix.SIGUSR1, unix.SIGUSR2}
+
+// startedBlocked records that BlockInAllThreads found the signals blocked
+// from the start of the process, and so in every thread.
+var startedBlocked atomic.Bool
 
 // BlockInAllThreads makes sure that SIGUSR1 and SIGUSR2 are blocked in every
 // thread of the process.
@@ -68,12 +69,18 @@ func waitSet(interrupts bool) []syscall.Signal {
 // thread and executes the program again (same PID, arguments and
 // environment), so it does not return. Call it first thing in main, from the
 // main goroutine locked to the main thread.
+//
+// A Port opened afterwards may then be used from any goroutine, which is not
+// locked to its thread: when the Go scheduler preempts it, it resumes at once
+// on the same thread, where a locked goroutine would wait for a hand-off
+// between threads, for many milliseconds on a loaded machine.
 func BlockInAllThreads() error {
-	sigs := waitSet(false)
+	sigs := symbols
 	ok, err := blockedHere(sigs...)
 	if err != nil || ok {
 		if ok {
 			os.Unsetenv(reexecEnv)
+			startedBlocked.Store(true)
 		}
 		return err
 	}
@@ -98,46 +105,37 @@ func BlockInAllThreads() error {
 }
 
 // Port is a process's end of the signal channel. It implements
-// minitalk.Port. It must be used only from the goroutine that opened it,
-// which stays locked to its OS thread.
+// minitalk.Port. It must be used by one goroutine at a time: after
+// BlockInAllThreads any goroutine, otherwise only the one that opened it.
 type Port struct {
-	opt  Options
-	tid  int
-	set  unix.Sigset_t
-	info [128]byte
-	ts   unix.Timespec
+	opt         Options
+	set         unix.Sigset_t
+	info        [128]byte
+	ts          unix.Timespec
+	interrupted atomic.Value // the os.Signal that interrupted, if any
 }
 
-// Open returns a Port for this process. It locks the calling goroutine to
-// its OS thread and blocks SIGUSR1 and SIGUSR2 there. That thread must be
-// the main thread, or the signals must be blocked in all threads
-// (BlockInAllThreads), or signals sent to the process would be lost.
+// Open returns a Port for this process. After BlockInAllThreads it only
+// prepares the wait; otherwise it locks the calling goroutine to its thread,
+// which must be the main thread, and blocks SIGUSR1 and SIGUSR2 there: peers
+// must then send to that thread (Options.ToMainThread on their side).
 func Open(opt Options) (*Port, error) {
-	runtime.LockOSThread()
-	sigs := waitSet(opt.Interrupts)
-	all, err := blockedHere(sigs...)
-	if err != nil {
-		return nil, err
-	}
-	if !all && unix.Gettid() != unix.Getpid() {
-		runtime.UnlockOSThread()
-		return nil, errors.New("sigchan: Open must run on the main thread, or after BlockInAllThreads")
-	}
-	p := &Port{opt: opt, tid: unix.Gettid(), set: sigset(sigs...)}
-	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &p.set, nil); err != nil {
-		return nil, fmt.Errorf("sigchan: blocking signals: %w", err)
+	p := &Port{opt: opt, set: sigset(symbols...)}
+	if !startedBlocked.Load() {
+		runtime.LockOSThread()
+		if unix.Gettid() != unix.Getpid() {
+			runtime.UnlockOSThread()
+			return nil, errors.New("sigchan: Open must run on the main thread, or after BlockInAllThreads")
+		}
+		if err := unix.PthreadSigmask(unix.SIG_BLOCK, &p.set, nil); err != nil {
+			return nil, fmt.Errorf("sigchan: blocking signals: %w", err)
+		}
 	}
 	if opt.Interrupts {
-		// The Go runtime keeps SIGINT and SIGTERM unblocked in its other
-		// threads; take them there and pass them on to this thread, where
-		// Receive returns them.
 		c := make(chan os.Signal, 1)
 		signal.Notify(c, unix.SIGINT, unix.SIGTERM)
-		pid := unix.Getpid()
 		go func() {
-			for s := range c {
-				_ = unix.Tgkill(pid, p.tid, s.(syscall.Signal))
-			}
+			p.interrupted.Store(<-c)
 		}()
 	}
 	return p, nil
@@ -179,6 +177,9 @@ const siPidOffset = 8 + 4*unsafe.Sizeof(uintptr(0))/4
 func (p *Port) Receive(timeout time.Duration) (minitalk.Signal, bool, error) {
 	var deadline time.Time
 	for {
+		if sig := p.interrupted.Load(); sig != nil {
+			return minitalk.Signal{}, false, fmt.Errorf("%w by %v", ErrInterrupted, sig)
+		}
 		p.ts = unix.NsecToTimespec(int64(max(timeout, 0)))
 		r, _, errno := unix.Syscall6(unix.SYS_RT_SIGTIMEDWAIT,
 			uintptr(unsafe.Pointer(&p.set)), uintptr(unsafe.Pointer(&p.info[0])),
@@ -202,14 +203,10 @@ func (p *Port) Receive(timeout time.Duration) (minitalk.Signal, bool, error) {
 			return minitalk.Signal{}, false, fmt.Errorf("sigchan: rt_sigtimedwait: %w", errno)
 		}
 		pid := int(*(*int32)(unsafe.Pointer(&p.info[siPidOffset])))
-		switch syscall.Signal(r) {
-		case unix.SIGUSR1:
+		if syscall.Signal(r) == unix.SIGUSR1 {
 			return minitalk.Signal{From: pid, Sym: minitalk.One}, true, nil
-		case unix.SIGUSR2:
-			return minitalk.Signal{From: pid, Sym: minitalk.Zero}, true, nil
-		default:
-			return minitalk.Signal{}, false, fmt.Errorf("%w by %v from %d", ErrInterrupted, syscall.Signal(r), pid)
 		}
+		return minitalk.Signal{From: pid, Sym: minitalk.Zero}, true, nil
 	}
 }
 
