@@ -481,6 +481,7 @@ func (e *Endpoint) dial(ctx context.Context, peer netip.AddrPort, port uint16) (
 	}
 	c := e.newConn(connKey{peer: peer, local: local, remote: port}, nil)
 	c.tcb = newActive(&e.cfg, c, e.now(), e.epochMicros)
+	c.state = StateSynSent
 	e.conns[c.key] = c
 	e.mu.Unlock()
 

@@ -74,7 +74,8 @@ func (c *cubic) reduce(flight int) {
 	} else {
 		c.wMax = cw
 	}
-	c.ssthresh = max(int(float64(flight)*cubicBeta), 2*c.mss)
+	// RFC 9438 4.6: ssthresh = cwnd * beta (the window, not the flight).
+	c.ssthresh = max(int(float64(min(flight, c.cwnd))*cubicBeta), 2*c.mss)
 	c.inEpoch = false
 	c.acc = 0
 }

@@ -398,9 +398,15 @@ func (t *TCB) Abort() {
 	if t.state == Closed {
 		return
 	}
-	if t.rstOK && t.state != SynSent {
-		t.rstPending = true
-		t.rstSeq = t.sndNxt
+	// RFC 793 3.9 ABORT: no reset from SYN-SENT, CLOSING, LAST-ACK or
+	// TIME-WAIT; the TCB is simply deleted.
+	switch t.state {
+	case SynSent, Closing, LastAck, TimeWait:
+	default:
+		if t.rstOK {
+			t.rstPending = true
+			t.rstSeq = t.sndNxt
+		}
 	}
 	t.fail(ErrAborted)
 }
@@ -491,7 +497,7 @@ func (t *TCB) onRTO(now time.Duration) {
 		return
 	}
 	t.stats.Timeouts++
-	flight := int(t.sndNxt - t.sndUna)
+	flight := t.flightSize()
 	t.cc.OnTimeout(now, flight)
 	t.traceCC(trace.CwndTimeout)
 	// What is not SACKed and has been out for longer than a round trip is
@@ -545,6 +551,18 @@ func (t *TCB) dupThresh() int {
 		return max(n-1, 1)
 	}
 	return 3
+}
+
+// flightSize is FlightSize for the congestion controller (RFC 5681): the
+// data outstanding, but never more than cwnd. With SACK, SND.NXT - SND.UNA
+// also counts SACKed and lost bytes and, after a long recovery that kept
+// sending, can be several times cwnd; halving that would raise the window.
+func (t *TCB) flightSize() int {
+	f := int(t.sndNxt - t.sndUna)
+	if t.cc != nil {
+		f = min(f, t.cc.Window())
+	}
+	return f
 }
 
 // markLost marks record i lost if it is in the pipe.
@@ -815,7 +833,7 @@ func (t *TCB) processAck(s *wire.Segment, now time.Duration) {
 	if t.sack && s.NumSACK > 0 {
 		newSack = t.processSACK(s.SACK[:s.NumSACK])
 	}
-	flight := int(t.sndNxt - t.sndUna)
+	flight := t.flightSize()
 	switch {
 	case seqGT(ack, t.sndUna):
 		t.advance(ack, now, flight)
