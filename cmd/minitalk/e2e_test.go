@@ -302,10 +302,18 @@ func startClient(t *testing.T, s *server, msg string, args ...string) (*exec.Cmd
 	return cmd, stderr
 }
 
+// waitBound waits until the server (started with -v) says it is bound to c.
+func (s *server) waitBound(t *testing.T, c *exec.Cmd) {
+	t.Helper()
+	want := fmt.Sprintf("bound %d\n", c.Process.Pid)
+	waitFor(t, "the server to accept the client", func() bool { return strings.Contains(s.stderr.String(), want) })
+}
+
 func TestServerServesNextClientAfterOneIsKilledMidMessage(t *testing.T) {
-	s := startServer(t)
+	s := startServer(t, "-v")
 	victim, _ := startClient(t, s, strings.Repeat("x", 100000))
-	time.Sleep(100 * time.Millisecond) // well into the message
+	s.waitBound(t, victim)
+	time.Sleep(50 * time.Millisecond) // into the message
 	if err := victim.Process.Kill(); err != nil {
 		t.Fatal(err)
 	}
@@ -318,9 +326,10 @@ func TestServerServesNextClientAfterOneIsKilledMidMessage(t *testing.T) {
 }
 
 func TestClientStoppedAndContinuedStillDelivers(t *testing.T) {
-	s := startServer(t)
+	s := startServer(t, "-v")
 	msg := strings.Repeat(minitalk.SeedLine, 10)
 	c, stderr := startClient(t, s, msg)
+	s.waitBound(t, c)
 	time.Sleep(20 * time.Millisecond)
 	if err := c.Process.Signal(syscall.SIGSTOP); err != nil {
 		t.Fatal(err)
@@ -385,9 +394,10 @@ func TestRandomSignalsFromAnotherProcessCorruptNothing(t *testing.T) {
 }
 
 func TestClientOfServerKilledMidMessageFailsClearly(t *testing.T) {
-	s := startServer(t)
+	s := startServer(t, "-v")
 	c, stderr := startClient(t, s, strings.Repeat("y", 100000))
-	time.Sleep(100 * time.Millisecond)
+	s.waitBound(t, c)
+	time.Sleep(50 * time.Millisecond)
 	_ = s.cmd.Process.Kill()
 	_ = s.cmd.Wait()
 	err := c.Wait()
@@ -437,13 +447,11 @@ func TestClientRejectsBadPIDsAndSilentProcesses(t *testing.T) {
 }
 
 func TestBusyServerMakesClientWaitThenGiveUpWithTimeout(t *testing.T) {
-	s := startServer(t, "-drop", "30s", "-resend", "20s")
+	s := startServer(t, "-first", "30s", "-drop", "30s", "-resend", "20s")
 	// Bind the server to this test process, which then stays silent.
 	if err := syscall.Kill(s.pid, syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond)
-	_ = syscall.Kill(s.pid, syscall.SIGUSR1) // the first message flag
 	time.Sleep(20 * time.Millisecond)
 	code, stderr := client(t, nil, "-timeout", "200ms", strconv.Itoa(s.pid), "hi")
 	if code == 0 || !strings.Contains(stderr, "busy") {

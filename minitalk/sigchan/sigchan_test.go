@@ -1,0 +1,71 @@
+//go:build linux
+
+package sigchan_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/tjunet/tjunet/minitalk"
+	"github.com/tjunet/tjunet/minitalk/sigchan"
+)
+
+func TestOpenRefusesAThreadOtherThanMain(t *testing.T) {
+	done := make(chan error)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			done <- nil
+			return
+		}
+		_, err := sigchan.Open(sigchan.Options{})
+		if err == nil {
+			err = fmt.Errorf("no error")
+		} else {
+			err = nil
+		}
+		done <- err
+	}()
+	if err := <-done; err != nil {
+		t.Errorf("Open off the main thread: %v, want an error", err)
+	}
+}
+
+// A client: Open on the main thread (main locked there by an init function),
+// then minitalk.Send.
+func ExampleOpen() {
+	port, err := sigchan.Open(sigchan.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	serverPID := 12345
+	if err := minitalk.Send(context.Background(), port, serverPID, []byte("hello"), minitalk.ClientConfig{}, nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
+}
+
+// A server: executed again with the signals blocked in every thread, then
+// Serve, answering clients on their main thread.
+func ExampleBlockInAllThreads() {
+	if err := sigchan.BlockInAllThreads(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	port, err := sigchan.Open(sigchan.Options{ToMainThread: true, Interrupts: true})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return
+	}
+	fmt.Println(os.Getpid())
+	_ = minitalk.Serve(context.Background(), port, minitalk.ServerConfig{}, func(from int, msg []byte) error {
+		_, err := fmt.Printf("%s\n", msg)
+		return err
+	}, nil)
+}
