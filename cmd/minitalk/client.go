@@ -48,6 +48,12 @@ func clientMain(name string, args []string, stdin io.Reader, stderr io.Writer) i
 			return 1
 		}
 	}
+	if handles, known := sigchan.Handles(pid); known && !handles {
+		// SIGUSR1 would kill it: refuse rather than hurt a process whose
+		// PID was mistyped.
+		fmt.Fprintf(stderr, "%s: process %d does not handle SIGUSR1, so it is not a minitalk server; sent it nothing\n", name, pid)
+		return 1
+	}
 	port, err := sigchan.Open(sigchan.Options{})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)

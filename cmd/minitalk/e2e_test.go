@@ -417,6 +417,12 @@ func TestClientRejectsBadPIDsAndSilentProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { _ = mute.Process.Kill(); _ = mute.Wait() }()
+	// A process that SIGUSR1 would kill.
+	innocent := exec.Command("sleep", "60")
+	if err := innocent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = innocent.Process.Kill(); _ = innocent.Wait() }()
 	// The PID of a process that has exited and been reaped.
 	gone := exec.Command("true")
 	if err := gone.Run(); err != nil {
@@ -435,6 +441,7 @@ func TestClientRejectsBadPIDsAndSilentProcesses(t *testing.T) {
 		{"missing message", []string{"123"}, 2, "usage"},
 		{"no such process", []string{strconv.Itoa(gone.Process.Pid), "hi"}, 1, "no process"},
 		{"never answers", []string{"-patience", "300ms", strconv.Itoa(mute.Process.Pid), "hi"}, 1, "does not answer"},
+		{"would be killed by SIGUSR1", []string{strconv.Itoa(innocent.Process.Pid), "hi"}, 1, "not a minitalk server"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -443,6 +450,9 @@ func TestClientRejectsBadPIDsAndSilentProcesses(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit %d saying %q", code, stderr, tt.code, tt.says)
 			}
 		})
+	}
+	if err := innocent.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Errorf("the process that does not handle SIGUSR1 is gone: %v", err)
 	}
 }
 

@@ -225,3 +225,34 @@ func (p *Port) Alive(pid int) bool {
 	}
 	return true
 }
+
+// Handles reports whether process pid blocks, ignores or catches SIGUSR1, as
+// /proc/<pid>/status tells; a process that does none of these would be
+// killed by the first symbol, so it cannot be a minitalk server. known is
+// false when the kernel does not tell (no such file, no permission).
+func Handles(pid int) (handles, known bool) {
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return false, false
+	}
+	bit := uint64(1) << (unix.SIGUSR1 - 1)
+	seen := 0
+	for line := range bytes.SplitSeq(status, []byte("\n")) {
+		name, value, ok := bytes.Cut(line, []byte(":"))
+		if !ok {
+			continue
+		}
+		switch string(name) {
+		case "SigBlk", "SigIgn", "SigCgt":
+			mask, err := strconv.ParseUint(string(bytes.TrimSpace(value)), 16, 64)
+			if err != nil {
+				return false, false
+			}
+			seen++
+			if mask&bit != 0 {
+				return true, true
+			}
+		}
+	}
+	return false, seen == 3
+}

@@ -30,3 +30,6 @@ func (p *Port) Receive(timeout time.Duration) (minitalk.Signal, bool, error) {
 
 // Alive reports false: only Linux is supported.
 func (p *Port) Alive(pid int) bool { return false }
+
+// Handles does not know: only Linux is supported.
+func Handles(pid int) (handles, known bool) { return false, false }
