@@ -351,3 +351,40 @@ func (c *Check) Describe() string {
 	}
 	return b.String()
 }
+
+// ISNCheck judges the implementation's initial sequence numbers across
+// the connections of several checks: the lab asks for a random ISN, so
+// the same ISN in every connection fails. It returns nil when fewer than
+// two connections showed their ISN.
+func ISNCheck(results []*Result) *Result {
+	var isns []uint32
+	for _, r := range results {
+		if r.ISN != nil {
+			isns = append(isns, *r.ISN)
+		}
+	}
+	if len(isns) < 2 {
+		return nil
+	}
+	res := &Result{Check: "isn-random", Group: Transition, Pass: false,
+		Tests: "CLOSED -> SYN_SENT / LISTEN -> SYN_RECV: a random (not constant) ISN in each connection (lab rule)"}
+	for _, v := range isns[1:] {
+		if v != isns[0] {
+			res.Pass = true
+			res.Notes = []string{fmt.Sprintf("%d connections, ISNs from %d different values", len(isns), distinct(isns))}
+			return res
+		}
+	}
+	res.Step = "the ISNs of all connections"
+	res.Want = "different ISNs"
+	res.Got = fmt.Sprintf("ISN %d in each of %d connections", isns[0], len(isns))
+	return res
+}
+
+func distinct(v []uint32) int {
+	m := map[uint32]bool{}
+	for _, x := range v {
+		m[x] = true
+	}
+	return len(m)
+}

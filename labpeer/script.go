@@ -320,7 +320,11 @@ type Send struct {
 }
 
 func (s Send) describe() string {
-	d := fmt.Sprintf("send %s: %s seq=%s ack=%s win=%d", s.What, FlagString(s.Flags), s.Seq, s.Ack, s.Window)
+	ackStr := "0"
+	if s.Ack.set {
+		ackStr = s.Ack.String()
+	}
+	d := fmt.Sprintf("send %s: %s seq=%s ack=%s win=%d", s.What, FlagString(s.Flags), s.Seq, ackStr, s.Window)
 	if s.Data != "" {
 		d += fmt.Sprintf(" len=%d", len(s.Data))
 	}

@@ -1,0 +1,90 @@
+package labpeer_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math/rand/v2"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/tjunet/tjunet/labpeer"
+	"github.com/tjunet/tjunet/netem"
+	"github.com/tjunet/tjunet/tju"
+)
+
+// lossy is the impairment of the check's own end in these tests.
+var lossy = netem.Config{Loss: 0.02, Delay: 20 * time.Millisecond, Jitter: 5 * time.Millisecond, Seed: 7}
+
+func testData(n int) []byte {
+	b := make([]byte, n)
+	rand.NewChaCha8([32]byte{1}).Read(b)
+	return b
+}
+
+// TestTransferFromClient: tjunet's client sends 2 MB to the transfer check
+// over a lossy link; the check verifies it byte for byte.
+func TestTransferFromClient(t *testing.T) {
+	data := testData(2 << 20)
+	synctest.Test(t, func(t *testing.T) {
+		n := netem.NewNetwork()
+		gpc, _ := n.Attach(labpeer.LabServerAddr, netem.Config{})
+		cpc, _ := n.Attach(labpeer.LabClientAddr, netem.Config{})
+		ep := tju.NewEndpoint(cpc, &tju.Config{Lab: true})
+		defer ep.Close()
+		go func() {
+			c, err := ep.Dial(context.Background(), labpeer.LabServerAddr.String(), labpeer.LabServerPort)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			c.Write(data)
+			c.CloseWrite()
+			io.Copy(io.Discard, c)
+			c.Close()
+		}()
+		res := labpeer.Transfer(context.Background(), gpc, labpeer.TransferOptions{
+			IUT: labpeer.Client, Data: bytes.NewReader(data), Lab: true, Out: lossy, In: lossy,
+		})
+		if !res.Pass || res.Bytes != int64(len(data)) || res.Verified != "identical" {
+			t.Fatalf("transfer: %+v", res)
+		}
+		t.Logf("%d bytes in %v (virtual), %.1f MB within %v", res.Bytes, res.Elapsed, res.MB, res.Limit)
+	})
+}
+
+// TestTransferToServer: the check sends 2 MB to tjunet's server over a
+// lossy link; what the server read is identical.
+func TestTransferToServer(t *testing.T) {
+	data := testData(2 << 20)
+	synctest.Test(t, func(t *testing.T) {
+		n := netem.NewNetwork()
+		gpc, _ := n.Attach(labpeer.LabClientAddr, netem.Config{})
+		spc, _ := n.Attach(labpeer.LabServerAddr, netem.Config{})
+		ep := tju.NewEndpoint(spc, &tju.Config{Lab: true})
+		defer ep.Close()
+		l, err := ep.Listen(labpeer.LabServerPort)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got bytes.Buffer
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			io.Copy(&got, c)
+			c.Close()
+		}()
+		res := labpeer.Transfer(context.Background(), gpc, labpeer.TransferOptions{
+			IUT: labpeer.Server, Peer: labpeer.LabServerAddr, Data: bytes.NewReader(data), Lab: true, Out: lossy, In: lossy,
+		})
+		<-done
+		if !res.Pass || res.Bytes != int64(len(data)) || !bytes.Equal(got.Bytes(), data) {
+			t.Fatalf("transfer: %+v; server got %d bytes", res, got.Len())
+		}
+	})
+}
