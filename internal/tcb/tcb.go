@@ -443,7 +443,7 @@ func (t *TCB) OnTimer(now time.Duration) {
 	}
 	if t.persistAt != 0 && now >= t.persistAt {
 		t.persistAt = 0
-		if t.sndWnd == 0 && t.recs.len() == 0 && t.unsentBytes() > 0 {
+		if t.recs.len() == 0 && t.unsentBytes() > 0 {
 			t.probe = true
 			t.persistBackoff++
 		}
@@ -1156,17 +1156,23 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 			}
 			return t.emitData(buf, now, seq, n)
 		}
-		if t.sndWnd == 0 && t.recs.len() == 0 {
+		if t.recs.len() == 0 && n < t.mss && n == wndRoom {
+			// Nothing is in flight, so no ACK will come to open the
+			// window: the persist timer must. When it fires, send what
+			// the window allows (the silly-window override timeout, RFC
+			// 1122 4.2.3.4), or one byte beyond a zero window (the
+			// zero-window probe, 4.2.2.17). Either way a lost window
+			// update cannot stall the connection; the retransmission
+			// timer then backs the probe off.
 			if t.probe {
-				// Zero-window probe: one byte beyond the window (RFC 1122
-				// 4.2.2.17); the retransmission timer then backs it off.
 				t.probe = false
+				m := min(unsent, t.mss, max(wndRoom, 1))
 				seq := t.sndNxt
-				t.sndNxt++
-				t.recs.push(rec{seq: seq, n: 1, sent: now})
-				t.pipe++
+				t.sndNxt += uint32(m)
+				t.recs.push(rec{seq: seq, n: uint32(m), sent: now})
+				t.pipe += m
 				t.rtoAt = now + t.rtt.current()
-				return t.emitData(buf, now, seq, 1)
+				return t.emitData(buf, now, seq, m)
 			}
 			if t.persistAt == 0 {
 				d := t.rtt.current()
