@@ -482,13 +482,19 @@ func (t *TCB) onRTO(now time.Duration) {
 	t.rtt.backOff() // 5.5
 	if t.sndWnd == 0 {
 		// A zero-window probe went unanswered or was refused: keep probing
-		// with backoff, but this says nothing about congestion.
+		// with backoff, but this says nothing about congestion. The probe
+		// (the earliest segment) goes out at once whatever the congestion
+		// window, and the timer is restarted (RFC 6298 5.4 and 5.6): with
+		// more than a probe outstanding, cwnd may allow nothing, and no
+		// timer would be left to try again.
 		t.timeouts++
 		if t.timeouts > t.cfg.Retries {
 			t.fail(ErrTimeout)
 			return
 		}
 		t.markLost(0)
+		t.rtoResend = true
+		t.rtoAt = now + t.rtt.current()
 		return
 	}
 	t.timeouts++
