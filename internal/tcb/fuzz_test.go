@@ -16,7 +16,11 @@ package tcb
 //     the bytes of the retransmission queue;
 //   - SND.UNA <= SND.NXT, the queue lies in [SND.UNA, SND.NXT), in order;
 //   - buffers stay within their limits, and every byte Read returns is the
-//     byte the peer wrote at that sequence number.
+//     byte the peer wrote at that sequence number;
+//   - liveness: segments in flight always have a retransmission timer, and
+//     unsent data with nothing in flight always has a timer (persist or
+//     silly-window override): a lost window update cannot stall a sender;
+//     after OnTimer(now) the next deadline is later than now.
 //
 // Every byte of every stream is a function of its sequence number alone
 // (streamByte), so the last check needs no bookkeeping of who sent what,
@@ -153,8 +157,7 @@ func runFuzzProgram(tb testing.TB, prog []byte) {
 		n.now = max(n.now, next)
 		for i, s := range n.side {
 			if s != nil && s.t.NextDeadline() != 0 && s.t.NextDeadline() <= n.now {
-				s.t.OnTimer(n.now)
-				n.flush(i)
+				n.onTimer(i)
 			}
 		}
 		n.deliverAll()
@@ -214,8 +217,7 @@ func (n *fuzzNet) op() {
 		n.now += d
 		for i, s := range n.side {
 			if s != nil && s.t.NextDeadline() != 0 && s.t.NextDeadline() <= n.now {
-				s.t.OnTimer(n.now)
-				n.flush(i)
+				n.onTimer(i)
 			}
 		}
 	case 11: // everything in flight arrives
@@ -224,7 +226,7 @@ func (n *fuzzNet) op() {
 		if s := n.side[x]; s != nil {
 			if d := s.t.NextDeadline(); d != 0 {
 				n.now = max(n.now, d)
-				s.t.OnTimer(n.now)
+				n.onTimer(x)
 			}
 		}
 	case 13:
@@ -246,6 +248,17 @@ func (n *fuzzNet) op() {
 			}
 		}
 	case 15: // nothing
+	}
+}
+
+// onTimer runs side x's timers and sends what they produce. A deadline
+// that is still due afterwards would make a shell's timer spin.
+func (n *fuzzNet) onTimer(x int) {
+	t := n.side[x].t
+	t.OnTimer(n.now)
+	n.flush(x)
+	if d := t.NextDeadline(); d != 0 && d <= n.now {
+		n.fail("side %d: after OnTimer(%v) the next deadline is %v", x, n.now, d)
 	}
 }
 
@@ -523,6 +536,17 @@ func (n *fuzzNet) checkInvariants(i int) {
 	}
 	if d := t.NextDeadline(); d < 0 {
 		n.fail("side %d: deadline %v", i, d)
+	}
+	// Liveness: what waits to be sent or acknowledged has a timer behind
+	// it, for the peer may never send another segment on its own.
+	switch t.state {
+	case Established, CloseWait, FinWait1, Closing, LastAck:
+		if t.recs.len() > 0 && t.rtoAt == 0 {
+			n.fail("side %d: %d segments in flight and no retransmission timer", i, t.recs.len())
+		}
+		if t.recs.len() == 0 && t.unsentBytes() > 0 && t.NextDeadline() == 0 {
+			n.fail("side %d: %d bytes unsent, nothing in flight, window %d, and no timer: stalled", i, t.unsentBytes(), t.sndWnd)
+		}
 	}
 }
 
