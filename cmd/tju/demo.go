@@ -108,7 +108,7 @@ func demoFlags(fs *flag.FlagSet) {
 	fs.Var(&corrupt, "corrupt", "`probability` that a datagram has a bit flipped")
 	var queue sizeValue
 	fs.Var(&queue, "queue", "the bottleneck's queue in bytes (default: one bandwidth-delay product, at least 64KiB)")
-	fs.String("cc", "reno", "congestion control: reno (the lab's) or cubic")
+	fs.String("cc", "reno", "congestion control: reno (the lab's), cubic, or bbr (model-based; for lossy long paths)")
 	fs.Bool("plain", false, "use the lab's plain header: no SACK, window scaling or CRC-32C checksum")
 	fs.Uint64("seed", 1, "seed of the link's random choices: the same seed gives the same losses")
 	fs.Bool("charts", true, "draw the charts (--charts=false: only the traces)")
@@ -150,8 +150,8 @@ func demoScenarioFrom(fs *flag.FlagSet) (demoScenario, error) {
 		return s, usagef("--size must be at least 1 byte")
 	case s.delay < 0 || s.jitter < 0:
 		return s, usagef("--delay and --jitter must not be negative")
-	case s.cc != "reno" && s.cc != "cubic":
-		return s, usagef("--cc %q: want reno or cubic", s.cc)
+	case checkCC(s.cc) != nil:
+		return s, checkCC(s.cc)
 	case s.burst != 0 && (!(s.burst >= 1) || math.IsInf(s.burst, 0)):
 		return s, usagef("--burst %v: want a mean burst length of at least 1 datagram", s.burst)
 	case s.burst != 0 && s.loss == 0:

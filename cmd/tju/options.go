@@ -42,7 +42,7 @@ func flagSet(fs *flag.FlagSet, name string) bool {
 //	-v              log connection state changes
 func transportFlags(fs *flag.FlagSet, progress bool) {
 	fs.Uint("port", tju.DefaultPort, "TJU `port` (the lab's server listens on 1234)")
-	fs.String("cc", "reno", "congestion control: reno (the lab's) or cubic")
+	fs.String("cc", "reno", "congestion control: reno (the lab's), cubic, or bbr (model-based; for lossy long paths)")
 	fs.Bool("plain", false, "offer no tjunet header options (window scaling, SACK, CRC-32C, RST), as the lab's C peers")
 	fs.String("trace", "", "write the lab's event trace into `DIR` (client.event.trace or server.event.trace)")
 	fs.Duration("stats", 0, "print the connection's state, RTT, windows and counters on stderr every `interval` (1s)")
@@ -78,8 +78,8 @@ func newTransport(fs *flag.FlagSet, e *env, role string) (*transport, error) {
 	}
 	t.port = uint16(port)
 	cc := strings.ToLower(flagValue[string](fs, "cc"))
-	if cc != "reno" && cc != "cubic" {
-		return nil, usagef("--cc %q: want reno or cubic", cc)
+	if err := checkCC(cc); err != nil {
+		return nil, err
 	}
 	t.stats = flagValue[time.Duration](fs, "stats")
 	if t.stats < 0 || (t.stats > 0 && t.stats < 10*time.Millisecond) {
@@ -243,3 +243,12 @@ func positionalArgs(fs *flag.FlagSet, e *env, name string) ([]string, error) {
 // errHelpShown tells a command that the usage was printed for a --help
 // after the arguments; it returns nil.
 var errHelpShown = errors.New("help shown")
+
+// checkCC reports a --cc value the transport does not know.
+func checkCC(cc string) error {
+	switch cc {
+	case "reno", "cubic", "bbr":
+		return nil
+	}
+	return usagef("--cc %q: want reno, cubic or bbr", cc)
+}

@@ -238,7 +238,7 @@ func TestSendRecvErrors(t *testing.T) {
 		{"too many arguments", []string{"send", "h", "a", "b"}, 2, "too many arguments"},
 		{"unknown flag", []string{"send", "--bogus", "h"}, 2, "flag provided but not defined: -bogus"},
 		{"unknown flag after args", []string{"send", "h", file, "--bogus"}, 2, "flag provided but not defined: -bogus"},
-		{"bad cc", []string{"send", "--cc", "vegas", "h", file}, 2, `--cc "vegas": want reno or cubic`},
+		{"bad cc", []string{"send", "--cc", "vegas", "h", file}, 2, `--cc "vegas": want reno, cubic or bbr`},
 		{"bad TJU port", []string{"send", "h:1/0", file}, 2, "bad TJU port"},
 		{"port conflict", []string{"send", "--port", "5", "h:1/6", file}, 2, "--port says 5"},
 		{"bad stats", []string{"recv", "--stats", "1ns"}, 2, "--stats"},

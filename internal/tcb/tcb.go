@@ -110,6 +110,7 @@ type TCB struct {
 	sackedBytes         int
 	highSack            uint32 // highest SACKed sequence (valid when sackedBytes > 0)
 	deliveredSent       time.Duration
+	delivered           uint64 // bytes ever delivered: counted once, when first ACKed or SACKed
 	inRecovery          bool
 	recoverSeq          uint32 // RFC 6582 "recover"
 	recoveryStart       time.Duration
@@ -835,6 +836,7 @@ func (t *TCB) processAck(s *wire.Segment, now time.Duration) {
 			t.persistAt, t.persistBackoff = 0, 0
 		}
 	}
+	delivered0 := t.delivered
 	newSack := false
 	if t.sack && s.NumSACK > 0 {
 		newSack = t.processSACK(s.SACK[:s.NumSACK])
@@ -849,6 +851,11 @@ func (t *TCB) processAck(s *wire.Segment, now time.Duration) {
 		t.dupAcks++
 		if !t.inRecovery && t.dupAcks == t.dupThresh() && seqGEQ(ack, t.recoverSeq) {
 			t.markLost(0)
+		}
+	}
+	if d := t.delivered - delivered0; d > 0 && t.cc != nil {
+		if ds, ok := t.cc.(deliverySampler); ok {
+			ds.OnDelivered(now, int(d), t.rtt.latest)
 		}
 	}
 	if t.lostBytes > 0 && !t.inRecovery && t.state != Closed && seqGEQ(t.sndUna, t.recoverSeq) {
@@ -876,6 +883,9 @@ func (t *TCB) advance(ack uint32, now time.Duration, flight int) {
 	for t.recs.len() > 0 {
 		r := t.recs.at(0)
 		if seqLEQ(r.end(), ack) {
+			if !r.sacked {
+				t.delivered += uint64(r.n)
+			}
 			t.dropRec(r)
 			if r.retx == 0 && !r.sacked {
 				sample = now - r.sent // Karn's rule: never a retransmitted one
@@ -892,6 +902,9 @@ func (t *TCB) advance(ack uint32, now time.Duration, flight int) {
 		}
 		if seqLT(r.seq, ack) { // partly acknowledged
 			d := ack - r.seq
+			if !r.sacked {
+				t.delivered += uint64(d)
+			}
 			if !r.sacked && !r.lost {
 				t.pipe -= int(d)
 			} else if r.lost {
@@ -921,9 +934,7 @@ func (t *TCB) advance(ack uint32, now time.Duration, flight int) {
 		t.rtt.sample(sample)
 		t.traceRTT()
 	}
-	if ds, ok := t.cc.(deliverySampler); ok {
-		ds.OnDelivered(now, acked, t.rtt.latest)
-	}
+
 	t.dupAcks = 0
 	t.tlpOut = false
 	if t.recs.len() == 0 {
@@ -1004,6 +1015,7 @@ func (t *TCB) processSACK(blocks []wire.Block) bool {
 			}
 			r.sacked, r.lost = true, false
 			t.sackedBytes += int(r.n)
+			t.delivered += uint64(r.n)
 			if t.sackedBytes == int(r.n) || seqGT(r.end(), t.highSack) {
 				t.highSack = r.end()
 			}
