@@ -675,10 +675,15 @@ func (t *TCB) handleSynRecv(s *wire.Segment, now time.Duration) bool {
 		return false
 	}
 	if s.Flags&wire.FlagSYN != 0 {
-		if s.Seq == t.irs {
-			t.synPending = true // our SYN-ACK was lost: send it again
+		if s.Seq != t.irs {
+			return false
 		}
-		return false
+		if s.Flags&wire.FlagACK == 0 || s.Ack != t.iss+1 {
+			t.synPending = true // our SYN-ACK was lost: send it again
+			return false
+		}
+		// Simultaneous open (RFC 793 figure 8): the peer's SYN-ACK
+		// acknowledges our SYN, and its SYN is the one we already have.
 	}
 	if s.Flags&wire.FlagACK != 0 {
 		if s.Ack != t.iss+1 {
