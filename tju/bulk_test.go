@@ -15,7 +15,8 @@ package tju
 //     the 100 MiB runs are covered by the plain build.
 //   - go test -short: 4 MiB per run, seed 1 only.
 //   - TJU_BULK_MIB=n overrides the size (for example TJU_BULK_MIB=100
-//     under -race to measure it); TJU_BULK_SEEDS=n runs seeds 1..n.
+//     under -race to measure it); TJU_BULK_SEEDS=n runs seeds 1..n;
+//     TJU_BULK_CC=cubic (or bbr) changes the congestion controller.
 //
 // Virtual time makes hours of a 10%-loss, 600 ms-RTT transfer take seconds
 // of wall time. The seed fixes every random choice of the link; a failure
@@ -159,7 +160,7 @@ func runBulk(t *testing.T, sc bulkScenario, seed uint64, size int) bulkResult {
 	// then drops nothing, and every loss is the scenario's.
 	a.SetReadBuffer(32 << 20)
 	b.SetReadBuffer(32 << 20)
-	cfg := &Config{MSL: 100 * time.Millisecond, Retries: sc.retries}
+	cfg := &Config{MSL: 100 * time.Millisecond, Retries: sc.retries, CongestionControl: os.Getenv("TJU_BULK_CC")}
 	ce, se := NewEndpoint(a, cfg), NewEndpoint(b, cfg)
 	defer ce.Close()
 	defer se.Close()
