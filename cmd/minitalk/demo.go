@@ -85,7 +85,7 @@ func demoMain(args []string, stdout, stderr io.Writer) int {
 		wg.Go(func() {
 			sc := bufio.NewScanner(cerr)
 			for sc.Scan() {
-				say("  client %d: %s", i+1, strings.TrimPrefix(sc.Text(), "client: "))
+				say("  client %d: %s", i+1, strings.TrimPrefix(sc.Text(), "minitalk client: "))
 			}
 			err := c.Wait()
 			results[i] = "exit 0"

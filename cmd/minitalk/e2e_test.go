@@ -305,7 +305,7 @@ func startClient(t *testing.T, s *server, msg string, args ...string) (*exec.Cmd
 // waitBound waits until the server (started with -v) says it is bound to c.
 func (s *server) waitBound(t *testing.T, c *exec.Cmd) {
 	t.Helper()
-	want := fmt.Sprintf("bound %d\n", c.Process.Pid)
+	want := fmt.Sprintf("bound to client %d\n", c.Process.Pid)
 	waitFor(t, "the server to accept the client", func() bool { return strings.Contains(s.stderr.String(), want) })
 }
 

@@ -14,6 +14,15 @@ import (
 	"github.com/tjunet/tjunet/minitalk/sigchan"
 )
 
+// verboseText tells what the server does on the events it reports only with
+// -v; %d is the other process.
+var verboseText = map[minitalk.EventKind]string{
+	minitalk.EventBound:     "bound to client %d",
+	minitalk.EventDelivered: "printed the message of client %d",
+	minitalk.EventBusy:      "busy: rejected the knock of %d",
+	minitalk.EventNoise:     "ignored a stray SIGUSR2 from %d",
+}
+
 // serverMain runs "minitalk server": it prints its PID alone on the first
 // line of stdout, then every message followed by one newline, and nothing
 // else; everything else goes to stderr.
@@ -78,7 +87,7 @@ func serverMain(name string, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "%s: %d spoke after being dropped; told it to start over\n", name, e.PID)
 		case minitalk.EventBound, minitalk.EventDelivered, minitalk.EventBusy, minitalk.EventNoise:
 			if *verbose {
-				fmt.Fprintf(stderr, "%s: %v %d\n", name, e.Kind, e.PID)
+				fmt.Fprintf(stderr, "%s: "+verboseText[e.Kind]+"\n", name, e.PID)
 			}
 		}
 	}
