@@ -22,10 +22,11 @@
 // server answers 1 once the message is printed. An answer 0 in the middle of a
 // message means "you are not bound (any more)": the client starts over.
 //
-// The payload is the message followed by its CRC-32 (IEEE, big-endian), most
-// significant bit first. The server prints a message only when its CRC checks
-// and answers the end with 0 otherwise, so a damaged transfer is retried or
-// reported, never printed.
+// The payload is the message followed by its CRC-32 (IEEE, big-endian) with
+// the lowest bit cleared, most significant bit first. The server prints a
+// message only when the check matches and answers the end with 0 otherwise, so
+// a damaged transfer is retried or reported, never printed; the last bit being
+// 0 makes a symbol read twice show up before the end (see docs/minitalk.md).
 //
 // # Retries
 //
