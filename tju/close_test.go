@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"syscall"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -374,5 +375,80 @@ func TestCloseOverLossyLink(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// Abort resets the connection: the peer's pending Read fails with
+// ErrConnReset (ECONNRESET) one one-way delay later, and both are gone at
+// once, with no TIME_WAIT.
+func TestCloseAbortResetsPeer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		v := newVNet(t, testLink, testLink, nil, nil)
+		defer v.close()
+		c, s := v.pair(v.listen())
+		exchange(t, c, s)
+		rd := readAllAsync(s)
+		t0 := v.elapsed()
+		if err := c.Abort(); err != nil {
+			t.Fatal(err)
+		}
+		r := <-rd
+		if !errors.Is(r.err, ErrConnReset) || !errors.Is(r.err, syscall.ECONNRESET) {
+			t.Fatalf("peer's Read after Abort: %v, want ErrConnReset", r.err)
+		}
+		if got := v.elapsed() - t0; got != 10*time.Millisecond {
+			t.Errorf("reset seen after %v, want the 10 ms one-way delay", got)
+		}
+		synctest.Wait()
+		if !gone(c) || !gone(s) {
+			t.Errorf("connections not gone after the reset")
+		}
+		if _, err := s.Write([]byte("x")); !errors.Is(err, ErrConnReset) {
+			t.Errorf("peer's Write after the reset: %v, want ErrConnReset", err)
+		}
+		// One RST at once; segments that arrive afterwards (the peer's
+		// ACKs in flight) find no connection and are refused with RSTs.
+		if rsts := v.cl.sent(recRST); len(rsts) == 0 || rsts[0].at != t0 {
+			t.Errorf("aborting side sent RSTs %v, want the first at %v", rsts, t0)
+		}
+	})
+}
+
+// Closing the server's endpoint aborts its connections; the clients see
+// resets, and the endpoint's goroutines end. (The server's side of the
+// link has no delay: a netem socket that closes discards what it still
+// has in flight, as a real network would not.)
+func TestCloseEndpointResetsConnections(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		v := newVNet(t, testLink, netem.Config{}, nil, nil)
+		defer v.close()
+		l := v.listen()
+		var clients []*Conn
+		for range 3 {
+			c, _ := v.pair(l)
+			clients = append(clients, c)
+		}
+		if err := v.se.Close(); err != nil {
+			t.Fatal(err)
+		}
+		for i, c := range clients {
+			c.SetReadDeadline(time.Now().Add(time.Minute))
+			if _, err := c.Read(make([]byte, 1)); !errors.Is(err, ErrConnReset) {
+				t.Errorf("client %d Read after the server endpoint closed: %v, want ErrConnReset", i, err)
+			}
+		}
+		if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Accept on a closed endpoint: %v, want net.ErrClosed", err)
+		}
+	})
+}
+
+// gone reports whether c's Done channel is closed now.
+func gone(c *Conn) bool {
+	select {
+	case <-c.Done():
+		return true
+	default:
+		return false
 	}
 }
