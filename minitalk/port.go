@@ -35,11 +35,6 @@ type Event struct {
 // Logger receives events; it is called synchronously, so it must be quick.
 type Logger func(Event)
 
-// pauseLimit is how long a client may take between reading an answer and
-// sending its next symbol before it assumes it was stopped, and discards any
-// answer that arrived meanwhile.
-const pauseLimit = 50 * time.Millisecond
-
 // Send sends msg to the server with process ID server over p and returns nil
 // once the server acknowledged the end of the message. It returns an error
 // wrapping ErrNoProcess, ErrNoAnswer, ErrBusy, ErrTooManyRestarts, a Port
@@ -57,12 +52,21 @@ func Send(ctx context.Context, p Port, server int, msg []byte, cfg ClientConfig,
 			if st.Event == EventResent && log != nil {
 				log(Event{Kind: EventResent, PID: server, Sym: st.Sym})
 			}
-			if !answered.IsZero() && time.Since(answered) > pauseLimit {
-				// This process was stopped or starved between the answer
-				// and this send: an answer the server sent again meanwhile
-				// is stale.
-				if err := drain(p); err != nil {
+			// Nothing the server sent can be pending before this send, but
+			// for an answer it sent again while this process was stopped
+			// or starved, an answer to a symbol it read twice, or its
+			// rejection of a message it ended early. Taken for the answer
+			// to this symbol, a stale 1 would let a later loss go unseen;
+			// so every send but a retry first clears what is pending, and
+			// a 0 among it means start over.
+			if !answered.IsZero() && st.Event != EventResent {
+				rejected, err := drainFrom(p, server)
+				if err != nil {
 					return err
+				}
+				if rejected {
+					st = c.Answer(Reject)
+					continue
 				}
 			}
 			sent := time.Now()
@@ -142,6 +146,21 @@ func await(p Port, from int, d time.Duration) (Symbol, bool, error) {
 		if d = deadline.Sub(now); d <= 0 {
 			return 0, false, nil
 		}
+	}
+}
+
+// drainFrom discards every symbol pending at p and reports whether one was a
+// 0 from process from.
+func drainFrom(p Port, from int) (rejected bool, err error) {
+	for {
+		sig, ok, err := p.Receive(0)
+		if err != nil {
+			return false, fmt.Errorf("minitalk: draining: %w", err)
+		}
+		if !ok {
+			return rejected, nil
+		}
+		rejected = rejected || (sig.From == from && sig.Sym == Reject)
 	}
 }
 
