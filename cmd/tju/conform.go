@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,11 +91,7 @@ func conformFlags(fs *flag.FlagSet) {
 	fs.String("file", "", "transfer: the `file` to send (server), or the file the client sends, to verify what arrives (client)")
 	fs.String("compare", "", "transfer, server: the `file` the server writes, compared with what was sent")
 	fs.Duration("limit", labpeer.LabLimit, "transfer: the scoring window; the transfer is cut off there")
-	fs.Uint64("seed", 1, "seed of the impairments' random decisions")
-	fs.Bool("jitter-reorders", false, "let jitter reorder datagrams (default: jitter keeps the order)")
-	for _, f := range netemImpairments {
-		fs.String(f.name, "", "transfer: "+f.usage+", on conform's own end, both ways")
-	}
+	impairmentFlags(fs, "transfer: ", ", on conform's own end, both ways", false)
 	fs.Bool("json", false, "print the report as JSON")
 	fs.Bool("v", false, "print every check's steps and the transcript of its datagrams")
 }
@@ -198,47 +194,83 @@ func readConformFlags(fs *flag.FlagSet) (*conformConfig, bool, error) {
 	if cfg.size == 0 {
 		cfg.size = 10 << 20
 	}
-	dir, err := impairment(fs)
+	t.Out, t.In, err = readImpairments(fs, false)
 	if err != nil {
 		return nil, false, err
 	}
-	t.Out, t.In = dir, dir
-	t.In.Seed = dir.Seed + 1
 	return cfg, false, nil
 }
 
-// impairment reads the impairment flags into one direction's Config.
-func impairment(fs *flag.FlagSet) (netem.Config, error) {
-	var d netemDir
+// impairmentFlags declares the impairment flags of "tju netem" (--loss,
+// --delay, --jitter, --rate...) but those named in skip, --seed and
+// --jitter-reorders; with dirs, also each flag's -up and -down variants.
+func impairmentFlags(fs *flag.FlagSet, before, after string, dirs bool, skip ...string) {
+	fs.Uint64("seed", 1, "seed of the impairments' random decisions")
+	fs.Bool("jitter-reorders", false, "let jitter reorder datagrams (default: jitter keeps the order)")
 	for _, f := range netemImpairments {
-		v := strings.TrimSpace(fs.Lookup(f.name).Value.String())
-		if v == "" {
+		if slices.Contains(skip, f.name) {
 			continue
 		}
-		if err := f.apply(&d, v); err != nil {
-			return netem.Config{}, usagef("invalid --%s %q: %v", f.name, v, err)
+		fs.String(f.name, "", before+f.usage+after)
+		if dirs {
+			fs.String(f.name+"-up", "", "the --"+f.name+" `"+f.arg+"` of the client-to-server direction only")
+			fs.String(f.name+"-down", "", "the --"+f.name+" `"+f.arg+"` of the server-to-client direction only")
 		}
 	}
-	c := d.cfg
-	c.Seed = flagValue[uint64](fs, "seed")
-	c.JitterReorders = flagValue[bool](fs, "jitter-reorders")
-	if d.burst > 0 {
-		if c.Loss == 0 {
-			return c, usagef("--burst sets the burst length of --loss: give a loss rate too")
+}
+
+// readImpairments builds the two directions from impairmentFlags' flags
+// (declared with the same dirs and skip): up (client to server, or what
+// we send) and down.
+func readImpairments(fs *flag.FlagSet, dirs bool, skip ...string) (up, down netem.Config, err error) {
+	var d [2]netemDir
+	for _, f := range netemImpairments {
+		if slices.Contains(skip, f.name) {
+			continue
 		}
-		ge, err := netem.BurstLoss(c.Loss, d.burst)
-		if err != nil {
-			return c, usageError{err}
+		names := []string{f.name}
+		if dirs {
+			names = append(names, f.name+"-up", f.name+"-down")
 		}
-		c.Burst, c.Loss = ge, 0
+		for _, name := range names {
+			v := strings.TrimSpace(fs.Lookup(name).Value.String())
+			if v == "" {
+				continue
+			}
+			for i, suffix := range []string{"-up", "-down"} {
+				if name != f.name && !strings.HasSuffix(name, suffix) {
+					continue
+				}
+				if err := f.apply(&d[i], v); err != nil {
+					return up, down, usagef("invalid --%s %q: %v", name, v, err)
+				}
+			}
+		}
 	}
-	if c.Rate == 0 && (c.QueueBytes > 0 || c.QueuePackets > 0) {
-		return c, usagef("--queue needs --rate")
+	var out [2]netem.Config
+	for i := range d {
+		c := d[i].cfg
+		c.Seed = flagValue[uint64](fs, "seed") + uint64(i)
+		c.JitterReorders = flagValue[bool](fs, "jitter-reorders")
+		if d[i].burst > 0 {
+			if c.Loss == 0 {
+				return up, down, usagef("--burst sets the burst length of --loss: give a loss rate too")
+			}
+			ge, err := netem.BurstLoss(c.Loss, d[i].burst)
+			if err != nil {
+				return up, down, usageError{err}
+			}
+			c.Burst, c.Loss = ge, 0
+		}
+		if c.Rate == 0 && (c.QueueBytes > 0 || c.QueuePackets > 0) {
+			return up, down, usagef("--queue needs --rate")
+		}
+		if err := c.Validate(); err != nil {
+			return up, down, usageError{err}
+		}
+		out[i] = c
 	}
-	if err := c.Validate(); err != nil {
-		return c, usageError{err}
-	}
-	return c, nil
+	return out[0], out[1], nil
 }
 
 // resolvePeer reads HOST[:PORT] (port 20218 if absent).
@@ -497,7 +529,12 @@ func writeConformReport(w io.Writer, rep *conformReport, checks []labpeer.Check,
 		parts = append(parts, fmt.Sprintf("%s %d/%d", g, count[g][0], count[g][1]))
 	}
 	verdict := fmt.Sprintf("all %d checks pass", rep.Total)
-	if rep.Passed < rep.Total {
+	switch {
+	case rep.Total == 1 && rep.Passed == 1:
+		verdict = "the check passes"
+	case rep.Total == 1:
+		verdict = "the check fails"
+	case rep.Passed < rep.Total:
 		verdict = fmt.Sprintf("%d of %d checks fail", rep.Total-rep.Passed, rep.Total)
 	}
 	fmt.Fprintf(w, "\nscore: %s; %s\n", strings.Join(parts, ", "), verdict)
@@ -562,7 +599,7 @@ func runConform(ctx context.Context, fs *flag.FlagSet, e *env) error {
 		return ctx.Err()
 	}
 	if rep.Passed < rep.Total {
-		return errors.New(fmt.Sprintf("%d of %d checks fail", rep.Total-rep.Passed, rep.Total))
+		return fmt.Errorf("%d of %d checks fail", rep.Total-rep.Passed, rep.Total)
 	}
 	return nil
 }

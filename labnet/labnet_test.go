@@ -1,0 +1,215 @@
+package labnet_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tjunet/tjunet/labnet"
+	"github.com/tjunet/tjunet/netem"
+)
+
+// The test binary doubles as the programs run on the lab's hosts: with
+// LABNET_HELPER set it runs a helper instead of the tests.
+func TestMain(m *testing.M) {
+	if h := os.Getenv("LABNET_HELPER"); h != "" {
+		os.Exit(helper(h, os.Args[1:]))
+	}
+	os.Exit(m.Run())
+}
+
+func helper(name string, args []string) int {
+	switch name {
+	case "hostname":
+		h, err := os.Hostname()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println(h)
+	case "echo":
+		// Echo datagrams on the lab's port until killed.
+		pc, err := net.ListenPacket("udp", ":20218")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		buf := make([]byte, 2048)
+		for {
+			n, from, err := pc.ReadFrom(buf)
+			if err != nil {
+				return 1
+			}
+			pc.WriteTo(buf[:n], from)
+		}
+	case "ping":
+		// Send N datagrams to ADDR one at a time; print the smallest RTT
+		// in ms and how many came back.
+		n, _ := strconv.Atoi(args[1])
+		c, err := net.Dial("udp", args[0])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		best, got := time.Hour, 0
+		buf := make([]byte, 2048)
+		for i := range n {
+			start := time.Now()
+			c.Write([]byte(fmt.Sprintf("ping %d", i)))
+			c.SetReadDeadline(time.Now().Add(time.Second))
+			if _, err := c.Read(buf); err == nil {
+				got++
+				best = min(best, time.Since(start))
+			}
+		}
+		fmt.Printf("%d %d\n", best.Milliseconds(), got)
+	default:
+		return 2
+	}
+	return 0
+}
+
+// create builds a lab for one test, with an ID of its own, and checks at
+// the end that nothing of it is left.
+func create(t *testing.T, cfg labnet.Config) *labnet.Lab {
+	t.Helper()
+	if err := labnet.Available(); err != nil {
+		t.Skipf("labnet is unavailable here: %v", err)
+	}
+	cfg.ID = fmt.Sprintf("t%d%s", os.Getpid()%100000, cfg.ID)
+	l, err := labnet.Create(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := l.Close(); err != nil {
+			t.Errorf("close: %v", err)
+		}
+		if left := labnet.Leftovers(cfg.ID); len(left) > 0 {
+			t.Errorf("left behind: %q", left)
+		}
+	})
+	return l
+}
+
+// onHost runs the test binary as helper on host h and returns its output.
+func onHost(ctx context.Context, t *testing.T, l *labnet.Lab, h labnet.Host, helper string, args ...string) *exec.Cmd {
+	cmd := l.Command(ctx, h, os.Args[0], args...)
+	cmd.Env = append(os.Environ(), "LABNET_HELPER="+helper)
+	return cmd
+}
+
+// ping runs an echo on the server and n pings from the client; it returns
+// the smallest RTT and how many answers came back.
+func ping(t *testing.T, l *labnet.Lab, n int) (time.Duration, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	echo := onHost(ctx, t, l, labnet.Server, "echo")
+	if err := echo.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { echo.Cancel(); echo.Wait() }()
+	time.Sleep(200 * time.Millisecond)
+	out, err := onHost(ctx, t, l, labnet.Client, "ping", "172.17.0.3:20218", strconv.Itoa(n)).Output()
+	if err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	var ms, got int
+	fmt.Sscan(string(out), &ms, &got)
+	return time.Duration(ms) * time.Millisecond, got
+}
+
+func TestHostsHaveTheLabsNamesAndAddresses(t *testing.T) {
+	l := create(t, labnet.Config{ID: "a", Rate: 50_000_000})
+	ctx := context.Background()
+	for _, h := range []labnet.Host{labnet.Server, labnet.Client} {
+		out, err := onHost(ctx, t, l, h, "hostname").Output()
+		if err != nil || strings.TrimSpace(string(out)) != string(h) {
+			t.Errorf("hostname on %s: %q, %v", h, out, err)
+		}
+		out, err = l.Command(ctx, h, "ip", "-4", "-o", "addr", "show").Output()
+		if err != nil || !strings.Contains(string(out), h.Addr().String()+"/24") {
+			t.Errorf("addresses on %s: %v\n%s", h, err, out)
+		}
+		out, err = exec.Command("tc", "-n", labnet.Namespace(l.ID(), h), "qdisc", "show").Output()
+		if err != nil || !strings.Contains(string(out), "tbf") || !strings.Contains(string(out), "50Mbit") {
+			t.Errorf("no tbf at 50 Mbit/s on %s: %v\n%s", h, err, out)
+		}
+	}
+	if host, _ := os.Hostname(); host == "server" || host == "client" {
+		t.Errorf("the machine's own hostname changed to %q", host)
+	}
+	rtt, got := ping(t, l, 5)
+	if got != 5 || rtt > 50*time.Millisecond {
+		t.Errorf("ping over the veth: %d of 5 answers, best RTT %v", got, rtt)
+	}
+}
+
+func TestEmulatorSitsInThePath(t *testing.T) {
+	delay := netem.Config{Delay: 50 * time.Millisecond, Seed: 1}
+	l := create(t, labnet.Config{ID: "b", Up: delay, Down: delay})
+	if err := l.Emulate(); err != nil {
+		t.Fatal(err)
+	}
+	rtt, got := ping(t, l, 5)
+	if got != 5 || rtt < 100*time.Millisecond || rtt > 400*time.Millisecond {
+		t.Errorf("ping through the emulator (50 ms each way): %d of 5 answers, best RTT %v", got, rtt)
+	}
+	up, down, ok := l.EmulatorStats()
+	if !ok || up.Delivered < 5 || down.Delivered < 5 {
+		t.Errorf("emulator stats: up %v, down %v", up, down)
+	}
+}
+
+func TestRemoveCleansUpAfterAFailure(t *testing.T) {
+	if err := labnet.Available(); err != nil {
+		t.Skipf("labnet is unavailable here: %v", err)
+	}
+	id := fmt.Sprintf("t%dc", os.Getpid()%100000)
+	l, err := labnet.Create(labnet.Config{ID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer labnet.Remove(id)
+	if _, err := labnet.Create(labnet.Config{ID: id}); err == nil {
+		t.Error("creating the same lab twice succeeded")
+	}
+	// A program left running, as after a crash of the process that made
+	// the lab: Remove, from anywhere, ends it and takes the rest.
+	sleeper := l.Command(context.Background(), labnet.Server, "sleep", "600")
+	if err := sleeper.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- sleeper.Wait() }()
+	if err := labnet.Remove(id); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-waited:
+	case <-time.After(10 * time.Second):
+		t.Error("the program in the lab still runs after Remove")
+	}
+	if left := labnet.Leftovers(id); len(left) > 0 {
+		t.Errorf("left behind: %q", left)
+	}
+	// Remove is idempotent, and takes half-built labs too.
+	if err := exec.Command("ip", "netns", "add", labnet.Namespace(id, labnet.Client)).Run(); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if err := labnet.Remove(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if left := labnet.Leftovers(id); len(left) > 0 {
+		t.Errorf("left behind: %q", left)
+	}
+}
