@@ -370,3 +370,39 @@ func readFull(c *Conn, b []byte) (int, error) {
 	}
 	return n, nil
 }
+
+// Closing a listener resets the connections still in its accept queue;
+// the port can be listened on again at once and takes new connections.
+func TestHandshakeListenerCloseResetsQueued(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		v := newVNet(t, testLink, testLink, nil, nil)
+		defer v.close()
+		l := v.listen()
+		var queued []*Conn
+		for i := range 2 {
+			c, err := v.dial(context.Background())
+			if err != nil {
+				t.Fatalf("dial %d: %v", i, err)
+			}
+			queued = append(queued, c)
+		}
+		if err := l.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.Accept(); !errors.Is(err, net.ErrClosed) {
+			t.Errorf("Accept after Close: %v, want net.ErrClosed", err)
+		}
+		for i, c := range queued {
+			c.SetReadDeadline(time.Now().Add(time.Minute))
+			if _, err := c.Read(make([]byte, 1)); !errors.Is(err, ErrConnReset) {
+				t.Errorf("queued connection %d: Read %v, want ErrConnReset", i, err)
+			}
+		}
+		// Nobody listens now: refused.
+		_, err := v.dial(context.Background())
+		checkRefused(t, err)
+		l2 := v.listen()
+		c, s := v.pair(l2)
+		exchange(t, c, s)
+	})
+}
