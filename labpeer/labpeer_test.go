@@ -180,3 +180,18 @@ func TestCloseChecksWithClientData(t *testing.T) {
 		})
 	}
 }
+
+// TestDataSendJudgesTheShape: the data-send check fails a client whose
+// sending shape is not the one asked for, and names it.
+func TestDataSendJudgesTheShape(t *testing.T) {
+	c := *labpeer.Find("data-send")
+	for _, tc := range []struct {
+		skeleton bool
+		want     labpeer.Shape
+	}{{false, labpeer.SkeletonShape}, {true, labpeer.TCPShape}} {
+		r := runCheck(t, c, iut{cfg: tju.Config{SkeletonShape: tc.skeleton}}, labpeer.Options{Shape: tc.want})
+		if r.Pass || !strings.Contains(r.Want, tc.want.String()+" shape") {
+			t.Errorf("skeleton=%v, want shape %v: pass=%v, want %q, got %q", tc.skeleton, tc.want, r.Pass, r.Want, r.Got)
+		}
+	}
+}

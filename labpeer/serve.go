@@ -176,6 +176,17 @@ func (v Serve) judgeData(r *run, s *Segment, sawData *bool, segs *int, seen *[3]
 		return r.fail(v.What, fmt.Sprintf("an ack field from %d to %d with the ACK bit set", r.iss+1, r.sndNxt),
 			fmt.Sprintf("%s at %s", s, fmtAt(s.At)))
 	}
+	if fin && len(s.Payload) == 0 && r.o.Shape != AnyShape {
+		// A bare FIN: FIN|ACK in TCP's shape, the FIN bit alone in the
+		// skeleton's (a FIN on data is judged as data).
+		want := wire.FlagFIN | wire.FlagACK
+		if r.o.Shape == SkeletonShape {
+			want = wire.FlagFIN
+		}
+		if s.Flags != want {
+			return r.fail(v.What, "a FIN in the "+r.o.Shape.String()+" shape: "+FlagString(want), fmt.Sprintf("%s at %s", s, fmtAt(s.At)))
+		}
+	}
 	if len(s.Payload) == 0 {
 		if !*sawData {
 			return r.fail(v.What, "at least one byte of data before the FIN", fmt.Sprintf("%s at %s", s, fmtAt(s.At)))
