@@ -9,7 +9,7 @@ package tju
 // What runs where:
 //
 //   - go test (no -race): 100 MiB per run (bulk_norace_test.go), every
-//     scenario under seeds 1, 2 and 3: 12 runs, about 10 s of CPU in all.
+//     scenario under seeds 1, 2 and 3: 15 runs, about 10 s of CPU in all.
 //   - go test -race: 16 MiB per run (bulk_race_test.go), same scenarios and
 //     seeds: the race detector makes the stack about 8 times slower, and
 //     the 100 MiB runs are covered by the plain build.
@@ -46,6 +46,7 @@ type bulkScenario struct {
 	limit   time.Duration                  // virtual-time budget for 100 MiB
 	retries int                            // Config.Retries; 0 for the default
 	clean   bool                           // no retransmission allowed
+	plain   bool                           // Config.Plain: the lab's wire format, no SACK or checksum
 }
 
 func bulkScenarios(t *testing.T) []bulkScenario {
@@ -62,17 +63,20 @@ func bulkScenarios(t *testing.T) []bulkScenario {
 	return []bulkScenario{
 		{"clean", func(seed uint64) netem.Config {
 			return netem.Config{Delay: 20 * time.Millisecond, Seed: seed}
-		}, time.Minute, 0, true},
+		}, time.Minute, 0, true, false},
 		{"lossy", func(seed uint64) netem.Config { // the lab's harshest
 			return netem.Config{Loss: 0.10, Delay: 300 * time.Millisecond, Jitter: 50 * time.Millisecond, Seed: seed}
-		}, 24 * time.Hour, 0, false},
+		}, 24 * time.Hour, 0, false, false},
 		{"reorder-dup-corrupt", func(seed uint64) netem.Config {
 			return netem.Config{Delay: 20 * time.Millisecond, Reorder: 0.05, ReorderDelay: 15 * time.Millisecond,
 				Duplicate: 0.01, Corrupt: 0.005, Seed: seed}
-		}, time.Hour, 0, false},
+		}, time.Hour, 0, false, false},
 		{"burst", func(seed uint64) netem.Config {
 			return netem.Config{Burst: burst, Delay: 50 * time.Millisecond, Seed: seed}
-		}, 4 * time.Hour, 30, false},
+		}, 4 * time.Hour, 30, false, false},
+		{"lossy-plain", func(seed uint64) netem.Config { // the harshest link, lab wire format
+			return netem.Config{Loss: 0.10, Delay: 300 * time.Millisecond, Jitter: 50 * time.Millisecond, Seed: seed}
+		}, 96 * time.Hour, 0, false, true},
 	}
 }
 
@@ -160,7 +164,8 @@ func runBulk(t *testing.T, sc bulkScenario, seed uint64, size int) bulkResult {
 	// then drops nothing, and every loss is the scenario's.
 	a.SetReadBuffer(32 << 20)
 	b.SetReadBuffer(32 << 20)
-	cfg := &Config{MSL: 100 * time.Millisecond, Retries: sc.retries, CongestionControl: os.Getenv("TJU_BULK_CC")}
+	cfg := &Config{MSL: 100 * time.Millisecond, Retries: sc.retries, Plain: sc.plain,
+		CongestionControl: os.Getenv("TJU_BULK_CC")}
 	ce, se := NewEndpoint(a, cfg), NewEndpoint(b, cfg)
 	defer ce.Close()
 	defer se.Close()
