@@ -304,3 +304,23 @@ func join(s []string) string {
 	}
 	return b.String()
 }
+
+// BenchmarkCoreExchange measures the protocol's own cost per acknowledged
+// exchange, client and server state machines together, with no channel.
+func BenchmarkCoreExchange(b *testing.B) {
+	msg := bytes.Repeat([]byte("asdfjkl;"), 128)
+	s := NewServer(ServerConfig{})
+	now := time.Unix(0, 0)
+	b.ReportAllocs()
+	exchanges := 0
+	for b.Loop() {
+		c := NewClient(msg, ClientConfig{})
+		st := c.Start()
+		for st.Op == OpSend {
+			ss := s.Receive(7, st.Sym, now)
+			st = c.Answer(ss.Sym)
+			exchanges++
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(exchanges), "ns/exchange")
+}
