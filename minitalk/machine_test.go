@@ -198,12 +198,12 @@ func TestServerTransitions(t *testing.T) {
 		want  ServerStep // of the last input, Message ignored
 	}{
 		{"knock binds and accepts", []in{{1, One}}, SMsgW, 1, ServerStep{Reply: true, To: 1, Sym: Accept, Event: EventBound, Peer: 1}},
-		{"zero while waiting is noise", []in{{1, Zero}}, Wait, 0, ServerStep{Event: EventNoise, Peer: 1}},
+		{"zero while waiting is noise", []in{{1, Zero}}, SWait, 0, ServerStep{Event: EventNoise, Peer: 1}},
 		{"knock while busy is rejected", []in{{1, One}, {2, One}}, SMsgW, 1, ServerStep{Reply: true, To: 2, Sym: Reject, Event: EventBusy, Peer: 2}},
 		{"zero from another while busy is ignored", []in{{1, One}, {1, One}, {2, Zero}}, SBitW, 1, ServerStep{Event: EventNoise, Peer: 2}},
 		{"flag is accepted", []in{{1, One}, {1, One}}, SBitW, 1, ServerStep{Reply: true, To: 1, Sym: Accept, Peer: 1}},
 		{"bit is accepted", []in{{1, One}, {1, One}, {1, Zero}}, SMsgW, 1, ServerStep{Reply: true, To: 1, Sym: Accept, Peer: 1}},
-		{"end without a CRC is damaged and rejected", []in{{1, One}, {1, Zero}}, Wait, 0, ServerStep{Reply: true, To: 1, Sym: Reject, Event: EventDamaged, Peer: 1}},
+		{"end without a CRC is damaged and rejected", []in{{1, One}, {1, Zero}}, SWait, 0, ServerStep{Reply: true, To: 1, Sym: Reject, Event: EventDamaged, Peer: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -236,7 +236,7 @@ func TestServerDropsSilentClientAndRejectsItsNextSymbolOnce(t *testing.T) {
 	if st := s.Tick(t0.Add(2500 * time.Millisecond)); st.Reply || st.Event != EventNone {
 		t.Fatalf("answered again twice: %+v", st)
 	}
-	if st := s.Tick(t0.Add(3 * time.Second)); st.Event != EventSilent || s.State() != Wait {
+	if st := s.Tick(t0.Add(3 * time.Second)); st.Event != EventSilent || s.State() != SWait {
 		t.Fatalf("after 3s silence %+v in %v, want dropped", st, s.State())
 	}
 	if st := s.Receive(1, Zero, t0.Add(4*time.Second)); !st.Reply || st.Sym != Reject || st.Event != EventStale {
@@ -251,7 +251,7 @@ func TestServerDropsAKnockerThatNeverSendsAFlag(t *testing.T) {
 	t0 := time.Unix(100, 0)
 	s := NewServer(ServerConfig{})
 	s.Receive(9, One, t0)
-	if st := s.Tick(t0.Add(DefaultFirstSymbol)); st.Event != EventSilent || s.State() != Wait {
+	if st := s.Tick(t0.Add(DefaultFirstSymbol)); st.Event != EventSilent || s.State() != SWait {
 		t.Fatalf("%+v in %v, want the silent knocker dropped", st, s.State())
 	}
 	if st := s.Receive(2, One, t0.Add(DefaultFirstSymbol)); st.Event != EventBound {
@@ -262,7 +262,7 @@ func TestServerDropsAKnockerThatNeverSendsAFlag(t *testing.T) {
 func TestServerPeerGoneReturnsToWait(t *testing.T) {
 	s := NewServer(ServerConfig{})
 	s.Receive(3, One, time.Unix(0, 0))
-	if st := s.PeerGone(); st.Event != EventGone || st.Peer != 3 || s.State() != Wait {
+	if st := s.PeerGone(); st.Event != EventGone || st.Peer != 3 || s.State() != SWait {
 		t.Fatalf("%+v in %v", st, s.State())
 	}
 }
@@ -272,11 +272,11 @@ func TestServerRejectsOversizedMessage(t *testing.T) {
 	now := time.Unix(0, 0)
 	s.Receive(1, One, now)
 	var st ServerStep
-	for i := 0; i < 8*(1+crcLen+1) && s.State() != Wait; i++ {
+	for i := 0; i < 8*(1+crcLen+1) && s.State() != SWait; i++ {
 		s.Receive(1, One, now)
 		st = s.Receive(1, One, now)
 	}
-	if st.Event != EventDamaged || st.Sym != Reject || s.State() != Wait {
+	if st.Event != EventDamaged || st.Sym != Reject || s.State() != SWait {
 		t.Fatalf("%+v in %v, want damaged", st, s.State())
 	}
 }

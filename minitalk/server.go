@@ -5,14 +5,15 @@ import (
 	"time"
 )
 
-// ServerState is a state of the server, named as in the seed. Between
-// symbols the server rests in Wait, MsgW or BitW; ConnW, Msg and Bit are the
-// moments in which it has just read a knock, a flag or a bit and answers it.
+// ServerState is a state of the server, named as in the seed (with an S for
+// server). Between symbols the server rests in SWait, SMsgW or SBitW; SConnW,
+// SMsg and SBit are the moments in which it has just read a knock, a flag or
+// a bit and answers it.
 type ServerState uint8
 
 // Server states.
 const (
-	Wait   ServerState = iota // no client: waiting for a knock
+	SWait  ServerState = iota // no client: waiting for a knock
 	SConnW                    // read a knock, answering it
 	SMsgW                     // bound: waiting for a message flag
 	SMsg                      // read a message flag, answering it
@@ -122,7 +123,7 @@ func (s *Server) answer(via, rest ServerState, a Symbol, ev EventKind) ServerSte
 
 // Receive takes symbol sym from process from, read at time now.
 func (s *Server) Receive(from int, sym Symbol, now time.Time) ServerStep {
-	if from != s.peer || s.state == Wait {
+	if from != s.peer || s.state == SWait {
 		return s.other(from, sym, now)
 	}
 	s.heard, s.got, s.resent = now, true, false
@@ -153,20 +154,20 @@ func (s *Server) end() ServerStep {
 	if !ok || s.n != 0 {
 		return s.damaged()
 	}
-	st := s.answer(SMsg, Wait, Accept, EventDelivered)
+	st := s.answer(SMsg, SWait, Accept, EventDelivered)
 	st.Message = msg
 	s.unbind()
 	return st
 }
 
 func (s *Server) damaged() ServerStep {
-	st := s.answer(SMsg, Wait, Reject, EventDamaged)
+	st := s.answer(SMsg, SWait, Reject, EventDamaged)
 	s.unbind()
 	return st
 }
 
 func (s *Server) unbind() {
-	s.to(Wait)
+	s.to(SWait)
 	s.peer = 0
 	s.buf, s.cur, s.n = s.buf[:0], 0, 0
 }
@@ -180,7 +181,7 @@ func (s *Server) other(from int, sym Symbol, now time.Time) ServerStep {
 	if sym == Zero {
 		return ServerStep{Event: EventNoise, Peer: from}
 	}
-	if s.state != Wait {
+	if s.state != SWait {
 		return ServerStep{Reply: true, To: from, Sym: Reject, Event: EventBusy, Peer: from}
 	}
 	s.peer = from
@@ -213,7 +214,7 @@ func (s *Server) drop(ev EventKind) ServerStep {
 // Quiet returns how long the bound client has been silent at time now, or 0
 // in state wait.
 func (s *Server) Quiet(now time.Time) time.Duration {
-	if s.state == Wait {
+	if s.state == SWait {
 		return 0
 	}
 	return now.Sub(s.heard)
@@ -221,7 +222,7 @@ func (s *Server) Quiet(now time.Time) time.Duration {
 
 // Deadline returns when Tick must be called next, if the server is bound.
 func (s *Server) Deadline() (time.Time, bool) {
-	if s.state == Wait {
+	if s.state == SWait {
 		return time.Time{}, false
 	}
 	switch {
@@ -236,7 +237,7 @@ func (s *Server) Deadline() (time.Time, bool) {
 // Tick tells the server the time: a silent client gets its last answer again
 // or is dropped.
 func (s *Server) Tick(now time.Time) ServerStep {
-	if s.state == Wait {
+	if s.state == SWait {
 		return ServerStep{}
 	}
 	quiet := now.Sub(s.heard)
@@ -252,7 +253,7 @@ func (s *Server) Tick(now time.Time) ServerStep {
 
 // PeerGone tells the server that the bound client's process no longer exists.
 func (s *Server) PeerGone() ServerStep {
-	if s.state == Wait {
+	if s.state == SWait {
 		return ServerStep{}
 	}
 	return s.drop(EventGone)
