@@ -183,6 +183,7 @@ func send(t *testing.T, s *server, msg string) {
 }
 
 func TestServerPrintsEveryMessageExactlyAsSent(t *testing.T) {
+	t.Parallel() // its own server; the slow tests overlap
 	r := rand.New(rand.NewPCG(7, 7))
 	binary := make([]byte, 2000)
 	for i := range binary {
@@ -213,6 +214,7 @@ func TestServerPrintsEveryMessageExactlyAsSent(t *testing.T) {
 }
 
 func TestHundredThousandBytesArriveWhole(t *testing.T) {
+	t.Parallel() // its own server; the slow tests overlap
 	if testing.Short() {
 		t.Skip("takes seconds")
 	}
@@ -228,6 +230,7 @@ func TestHundredThousandBytesArriveWhole(t *testing.T) {
 }
 
 func TestThousandMessagesInARowToOneServer(t *testing.T) {
+	t.Parallel() // its own server; the slow tests overlap
 	s := startServer(t)
 	var want strings.Builder
 	for i := range 1000 {

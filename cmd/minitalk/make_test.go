@@ -54,6 +54,7 @@ func makeIn(t *testing.T, dir string, args ...string) string {
 // fresh copy of the sources: make, make again (nothing to do), ./server,
 // ./client <pid> <message>, and the other targets.
 func TestMakeBuildsServerAndClientThatTalk(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("make"); err != nil {
 		t.Skip("no make")
 	}
