@@ -2,7 +2,7 @@
 // is SIGUSR1 and symbol 0 is SIGUSR2, and the sender of each is read from
 // siginfo (si_pid). Nothing else passes between the processes.
 //
-// Signals are taken with rt_sigtimedwait(2) on a locked OS thread that has
+// Signals are taken with a blocking rt_sigtimedwait(2) on a thread that has
 // them blocked, which costs a few microseconds a symbol (going through Go's
 // os/signal or the netpoller costs tens). For that, a signal must never be
 // delivered to another thread of the Go process:
