@@ -7,10 +7,11 @@
 //	minitalk client [flags] <pid> <message>  send a message ("-": read it from stdin)
 //	minitalk demo                            a server and three clients at once, on the seed's data
 //
-// Installed or linked under the name "server" the program is "minitalk
-// server", under the name "client" it is "minitalk client", so "./server" and
-// "./client <pid> <message>" work as minitalk's users expect; "make" in this
-// directory builds both.
+// Installed or linked under the name "server" (or "server_bonus") the program
+// is "minitalk server", under the name "client" (or "client_bonus") it is
+// "minitalk client", so "./server" and "./client <pid> <message>" work as
+// minitalk's users expect; "make" in this directory builds both, and "make
+// bonus" the _bonus names too.
 package main
 
 import (
@@ -46,11 +47,11 @@ func main() {
 
 // run runs the program with arguments args and returns its exit status.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	switch filepath.Base(args[0]) {
-	case "server":
-		return serverMain("server", args[1:], stdout, stderr)
-	case "client":
-		return clientMain("client", args[1:], stdin, stderr)
+	switch name := filepath.Base(args[0]); name {
+	case "server", "server_bonus":
+		return serverMain(name, args[1:], stdout, stderr)
+	case "client", "client_bonus":
+		return clientMain(name, args[1:], stdin, stderr)
 	}
 	if len(args) < 2 {
 		fmt.Fprint(stderr, usage)
