@@ -199,6 +199,7 @@ func TestServerTransitions(t *testing.T) {
 	}{
 		{"knock binds and accepts", []in{{1, One}}, SMsgW, 1, ServerStep{Reply: true, To: 1, Sym: Accept, Event: EventBound, Peer: 1}},
 		{"zero while waiting is noise", []in{{1, Zero}}, SWait, 0, ServerStep{Event: EventNoise, Peer: 1}},
+		{"a knock from no process is noise", []in{{0, One}}, SWait, 0, ServerStep{Event: EventNoise}},
 		{"knock while busy is rejected", []in{{1, One}, {2, One}}, SMsgW, 1, ServerStep{Reply: true, To: 2, Sym: Reject, Event: EventBusy, Peer: 2}},
 		{"zero from another while busy is ignored", []in{{1, One}, {1, One}, {2, Zero}}, SBitW, 1, ServerStep{Event: EventNoise, Peer: 2}},
 		{"flag is accepted", []in{{1, One}, {1, One}}, SBitW, 1, ServerStep{Reply: true, To: 1, Sym: Accept, Peer: 1}},

@@ -123,6 +123,11 @@ func (s *Server) answer(via, rest ServerState, a Symbol, ev EventKind) ServerSte
 
 // Receive takes symbol sym from process from, read at time now.
 func (s *Server) Receive(from int, sym Symbol, now time.Time) ServerStep {
+	if from <= 0 {
+		// Not from a process that can be answered (the kernel, or a
+		// sender the channel could not name).
+		return ServerStep{Event: EventNoise, Peer: from}
+	}
 	if from != s.peer || s.state == SWait {
 		return s.other(from, sym, now)
 	}
