@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tjunet/tjunet/minitalk"
+	"github.com/tjunet/tjunet/minitalk/sigchan"
 )
 
 // bin holds the built program under its two user names.
@@ -431,7 +432,10 @@ func TestClientRejectsBadPIDsAndSilentProcesses(t *testing.T) {
 	if err := gone.Run(); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(50 * time.Millisecond) // let sh set its trap
+	waitFor(t, "sh to ignore SIGUSR1", func() bool {
+		handles, _ := sigchan.Handles(mute.Process.Pid)
+		return handles
+	})
 	tests := []struct {
 		name string
 		args []string
