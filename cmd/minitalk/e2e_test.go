@@ -464,12 +464,13 @@ func TestClientRejectsBadPIDsAndSilentProcesses(t *testing.T) {
 }
 
 func TestBusyServerMakesClientWaitThenGiveUpWithTimeout(t *testing.T) {
-	s := startServer(t, "-first", "30s", "-drop", "30s", "-resend", "20s")
+	s := startServer(t, "-v", "-first", "30s", "-drop", "30s", "-resend", "20s")
 	// Bind the server to this test process, which then stays silent.
 	if err := syscall.Kill(s.pid, syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(20 * time.Millisecond)
+	bound := fmt.Sprintf("bound to client %d\n", os.Getpid())
+	waitFor(t, "the server to accept this process", func() bool { return strings.Contains(s.stderr.String(), bound) })
 	code, stderr := client(t, nil, "-timeout", "200ms", strconv.Itoa(s.pid), "hi")
 	if code == 0 || !strings.Contains(stderr, "busy") {
 		t.Errorf("exit %d, stderr %q; want a non-zero exit after waiting", code, stderr)
