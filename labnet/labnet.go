@@ -142,6 +142,17 @@ func Available() error {
 	return nil
 }
 
+// EmulatorAvailable reports why the emulator cannot be put in the path
+// here (it needs /dev/net/tun), or nil.
+func EmulatorAvailable() error {
+	f, err := os.OpenFile("/dev/net/tun", os.O_RDWR, 0)
+	if err != nil {
+		return fmt.Errorf("labnet: the emulator needs TUN devices: %w", err)
+	}
+	f.Close()
+	return nil
+}
+
 // Lab is a lab network: the two hosts and, when this process started it,
 // the emulator in the path.
 type Lab struct {
@@ -253,13 +264,17 @@ func Remove(id string) error {
 	}
 	for _, h := range []Host{Server, Client} {
 		ns := Namespace(id, h)
-		if !nsExists(ns) {
+		st, err := os.Stat(filepath.Join("/run/netns", ns))
+		if err != nil {
 			continue
 		}
-		killPids(ns)
+		killIn(st)
 		if err := ip("netns", "del", ns); err != nil && nsExists(ns) {
 			errs = append(errs, err)
 		}
+		// A program that was entering the namespace meanwhile still holds
+		// it: find it by the namespace's identity, now that it has no name.
+		killIn(st)
 	}
 	if err := os.RemoveAll(stateDir(id)); err != nil {
 		errs = append(errs, err)
@@ -267,17 +282,20 @@ func Remove(id string) error {
 	return errors.Join(errs...)
 }
 
-// killPids ends the processes in namespace ns: SIGTERM, then SIGKILL for
-// those still there after two seconds.
-func killPids(ns string) {
+// killIn ends the processes whose network namespace is ns (the file
+// info of its /run/netns entry): SIGTERM, then SIGKILL for those still
+// there after two seconds.
+func killIn(ns os.FileInfo) {
 	pids := func() []int {
-		out, err := exec.Command("ip", "netns", "pids", ns).Output()
-		if err != nil {
-			return nil
-		}
 		var ps []int
-		for _, f := range strings.Fields(string(out)) {
-			if p, err := strconv.Atoi(f); err == nil && p != os.Getpid() {
+		links, _ := filepath.Glob("/proc/[0-9]*/ns/net")
+		for _, l := range links {
+			st, err := os.Stat(l)
+			if err != nil || !os.SameFile(st, ns) {
+				continue
+			}
+			p, err := strconv.Atoi(strings.Split(l, "/")[2])
+			if err == nil && p != os.Getpid() {
 				ps = append(ps, p)
 			}
 		}

@@ -120,6 +120,11 @@ func TestLabnetSendRecv(t *testing.T) {
 		{"loss and delay", []string{"--loss", "2%", "--delay", "20ms", "--jitter", "5ms", "--rate", "50mbit"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.impair != nil {
+				if err := labnet.EmulatorAvailable(); err != nil {
+					t.Skipf("skipping: %v", err)
+				}
+			}
 			out := filepath.Join(h.dir, "out.bin")
 			os.Remove(out)
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
