@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -205,7 +206,7 @@ func startRelay(ctx context.Context, sub *flag.FlagSet, cfg labnet.Config) error
 		}
 		args = append(args, "--"+f.Name+"="+v)
 	})
-	if err := os.MkdirAll(strings.TrimSuffix(labnet.LogFile(cfg.ID), "/relay.log"), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(labnet.LogFile(cfg.ID)), 0o755); err != nil {
 		return err
 	}
 	logf, err := os.Create(labnet.LogFile(cfg.ID))
