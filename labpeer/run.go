@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/tjunet/tjunet/internal/wire"
+	"github.com/tjunet/tjunet/tju"
 )
 
-// The lab's ports.
+// The lab's ports, as package tju has them.
 const (
-	LabUDPPort    = 20218 // every lab host's UDP port
-	LabServerPort = 1234  // the TJU port the lab's servers listen on
-	LabClientPort = 5678  // the TJU port the lab's clients connect from
+	LabUDPPort    = tju.LabUDPPort    // every lab host's UDP port
+	LabServerPort = tju.LabServerPort // the TJU port the lab's servers listen on
+	LabClientPort = tju.LabClientPort // the TJU port the lab's clients connect from
 )
 
 // The lab's host addresses.
