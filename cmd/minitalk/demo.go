@@ -43,6 +43,7 @@ func demoMain(args []string, stdout, stderr io.Writer) int {
 	// Args[0] is "minitalk" whatever the name this program was run under.
 	srv := exec.CommandContext(ctx, exe, "server", "-v")
 	srv.Args[0] = "minitalk"
+	dieWithDemo(srv)
 	srvOut, _ := srv.StdoutPipe()
 	srvErr, _ := srv.StderrPipe()
 	if err := srv.Start(); err != nil {
@@ -76,6 +77,7 @@ func demoMain(args []string, stdout, stderr io.Writer) int {
 	for i, m := range msgs {
 		c := exec.CommandContext(ctx, exe, "client", "-v", pid, m)
 		c.Args[0] = "minitalk"
+		dieWithDemo(c)
 		cerr, _ := c.StderrPipe()
 		if err := c.Start(); err != nil {
 			fmt.Fprintf(stderr, "minitalk demo: starting a client: %v\n", err)
