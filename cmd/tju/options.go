@@ -44,6 +44,8 @@ func transportFlags(fs *flag.FlagSet, progress bool) {
 	fs.Uint("port", tju.DefaultPort, "TJU `port` (the lab's server listens on 1234)")
 	fs.String("cc", "reno", "congestion control: reno (the lab's), cubic, or bbr (model-based; for lossy long paths)")
 	fs.Bool("plain", false, "offer no tjunet header options (window scaling, SACK, CRC-32C, RST), as the lab's C peers")
+	fs.Bool("lab", false, "behave exactly as a TJU lab host: plain segments, replies to the peer's UDP port 20218, client TJU port 5678, a 2 s TIME_WAIT (with --bind/--listen :20218)")
+	fs.Bool("skeleton", false, "send data with no flag bits and a bare FIN, as the lab's skeleton code does (for lab peers that expect it)")
 	fs.String("trace", "", "write the lab's event trace into `DIR` (client.event.trace or server.event.trace)")
 	fs.Duration("stats", 0, "print the connection's state, RTT, windows and counters on stderr every `interval` (1s)")
 	fs.String("metrics", "", "serve the expvar page http://ADDR/debug/vars with the endpoint's and connections' counters on `addr` (localhost:6060)")
@@ -53,8 +55,13 @@ func transportFlags(fs *flag.FlagSet, progress bool) {
 	}
 }
 
+// labMSL keeps a lab-mode command's TIME_WAIT short (2*MSL = 2 s): long
+// enough to acknowledge a retransmitted FIN, as the lab's checks want.
+const labMSL = time.Second
+
 // transport is what a command made of the transport flags.
 type transport struct {
+	lab         bool
 	port        uint16
 	cfg         *tju.Config
 	con         *console
@@ -89,7 +96,12 @@ func newTransport(fs *flag.FlagSet, e *env, role string) (*transport, error) {
 	if fs.Lookup("progress") != nil {
 		t.progress = flagValue[progressMode](fs, "progress").enabled(e.stderr)
 	}
-	t.cfg = &tju.Config{Port: t.port, CongestionControl: cc, Plain: flagValue[bool](fs, "plain")}
+	t.lab = flagValue[bool](fs, "lab")
+	t.cfg = &tju.Config{Port: t.port, CongestionControl: cc, Plain: flagValue[bool](fs, "plain"),
+		Lab: t.lab, SkeletonShape: flagValue[bool](fs, "skeleton")}
+	if t.lab {
+		t.cfg.MSL = labMSL
+	}
 	if flagValue[bool](fs, "v") {
 		t.log = slog.New(slog.NewTextHandler(t.con, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		t.cfg.Logger = t.log

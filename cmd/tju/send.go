@@ -105,7 +105,11 @@ func runSend(ctx context.Context, fs *flag.FlagSet, e *env) error {
 	}
 	defer in.Close()
 
-	ep, err := tju.OpenEndpoint(bindAddress(ctx, flagValue[string](fs, "bind"), hostport), t.cfg)
+	bind := flagValue[string](fs, "bind")
+	if bind == "" && t.lab {
+		bind = fmt.Sprintf(":%d", tju.LabUDPPort) // a lab host's one UDP port
+	}
+	ep, err := tju.OpenEndpoint(bindAddress(ctx, bind, hostport), t.cfg)
 	if err != nil {
 		return fmt.Errorf("cannot open the local endpoint: %w", err)
 	}
@@ -150,6 +154,14 @@ func runSend(ctx context.Context, fs *flag.FlagSet, e *env) error {
 	if err != nil {
 		c.Abort()
 		return err
+	}
+	if t.lab {
+		// A lab host stays for TIME_WAIT, to acknowledge a retransmitted FIN.
+		select {
+		case <-c.Done():
+		case <-ctx.Done():
+		case <-time.After(4 * labMSL):
+		}
 	}
 	stopStats()
 	if err := t.Close(); err != nil {

@@ -554,8 +554,8 @@ func (t *TCB) armTLP(now time.Duration) {
 // new data can go out (Early Retransmit, RFC 5827 section 3.1), so that a
 // small window recovers without waiting for the RTO.
 func (t *TCB) dupThresh() int {
-	if n := t.recs.len(); n < 4 && t.unsentBytes() == 0 {
-		return max(n-1, 1)
+	if n := t.recs.len(); n >= 2 && n < 4 && t.unsentBytes() == 0 {
+		return n - 1 // with one segment out, a duplicate ACK proves nothing
 	}
 	return 3
 }
