@@ -151,6 +151,10 @@ func (c *Conn) Read(p []byte) (int, error) {
 			c.mu.Unlock()
 			return 0, nil
 		}
+		if isClosed(c.rdl.wait()) { // an expired deadline fails at once (net.Conn)
+			c.mu.Unlock()
+			return 0, c.opError("read", errDeadline)
+		}
 		if n := c.tcb.Read(p); n > 0 {
 			c.afterLocked(c.e.now())
 			c.mu.Unlock()
@@ -198,6 +202,10 @@ func (c *Conn) Write(p []byte) (int, error) {
 		if c.tcb.WriteClosed() {
 			c.mu.Unlock()
 			return written, c.opError("write", errWriteClosed)
+		}
+		if isClosed(c.wdl.wait()) { // an expired deadline fails at once (net.Conn)
+			c.mu.Unlock()
+			return written, c.opError("write", errDeadline)
 		}
 		if n := c.tcb.Write(p[written:]); n > 0 {
 			written += n

@@ -49,7 +49,7 @@ func (d *deadline) wait() <-chan struct{} {
 	return d.cancel
 }
 
-func isClosed(c chan struct{}) bool {
+func isClosed(c <-chan struct{}) bool {
 	select {
 	case <-c:
 		return true

@@ -109,23 +109,12 @@ func TestDeadlineWrite(t *testing.T) {
 	})
 }
 
-// bugPastDeadline is the diagnosis of the failure of the two tests below.
-const bugPastDeadline = "bug: an expired deadline does not fail Read or Write at once. " +
-	"tju/conn.go Conn.Read calls c.tcb.Read, and Conn.Write c.tcb.Write, before looking at the " +
-	"deadline, which they consult only in the select when they must block; so Read with a past " +
-	"deadline still returns buffered data and Write still fills the send buffer (nettest's " +
-	"WriteTimeout and PastTimeout: 'unexpected Write count: got 1024, want 0'). Fix: at the top " +
-	"of each loop iteration, under c.mu, return (0 or written, c.opError(op, errDeadline)) when " +
-	"c.rdl.wait() / c.wdl.wait() is already closed (a non-blocking select); with that change " +
-	"both tests pass, under -race too"
-
 // A deadline already in the past makes Read and Write fail at once, even
 // when Read has data waiting or Write has room in the send buffer: that is
 // net.Conn's contract ("If the deadline is exceeded a call to Read or Write
 // ... will return an error"), as *net.TCPConn and nettest's PastTimeout
 // test hold it.
 func TestDeadlinePastFailsAtOnce(t *testing.T) {
-	t.Skip(bugPastDeadline)
 	synctest.Test(t, func(t *testing.T) {
 		v := newVNet(t, testLink, testLink, nil, nil)
 		defer v.close()
@@ -147,7 +136,6 @@ func TestDeadlinePastFailsAtOnce(t *testing.T) {
 // cases, Close unblocking I/O, concurrent methods) on a TJU connection over
 // real UDP sockets on the loopback interface.
 func TestConnNettest(t *testing.T) {
-	t.Skip(bugPastDeadline) // its WriteTimeout and PastTimeout cases fail; the nine others pass
 	nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
 		l, err := Listen("127.0.0.1:0", nil)
 		if err != nil {
