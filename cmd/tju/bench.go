@@ -232,28 +232,11 @@ func benchServer(ctx context.Context, fs *flag.FlagSet, e *env) error {
 		return err
 	}
 	defer t.Close()
-	ep, err := tju.OpenEndpoint(flagValue[string](fs, "listen"), t.cfg)
-	if err != nil {
-		return fmt.Errorf("cannot listen: %w", err)
-	}
-	defer ep.Close()
-	l, err := ep.Listen(t.port)
+	l, stop, err := t.listen(fs, "tju bench server")
 	if err != nil {
 		return err
 	}
-	defer l.Close()
-	stopMetrics, err := t.serve(ep)
-	if err != nil {
-		return err
-	}
-	defer stopMetrics()
-	addr := l.Addr().String()
-	t.con.Printf("tju bench server: listening on %s", addr)
-	if rf := flagValue[string](fs, "ready-file"); rf != "" {
-		if err := writeFileAtomic(rf, addr+"\n"); err != nil {
-			return fmt.Errorf("--ready-file: %w", err)
-		}
-	}
+	defer stop()
 	stopStats := startStats(ctx, t.con, t.stats, &t.conns)
 	defer stopStats()
 

@@ -264,3 +264,42 @@ func checkCC(cc string) error {
 	}
 	return usagef("--cc %q: want reno, cubic or bbr", cc)
 }
+
+// listen opens the endpoint at --listen, listens on the TJU port, serves
+// --metrics and announces the address on stderr (and in --ready-file):
+// what every server-side command does before accepting. The returned
+// function undoes it all.
+func (t *transport) listen(fs *flag.FlagSet, who string) (*tju.Listener, func(), error) {
+	var undo []func()
+	cleanup := func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	ep, err := tju.OpenEndpoint(flagValue[string](fs, "listen"), t.cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot listen: %w", err)
+	}
+	undo = append(undo, func() { ep.Close() })
+	l, err := ep.Listen(t.port)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	undo = append(undo, func() { l.Close() })
+	stopMetrics, err := t.serve(ep)
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	undo = append(undo, stopMetrics)
+	addr := l.Addr().String()
+	t.con.Printf("%s: listening on %s", who, addr)
+	if rf := flagValue[string](fs, "ready-file"); rf != "" {
+		if err := writeFileAtomic(rf, addr+"\n"); err != nil {
+			cleanup()
+			return nil, nil, fmt.Errorf("--ready-file: %w", err)
+		}
+	}
+	return l, cleanup, nil
+}

@@ -96,29 +96,11 @@ func runRecv(ctx context.Context, fs *flag.FlagSet, e *env) error {
 	}
 	defer out.Close()
 
-	ep, err := tju.OpenEndpoint(flagValue[string](fs, "listen"), t.cfg)
-	if err != nil {
-		return fmt.Errorf("cannot listen: %w", err)
-	}
-	defer ep.Close()
-	l, err := ep.Listen(t.port)
+	l, stop, err := t.listen(fs, "tju recv")
 	if err != nil {
 		return err
 	}
-	defer l.Close()
-	stopMetrics, err := t.serve(ep)
-	if err != nil {
-		return err
-	}
-	defer stopMetrics()
-
-	addr := l.Addr().String()
-	t.con.Printf("tju recv: listening on %s", addr)
-	if rf := flagValue[string](fs, "ready-file"); rf != "" {
-		if err := writeFileAtomic(rf, addr+"\n"); err != nil {
-			return fmt.Errorf("--ready-file: %w", err)
-		}
-	}
+	defer stop()
 	stopStats := startStats(ctx, t.con, t.stats, &t.conns)
 	defer stopStats()
 
