@@ -128,9 +128,6 @@ type benchParams struct {
 func runBench(ctx context.Context, fs *flag.FlagSet, e *env) error {
 	args, err := positionalArgs(fs, e, "bench")
 	if err != nil {
-		if errors.Is(err, errHelpShown) {
-			return nil
-		}
 		return err
 	}
 	if len(args) == 0 {

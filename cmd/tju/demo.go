@@ -221,9 +221,6 @@ type demoEnd struct {
 func runDemo(ctx context.Context, fs *flag.FlagSet, e *env) error {
 	args, err := positionalArgs(fs, e, "demo")
 	if err != nil {
-		if errors.Is(err, errHelpShown) {
-			return nil
-		}
 		return err
 	}
 	if len(args) > 0 {

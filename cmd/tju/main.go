@@ -93,8 +93,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		return 2
 	}
 	err := c.run(ctx, fs, e)
-	if err == nil {
-		return 0
+	if err == nil || errors.Is(err, errHelpShown) {
+		return 0 // errHelpShown: a --help among the arguments printed the usage
 	}
 	fmt.Fprintf(e.stderr, "tju %s: %v\n", c.name, err)
 	var ue usageError

@@ -252,8 +252,8 @@ func positionalArgs(fs *flag.FlagSet, e *env, name string) ([]string, error) {
 	return pos, nil
 }
 
-// errHelpShown tells a command that the usage was printed for a --help
-// after the arguments; it returns nil.
+// errHelpShown says that the usage was printed for a --help after the
+// arguments; a command returns it as it is and run exits 0.
 var errHelpShown = errors.New("help shown")
 
 // checkCC reports a --cc value the transport does not know.

@@ -74,9 +74,6 @@ func recvFlags(fs *flag.FlagSet) {
 func runRecv(ctx context.Context, fs *flag.FlagSet, e *env) error {
 	args, err := positionalArgs(fs, e, "recv")
 	if err != nil {
-		if errors.Is(err, errHelpShown) {
-			return nil
-		}
 		return err
 	}
 	if len(args) > 0 {

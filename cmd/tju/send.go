@@ -65,9 +65,6 @@ func sendFlags(fs *flag.FlagSet) {
 func runSend(ctx context.Context, fs *flag.FlagSet, e *env) error {
 	args, err := positionalArgs(fs, e, "send")
 	if err != nil {
-		if errors.Is(err, errHelpShown) {
-			return nil
-		}
 		return err
 	}
 	if len(args) == 0 {
