@@ -1,0 +1,227 @@
+package tcb
+
+import (
+	"time"
+
+	"github.com/tjunet/tjunet/internal/wire"
+)
+
+// ACK processing: the acknowledgement field, duplicate ACKs, SACK blocks
+// (RFC 793 section 3.9, RFC 5681, RFC 6675, RFC 6582).
+
+// processAck handles the acknowledgement field (RFC 793 section 3.9,
+// "fifth, check the ACK field"; RFC 5681; RFC 6675; RFC 6582).
+func (t *TCB) processAck(s *wire.Segment, now time.Duration) {
+	ack := s.Ack
+	if seqGT(ack, t.sndNxt) {
+		t.ackNow = true // acknowledges something not yet sent
+		return
+	}
+	t.timeouts = 0
+	oldWnd := t.sndWnd
+	if seqLT(t.sndWl1, s.Seq) || (t.sndWl1 == s.Seq && seqLEQ(t.sndWl2, ack)) || seqGT(ack, t.sndUna) {
+		t.setPeerWindow(s)
+		t.sndWl1, t.sndWl2 = s.Seq, ack
+		if t.sndWnd > 0 {
+			t.persistAt, t.persistBackoff = 0, 0
+		}
+	}
+	delivered0 := t.delivered
+	newSack := false
+	if t.sack && s.NumSACK > 0 {
+		newSack = t.processSACK(s.SACK[:s.NumSACK])
+	}
+	flight := t.flightSize()
+	switch {
+	case seqGT(ack, t.sndUna):
+		t.advance(ack, now, flight)
+	case ack == t.sndUna && t.recs.len() > 0 && len(s.Payload) == 0 &&
+		s.Flags&wire.FlagFIN == 0 && (t.sndWnd == oldWnd || newSack):
+		// A duplicate ACK (RFC 5681 section 2).
+		t.dupAcks++
+		if !t.inRecovery && t.dupAcks == t.dupThresh() && seqGEQ(ack, t.recoverSeq) {
+			t.markLost(0)
+		}
+	}
+	if d := t.delivered - delivered0; d > 0 && t.cc != nil {
+		if ds, ok := t.cc.(deliverySampler); ok {
+			ds.OnDelivered(now, int(d), t.rtt.latest)
+		}
+	}
+	if t.lostBytes > 0 && !t.inRecovery && t.state != Closed && seqGEQ(t.sndUna, t.recoverSeq) {
+		t.enterRecovery(now, flight)
+	}
+	if t.sndWnd != oldWnd {
+		t.traceSwnd()
+	}
+}
+
+// advance handles an ACK that acknowledges new data.
+func (t *TCB) advance(ack uint32, now time.Duration, flight int) {
+	acked := int(ack - t.sndUna)
+	var sample time.Duration = -1
+	dataAcked := acked
+	for t.recs.len() > 0 {
+		r := t.recs.at(0)
+		if seqLEQ(r.end(), ack) {
+			if !r.sacked {
+				t.delivered += uint64(r.n)
+			}
+			t.dropRec(r)
+			if r.retx == 0 && !r.sacked {
+				sample = now - r.sent // Karn's rule: never a retransmitted one
+			}
+			if r.sent > t.deliveredSent {
+				t.deliveredSent = r.sent
+			}
+			if r.fin {
+				t.finAcked = true
+				dataAcked--
+			}
+			t.recs.popFront()
+			continue
+		}
+		if seqLT(r.seq, ack) { // partly acknowledged
+			d := ack - r.seq
+			if !r.sacked {
+				t.delivered += uint64(d)
+			}
+			if !r.sacked && !r.lost {
+				t.pipe -= int(d)
+			} else if r.lost {
+				t.lostBytes -= int(d)
+			} else {
+				t.sackedBytes -= int(d)
+			}
+			r.seq, r.n = ack, r.n-d
+		}
+		break
+	}
+	if t.finSent && seqGT(ack, t.finSeq) {
+		t.finAcked = true
+	}
+	t.sndUna = ack
+	if dataAcked > 0 {
+		dataAcked = min(dataAcked, t.sbufLen)
+		t.sbuf.advance(dataAcked)
+		t.sbufLen -= dataAcked
+		t.sbufSeq += uint32(dataAcked)
+		t.stats.BytesAcked += uint64(dataAcked)
+		if t.sbufLen == 0 {
+			t.sbuf.head = 0
+		}
+	}
+	if sample >= 0 {
+		t.rtt.sample(sample)
+		t.traceRTT()
+	}
+
+	t.dupAcks = 0
+	t.tlpOut = false
+	if t.recs.len() == 0 {
+		t.rtoAt = 0
+	} else {
+		t.rtoAt = now + t.rtt.current() // RFC 6298 5.3
+	}
+	defer t.armTLP(now)
+	if t.inRecovery {
+		if seqGEQ(ack, t.recoverSeq) {
+			t.inRecovery = false
+			t.cc.OnRecoveryEnd(now)
+			t.traceCC(cwndPhase(t.cc))
+		} else if t.recs.len() > 0 {
+			// NewReno partial ACK (RFC 6582 3.2): the next hole is lost too,
+			// unless it was already resent in this recovery.
+			if r := t.recs.at(0); !r.sacked && !r.lost && r.sent < t.recoveryStart {
+				t.markLost(0)
+			}
+		}
+	} else if t.cc != nil {
+		t.cc.OnAck(now, acked, flight, t.rtt.latest)
+		t.traceCC(cwndPhase(t.cc))
+	}
+	switch t.state {
+	case FinWait1:
+		if t.finAcked {
+			t.setState(FinWait2)
+			if t.appClosed {
+				t.finWait2At = now + t.cfg.FinWait2Timeout
+			}
+		}
+	case Closing:
+		if t.finAcked {
+			t.enterTimeWait(now)
+		}
+	case LastAck:
+		if t.finAcked {
+			t.setState(Closed)
+			t.rtoAt = 0
+		}
+	}
+}
+
+func (t *TCB) dropRec(r *rec) {
+	switch {
+	case r.sacked:
+		t.sackedBytes -= int(r.n)
+	case r.lost:
+		t.lostBytes -= int(r.n)
+	default:
+		t.pipe -= int(r.n)
+	}
+}
+
+// processSACK marks the records the blocks cover and then the records the
+// SACK information shows lost (RFC 6675 section 4, IsLost with DupThresh 3,
+// plus a RACK-style check for lost retransmissions, RFC 8985). It reports
+// whether any record was newly SACKed.
+func (t *TCB) processSACK(blocks []wire.Block) bool {
+	newly := false
+	for _, b := range blocks {
+		if !seqLT(b.Left, b.Right) || seqLEQ(b.Right, t.sndUna) || seqGT(b.Right, t.sndNxt) {
+			continue
+		}
+		for i := t.recs.search(b.Left); i < t.recs.len(); i++ {
+			r := t.recs.at(i)
+			if seqGT(r.end(), b.Right) {
+				break
+			}
+			if seqLT(r.seq, b.Left) || r.sacked {
+				continue
+			}
+			if r.lost {
+				t.lostBytes -= int(r.n)
+			} else {
+				t.pipe -= int(r.n)
+			}
+			r.sacked, r.lost = true, false
+			t.sackedBytes += int(r.n)
+			t.delivered += uint64(r.n)
+			if t.sackedBytes == int(r.n) || seqGT(r.end(), t.highSack) {
+				t.highSack = r.end()
+			}
+			if r.sent > t.deliveredSent {
+				t.deliveredSent = r.sent
+			}
+			newly = true
+		}
+	}
+	if !newly || t.sackedBytes == 0 {
+		return newly
+	}
+	bound := t.highSack - uint32(t.dupThresh()*t.mss)
+	reo := t.rtt.minRTT / 4
+	for i := 0; i < t.recs.len(); i++ {
+		r := t.recs.at(i)
+		if seqGT(r.end(), bound) {
+			break
+		}
+		if r.sacked || r.lost {
+			continue
+		}
+		if r.retx == 0 || r.sent+reo < t.deliveredSent {
+			t.markLost(i)
+		}
+	}
+	return newly
+}

@@ -1,0 +1,243 @@
+package tcb
+
+import (
+	"time"
+
+	"github.com/tjunet/tjunet/internal/wire"
+)
+
+// Input: SEGMENT ARRIVES (RFC 793 section 3.9) for each state, the FIN and
+// in-order or out-of-order data.
+
+// Handle processes one arriving segment (RFC 793 section 3.9, "SEGMENT
+// ARRIVES").
+func (t *TCB) Handle(s *wire.Segment, now time.Duration) {
+	t.lastNow = now
+	t.stats.SegsReceived++
+	t.tracePeer(s)
+	if t.crc && !s.HasCRC && t.state != SynSent {
+		t.stats.DroppedNoCRC++
+		return
+	}
+	switch t.state {
+	case Closed, Listen:
+		return
+	case SynSent:
+		t.handleSynSent(s, now)
+		return
+	case SynRecv:
+		if !t.handleSynRecv(s, now) {
+			return
+		}
+	}
+	t.handleSynchronized(s, now)
+}
+
+func (t *TCB) handleSynSent(s *wire.Segment, now time.Duration) {
+	hasAck := s.Flags&wire.FlagACK != 0
+	if hasAck && s.Ack != t.iss+1 {
+		return // not for our SYN
+	}
+	if s.Flags&wire.FlagRST != 0 {
+		if hasAck {
+			t.fail(ErrRefused)
+		}
+		return
+	}
+	if s.Flags&wire.FlagSYN == 0 {
+		return
+	}
+	t.irs = s.Seq
+	t.rbuf.nxt = s.Seq + 1
+	t.advRight = t.rbuf.nxt
+	if t.cfg.Extensions {
+		t.negotiate(s)
+	}
+	t.setPeerWindow(s)
+	t.sndWl1, t.sndWl2 = s.Seq, s.Ack
+	if !hasAck {
+		// Simultaneous open (RFC 793 figure 8).
+		t.setState(SynRecv)
+		t.synPending = true
+		return
+	}
+	t.sndUna = s.Ack
+	t.established(now)
+	t.ackNow = true // the third ACK
+}
+
+// established enters ESTABLISHED once our SYN is acknowledged.
+func (t *TCB) established(now time.Duration) {
+	t.rtoAt = 0
+	t.synPending = false
+	if t.synRetx == 0 {
+		t.rtt.sample(now - t.synSentAt)
+		t.traceRTT()
+	} else {
+		t.rtt.restartAt(3 * time.Second) // RFC 6298 section 5.7
+	}
+	t.rtt.backoff = 0
+	t.setState(Established)
+	if t.finQueued {
+		t.setState(FinWait1)
+	}
+	t.startCC() // the handshake ACK does not grow cwnd (lab rule)
+	t.traceWindows()
+}
+
+// handleSynRecv completes a passive open; it reports whether the segment
+// should go on to the synchronized-state processing.
+func (t *TCB) handleSynRecv(s *wire.Segment, now time.Duration) bool {
+	if s.Flags&wire.FlagRST != 0 {
+		t.fail(ErrReset)
+		return false
+	}
+	if s.Flags&wire.FlagSYN != 0 {
+		if s.Seq != t.irs {
+			return false
+		}
+		if s.Flags&wire.FlagACK == 0 || s.Ack != t.iss+1 {
+			t.synPending = true // our SYN-ACK was lost: send it again
+			return false
+		}
+		// Simultaneous open (RFC 793 figure 8): the peer's SYN-ACK
+		// acknowledges our SYN, and its SYN is the one we already have.
+	}
+	if s.Flags&wire.FlagACK != 0 {
+		if s.Ack != t.iss+1 {
+			return false
+		}
+		t.sndUna = s.Ack
+	} else if t.ext || s.Seq != t.rbuf.nxt || (len(s.Payload) == 0 && s.Flags&wire.FlagFIN == 0) {
+		return false
+	} else {
+		// A lab peer that sends data without the ACK bit: its data at
+		// exactly RCV.NXT proves it saw our SYN-ACK.
+		t.sndUna = t.iss + 1
+	}
+	t.established(now)
+	return true
+}
+
+func (t *TCB) handleSynchronized(s *wire.Segment, now time.Duration) {
+	segLen := len(s.Payload)
+	if s.Flags&wire.FlagFIN != 0 {
+		segLen++
+	}
+	wnd := int(t.advRight - t.rbuf.nxt)
+	if s.Flags&wire.FlagRST != 0 {
+		// RFC 5961 section 3: a RST resets only if its seq is in the window.
+		off := int(int32(s.Seq - t.rbuf.nxt))
+		if off >= 0 && off <= max(wnd, 1) {
+			t.fail(ErrReset)
+		}
+		return
+	}
+	if s.Flags&wire.FlagSYN != 0 {
+		// A retransmitted SYN-ACK means our third ACK was lost: answer
+		// with a fresh ACK (lab rule); any other SYN gets an ACK too
+		// (RFC 5961 section 4).
+		t.ackNow = true
+		return
+	}
+	if s.Flags&wire.FlagACK != 0 {
+		t.processAck(s, now)
+		if t.state == Closed {
+			return
+		}
+	}
+	if len(s.Payload) > 0 {
+		t.processData(s, now)
+	}
+	if s.Flags&wire.FlagFIN != 0 {
+		fs := s.Seq + uint32(len(s.Payload))
+		switch {
+		case t.finRcvd:
+			t.ackNow = true // a retransmitted FIN: our ACK was lost
+			if t.state == TimeWait {
+				t.timeWaitAt = now + t.cfg.TimeWait
+			}
+		case seqLEQ(fs, t.rbuf.nxt):
+			t.finPending, t.peerFinSeq = true, fs
+		case seqLT(fs, t.advRight+1):
+			t.finPending, t.peerFinSeq = true, fs
+			t.ackNow = true
+		}
+	}
+	if t.finPending && t.rbuf.nxt == t.peerFinSeq {
+		t.consumeFin(now)
+	}
+}
+
+// consumeFin takes the peer's FIN once all data before it arrived (RFC 793
+// section 3.9, "eighth, check the FIN bit").
+func (t *TCB) consumeFin(now time.Duration) {
+	t.finPending = false
+	t.finRcvd = true
+	t.rbuf.nxt++
+	t.advRight = seqMax(t.advRight, t.rbuf.nxt)
+	t.ackNow = true // the lab wants the ACK of a FIN at once, on its own
+	switch t.state {
+	case Established:
+		t.setState(CloseWait)
+	case FinWait1:
+		if t.finAcked {
+			t.enterTimeWait(now)
+		} else {
+			t.setState(Closing)
+		}
+	case FinWait2:
+		t.enterTimeWait(now)
+	}
+}
+
+func (t *TCB) enterTimeWait(now time.Duration) {
+	t.setState(TimeWait)
+	t.rtoAt, t.finWait2At, t.persistAt = 0, 0, 0
+	t.timeWaitAt = now + t.cfg.TimeWait
+}
+
+func (t *TCB) processData(s *wire.Segment, now time.Duration) {
+	if t.finRcvd {
+		t.ackNow = true
+		return
+	}
+	before := t.rbuf.nxt
+	delivered, dup := t.rbuf.write(s.Seq, s.Payload)
+	if t.appClosed && delivered > 0 {
+		// Nobody will read it: drop it so the window stays open.
+		var sink [4096]byte
+		for t.rbuf.read(sink[:]) > 0 {
+		}
+	}
+	switch {
+	case dup:
+		t.stats.DupSegsRecv++
+		t.ackNow = true // RFC 5681 4.2: a duplicate gets an immediate ACK
+	case delivered == 0:
+		// Out of order (or beyond the window): a duplicate ACK at once,
+		// with SACK blocks (RFC 5681 section 4.2).
+		t.ackNow = true
+		if seqGT(s.Seq, t.rbuf.nxt) {
+			a := span{s.Seq, s.Seq + uint32(len(s.Payload))}
+			copy(t.recent[1:], t.recent[:len(t.recent)-1])
+			t.recent[0] = a
+			if t.sack && len(t.unreported) < 256 {
+				t.unreported = append(t.unreported, pendingSACK{a, 2})
+			}
+		}
+	default:
+		t.stats.BytesReceived += uint64(delivered)
+		t.traceDelv(before, delivered)
+		t.traceRwnd()
+		if len(t.rbuf.ranges) > 0 || delivered > len(s.Payload) {
+			t.ackNow = true // filled a hole, or more holes remain
+		}
+		t.unacked++
+		if t.unacked >= 2 || t.cfg.DelayedACK == 0 {
+			t.ackNow = true // RFC 5681 4.2: ACK at least every second segment
+		} else if t.delackAt == 0 {
+			t.delackAt = now + t.cfg.DelayedACK
+		}
+	}
+}
