@@ -48,7 +48,7 @@ func (t *TCB) processAck(s *wire.Segment, now time.Duration) {
 			ds.OnDelivered(now, int(d), t.rtt.latest)
 		}
 	}
-	if t.lostBytes > 0 && !t.inRecovery && t.state != Closed && seqGEQ(t.sndUna, t.recoverSeq) {
+	if t.recs.lost > 0 && !t.inRecovery && t.state != Closed && seqGEQ(t.sndUna, t.recoverSeq) {
 		t.enterRecovery(now, flight)
 	}
 	if t.sndWnd != oldWnd {
@@ -61,41 +61,27 @@ func (t *TCB) advance(ack uint32, now time.Duration, flight int) {
 	acked := int(ack - t.sndUna)
 	var sample time.Duration = -1
 	dataAcked := acked
-	for t.recs.len() > 0 {
-		r := t.recs.at(0)
-		if seqLEQ(r.end(), ack) {
-			if !r.sacked {
-				t.delivered += uint64(r.n)
-			}
-			t.dropRec(r)
-			if r.retx == 0 && !r.sacked {
-				sample = now - r.sent // Karn's rule: never a retransmitted one
-			}
-			if r.sent > t.deliveredSent {
-				t.deliveredSent = r.sent
-			}
-			if r.fin {
-				t.finAcked = true
-				dataAcked--
-			}
-			t.recs.popFront()
-			continue
+	for t.recs.len() > 0 && seqLEQ(t.recs.at(0).end(), ack) {
+		r := t.recs.popFront()
+		if !r.sacked {
+			t.delivered += uint64(r.n)
 		}
-		if seqLT(r.seq, ack) { // partly acknowledged
-			d := ack - r.seq
-			if !r.sacked {
-				t.delivered += uint64(d)
-			}
-			if !r.sacked && !r.lost {
-				t.pipe -= int(d)
-			} else if r.lost {
-				t.lostBytes -= int(d)
-			} else {
-				t.sackedBytes -= int(d)
-			}
-			r.seq, r.n = ack, r.n-d
+		if r.retx == 0 && !r.sacked {
+			sample = now - r.sent // Karn's rule: never a retransmitted one
 		}
-		break
+		if r.sent > t.deliveredSent {
+			t.deliveredSent = r.sent
+		}
+		if r.fin {
+			t.finAcked = true
+			dataAcked--
+		}
+	}
+	if t.recs.len() > 0 && seqLT(t.recs.at(0).seq, ack) { // partly acknowledged
+		sacked := t.recs.at(0).sacked
+		if d := t.recs.trimFront(ack); !sacked {
+			t.delivered += uint64(d)
+		}
 	}
 	if t.finSent && seqGT(ack, t.finSeq) {
 		t.finAcked = true
@@ -160,17 +146,6 @@ func (t *TCB) advance(ack uint32, now time.Duration, flight int) {
 	}
 }
 
-func (t *TCB) dropRec(r *rec) {
-	switch {
-	case r.sacked:
-		t.sackedBytes -= int(r.n)
-	case r.lost:
-		t.lostBytes -= int(r.n)
-	default:
-		t.pipe -= int(r.n)
-	}
-}
-
 // processSACK marks the records the blocks cover and then the records the
 // SACK information shows lost (RFC 6675 section 4, IsLost with DupThresh 3,
 // plus a RACK-style check for lost retransmissions, RFC 8985). It reports
@@ -186,30 +161,20 @@ func (t *TCB) processSACK(blocks []wire.Block) bool {
 			if seqGT(r.end(), b.Right) {
 				break
 			}
-			if seqLT(r.seq, b.Left) || r.sacked {
+			if seqLT(r.seq, b.Left) || !t.recs.sack(i) {
 				continue
 			}
-			if r.lost {
-				t.lostBytes -= int(r.n)
-			} else {
-				t.pipe -= int(r.n)
-			}
-			r.sacked, r.lost = true, false
-			t.sackedBytes += int(r.n)
 			t.delivered += uint64(r.n)
-			if t.sackedBytes == int(r.n) || seqGT(r.end(), t.highSack) {
-				t.highSack = r.end()
-			}
 			if r.sent > t.deliveredSent {
 				t.deliveredSent = r.sent
 			}
 			newly = true
 		}
 	}
-	if !newly || t.sackedBytes == 0 {
+	if !newly || t.recs.sacked == 0 {
 		return newly
 	}
-	bound := t.highSack - uint32(t.dupThresh()*t.mss)
+	bound := t.recs.highSack - uint32(t.dupThresh()*t.mss)
 	reo := t.rtt.minRTT / 4
 	for i := 0; i < t.recs.len(); i++ {
 		r := t.recs.at(i)

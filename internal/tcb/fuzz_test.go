@@ -501,29 +501,17 @@ func (n *fuzzNet) checkSegmentOK(s *wire.Segment) {
 // checkInvariants checks side i's counters and queues.
 func (n *fuzzNet) checkInvariants(i int) {
 	t := n.side[i].t
-	if t.pipe < 0 || t.lostBytes < 0 || t.sackedBytes < 0 {
-		n.fail("side %d: pipe %d, lost %d, sacked %d", i, t.pipe, t.lostBytes, t.sackedBytes)
+	if err := t.recs.check(); err != nil {
+		n.fail("side %d: scoreboard: %v", i, err)
 	}
 	if !seqLEQ(t.sndUna, t.sndNxt) {
 		n.fail("side %d: SND.UNA %d after SND.NXT %d", i, t.sndUna, t.sndNxt)
 	}
-	total := 0
 	for k := range t.recs.len() {
 		r := t.recs.at(k)
-		total += int(r.n)
 		if r.n == 0 || seqLT(r.seq, t.sndUna) || seqGT(r.end(), t.sndNxt) {
 			n.fail("side %d: record %d [%d, %d) outside [SND.UNA %d, SND.NXT %d)", i, k, r.seq, r.end(), t.sndUna, t.sndNxt)
 		}
-		if k > 0 && seqLT(r.seq, t.recs.at(k-1).end()) {
-			n.fail("side %d: records %d and %d overlap or are out of order", i, k-1, k)
-		}
-		if r.sacked && r.lost {
-			n.fail("side %d: record %d both SACKed and lost", i, k)
-		}
-	}
-	if total != t.pipe+t.lostBytes+t.sackedBytes && t.state != Closed {
-		n.fail("side %d: records hold %d bytes, pipe %d + lost %d + sacked %d = %d",
-			i, total, t.pipe, t.lostBytes, t.sackedBytes, t.pipe+t.lostBytes+t.sackedBytes)
 	}
 	if t.sbufLen < 0 || t.sbufLen > t.cfg.SendBufSize {
 		n.fail("side %d: %d bytes in a send buffer of %d", i, t.sbufLen, t.cfg.SendBufSize)
@@ -557,7 +545,7 @@ func (n *fuzzNet) fail(format string, args ...any) {
 		if s != nil {
 			t := s.t
 			msg += fmt.Sprintf("\n side %d: %v err=%v una=%d nxt=%d wnd=%d pipe=%d lost=%d sacked=%d recs=%d rcv.nxt=%d ready=%d",
-				i, t.state, t.err, t.sndUna, t.sndNxt, t.sndWnd, t.pipe, t.lostBytes, t.sackedBytes, t.recs.len(), t.rbuf.nxt, t.rbuf.ready)
+				i, t.state, t.err, t.sndUna, t.sndNxt, t.sndWnd, t.recs.pipe, t.recs.lost, t.recs.sacked, t.recs.len(), t.rbuf.nxt, t.rbuf.ready)
 		}
 	}
 	n.tb.Fatalf("step %d at %v: %s", n.step, n.now, msg)

@@ -60,7 +60,7 @@ func (t *TCB) Poll(now time.Duration, buf []byte) int {
 // duplicate ACK stands for one segment that left the network (the window
 // inflation of RFC 6582 section 3.2, step 3).
 func (t *TCB) inFlight() int {
-	p := t.pipe
+	p := t.recs.pipe
 	if !t.sack && t.inRecovery {
 		p -= t.dupAcks * t.mss
 	}
@@ -75,16 +75,11 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 	}
 	allowance := t.cc.Window() - t.inFlight()
 	// 1. Retransmit what is lost.
-	if t.lostBytes > 0 && (allowance > 0 || t.pipe == 0 || t.rtoResend) {
+	if t.recs.lost > 0 && (allowance > 0 || t.recs.pipe == 0 || t.rtoResend) {
 		t.rtoResend = false
-		for i := range t.recs.len() {
+		if i := t.recs.firstLost(); i >= 0 {
+			t.recs.resend(i, now)
 			r := t.recs.at(i)
-			if !r.lost {
-				continue
-			}
-			r.lost, r.retx, r.sent = false, r.retx+1, now
-			t.lostBytes -= int(r.n)
-			t.pipe += int(r.n)
 			t.stats.SegsRetrans++
 			if t.rtoAt == 0 || i == 0 {
 				t.rtoAt = now + t.rtt.current()
@@ -102,10 +97,9 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 		t.tlpOut = true
 		t.rtoAt = now + t.rtt.current()
 		if allowance < t.mss || t.unsentBytes() == 0 {
-			r := t.recs.at(t.recs.len() - 1)
-			if !r.lost && !r.sacked {
-				r.retx++
-				r.sent = now
+			last := t.recs.len() - 1
+			if r := t.recs.at(last); !r.lost && !r.sacked {
+				t.recs.resend(last, now)
 				t.stats.SegsRetrans++
 				t.stats.TLPs++
 				if r.fin {
@@ -137,8 +131,7 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 		if send {
 			seq := t.sndNxt
 			t.sndNxt += uint32(n)
-			t.recs.push(rec{seq: seq, n: uint32(n), sent: now})
-			t.pipe += n
+			t.recs.send(rec{seq: seq, n: uint32(n), sent: now})
 			if t.rtoAt == 0 {
 				t.rtoAt = now + t.rtt.current()
 			}
@@ -160,8 +153,7 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 				m := min(unsent, t.mss, max(wndRoom, 1))
 				seq := t.sndNxt
 				t.sndNxt += uint32(m)
-				t.recs.push(rec{seq: seq, n: uint32(m), sent: now})
-				t.pipe += m
+				t.recs.send(rec{seq: seq, n: uint32(m), sent: now})
 				t.rtoAt = now + t.rtt.current()
 				return t.emitData(buf, now, seq, m)
 			}
@@ -180,8 +172,7 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 		t.finSent = true
 		t.finSeq = t.sndNxt
 		t.sndNxt++
-		t.recs.push(rec{seq: t.finSeq, n: 1, sent: now, fin: true})
-		t.pipe++
+		t.recs.send(rec{seq: t.finSeq, n: 1, sent: now, fin: true})
 		if t.rtoAt == 0 {
 			t.rtoAt = now + t.rtt.current()
 		}

@@ -121,15 +121,7 @@ func (t *TCB) flightSize() int {
 }
 
 // markLost marks record i lost if it is in the pipe.
-func (t *TCB) markLost(i int) {
-	r := t.recs.at(i)
-	if r.sacked || r.lost {
-		return
-	}
-	r.lost = true
-	t.pipe -= int(r.n)
-	t.lostBytes += int(r.n)
-}
+func (t *TCB) markLost(i int) { t.recs.markLost(i) }
 
 func (t *TCB) enterRecovery(now time.Duration, flight int) {
 	t.inRecovery = true

@@ -104,11 +104,7 @@ type TCB struct {
 	finQueued, finSent  bool
 	finAcked            bool
 	finSeq              uint32
-	recs                recQueue
-	pipe                int // bytes in flight (RFC 6675 "pipe")
-	lostBytes           int // marked lost, awaiting retransmission
-	sackedBytes         int
-	highSack            uint32 // highest SACKed sequence (valid when sackedBytes > 0)
+	recs                scoreboard // the retransmission queue and SACK scoreboard
 	deliveredSent       time.Duration
 	delivered           uint64 // bytes ever delivered: counted once, when first ACKed or SACKed
 	inRecovery          bool
