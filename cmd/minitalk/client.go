@@ -22,6 +22,7 @@ func clientMain(name string, args []string, stdin io.Reader, stderr io.Writer) i
 	fs.DurationVar(&cfg.GiveUp, "timeout", 0, "give up after waiting this long in total for a busy server (0: never)")
 	fs.DurationVar(&cfg.Patience, "patience", minitalk.DefaultPatience, "give up when the server does not answer one symbol for this long")
 	verbose := fs.Bool("v", false, "tell on stderr about every reject, retry and restart")
+	spin := fs.Duration("spin", 0, "poll this long for each answer before sleeping (0: sigchan.DefaultSpin on two or more processors; negative: never)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: %s [flags] <server-pid> <message>\n\nSends the message (\"-\": standard input, for NUL bytes and binary) and exits 0\nonce the server has acknowledged its end.\n\nflags:\n", name)
 		fs.PrintDefaults()
@@ -54,7 +55,7 @@ func clientMain(name string, args []string, stdin io.Reader, stderr io.Writer) i
 		fmt.Fprintf(stderr, "%s: process %d does not handle SIGUSR1, so it is not a minitalk server; sent it nothing\n", name, pid)
 		return 1
 	}
-	port, err := sigchan.Open(sigchan.Options{})
+	port, err := sigchan.Open(sigchan.Options{Pin: sigchan.PinClient, Spin: *spin})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1

@@ -368,7 +368,9 @@ func noise(pid int, seed uint64, stop <-chan struct{}) <-chan int {
 			if r.IntN(2) == 0 {
 				sig = syscall.SIGUSR2
 			}
-			if syscall.Kill(pid, sig) == nil {
+			// To the main thread, where the clients' symbols go too, so
+			// that the noise merges with them.
+			if syscall.Tgkill(pid, pid, sig) == nil {
 				sent++
 			}
 		}
@@ -466,7 +468,7 @@ func TestClientRejectsBadPIDsAndSilentProcesses(t *testing.T) {
 func TestBusyServerMakesClientWaitThenGiveUpWithTimeout(t *testing.T) {
 	s := startServer(t, "-v", "-first", "30s", "-drop", "30s", "-resend", "20s")
 	// Bind the server to this test process, which then stays silent.
-	if err := syscall.Kill(s.pid, syscall.SIGUSR1); err != nil {
+	if err := syscall.Tgkill(s.pid, s.pid, syscall.SIGUSR1); err != nil {
 		t.Fatal(err)
 	}
 	bound := fmt.Sprintf("bound to client %d\n", os.Getpid())

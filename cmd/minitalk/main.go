@@ -23,8 +23,8 @@ import (
 )
 
 func init() {
-	// The client takes its answers on the main thread and the server
-	// executes itself again from it, so main must run there.
+	// Client and server take their signals on the main thread (see
+	// package sigchan), so main must run there.
 	runtime.LockOSThread()
 }
 

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"strconv"
 
 	"github.com/tjunet/tjunet/minitalk"
@@ -35,6 +34,7 @@ func serverMain(name string, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Drop, "drop", minitalk.DefaultDrop, "drop a client that was silent this long")
 	fs.IntVar(&cfg.MaxMessage, "max", minitalk.DefaultMaxMessage, "longest message accepted, in bytes")
 	verbose := fs.Bool("v", false, "tell on stderr about every client, reject and stray signal")
+	spin := fs.Duration("spin", 0, "poll this long for the client's next symbol before sleeping (0: sigchan.DefaultSpin on two or more processors; negative: never)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: %s [flags]\n\nPrints its PID, then every message it receives, each followed by a newline.\nSIGINT or SIGTERM ends it.\n\nflags:\n", name)
 		fs.PrintDefaults()
@@ -49,16 +49,9 @@ func serverMain(name string, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
-	// Signals must be blocked in every thread before any arrives: this
-	// executes the program again unless they are.
-	if err := sigchan.BlockInAllThreads(); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return 1
-	}
-	// Every thread has the signals blocked now: the server's goroutine
-	// need not stay on the main thread (see sigchan.BlockInAllThreads).
-	runtime.UnlockOSThread()
-	port, err := sigchan.Open(sigchan.Options{ToMainThread: true, Interrupts: true})
+	// The signals are blocked on the main thread, where every symbol is
+	// sent: from here on none is lost, so the PID may be printed.
+	port, err := sigchan.Open(sigchan.Options{Interrupts: true, Pin: sigchan.PinServer, Spin: *spin})
 	if err != nil {
 		fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1

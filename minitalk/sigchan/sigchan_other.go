@@ -11,9 +11,6 @@ import (
 
 var errUnsupported = errors.New("sigchan: only Linux is supported")
 
-// BlockInAllThreads fails: only Linux is supported.
-func BlockInAllThreads() error { return errUnsupported }
-
 // Port is a process's end of the signal channel (Linux only).
 type Port struct{}
 

@@ -40,7 +40,7 @@ func TestOpenRefusesAThreadOtherThanMain(t *testing.T) {
 // A client: Open on the main thread (main locked there by an init function),
 // then minitalk.Send.
 func ExampleOpen() {
-	port, err := sigchan.Open(sigchan.Options{})
+	port, err := sigchan.Open(sigchan.Options{Pin: sigchan.PinClient})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return
@@ -51,14 +51,10 @@ func ExampleOpen() {
 	}
 }
 
-// A server: executed again with the signals blocked in every thread, then
-// Serve, answering clients on their main thread.
-func ExampleBlockInAllThreads() {
-	if err := sigchan.BlockInAllThreads(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return
-	}
-	port, err := sigchan.Open(sigchan.Options{ToMainThread: true, Interrupts: true})
+// A server: the signals blocked on the main thread (where clients of this
+// package send them) before the PID is printed, then Serve.
+func ExampleOpen_server() {
+	port, err := sigchan.Open(sigchan.Options{Interrupts: true, Pin: sigchan.PinServer})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return
