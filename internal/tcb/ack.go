@@ -23,7 +23,8 @@ func (t *TCB) processAck(s *wire.Segment, now time.Duration) {
 		t.setPeerWindow(s)
 		t.sndWl1, t.sndWl2 = s.Seq, ack
 		if t.sndWnd > 0 {
-			t.persistAt, t.persistBackoff = 0, 0
+			t.stopTimers(timerPersist)
+			t.persistBackoff = 0
 		}
 	}
 	delivered0 := t.delivered
@@ -105,9 +106,9 @@ func (t *TCB) advance(ack uint32, now time.Duration, flight int) {
 	t.dupAcks = 0
 	t.tlpOut = false
 	if t.recs.len() == 0 {
-		t.rtoAt = 0
+		t.stopTimers(timerRTO)
 	} else {
-		t.rtoAt = now + t.rtt.current() // RFC 6298 5.3
+		t.restartRTO(now) // RFC 6298 5.3
 	}
 	defer t.armTLP(now)
 	if t.inRecovery {
@@ -131,7 +132,7 @@ func (t *TCB) advance(ack uint32, now time.Duration, flight int) {
 		if t.finAcked {
 			t.setState(FinWait2)
 			if t.appClosed {
-				t.finWait2At = now + t.cfg.FinWait2Timeout
+				t.setTimer(timerFinWait2, now+t.cfg.FinWait2Timeout)
 			}
 		}
 	case Closing:
@@ -141,7 +142,7 @@ func (t *TCB) advance(ack uint32, now time.Duration, flight int) {
 	case LastAck:
 		if t.finAcked {
 			t.setState(Closed)
-			t.rtoAt = 0
+			t.stopTimers(timerRTO)
 		}
 	}
 }

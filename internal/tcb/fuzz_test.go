@@ -529,7 +529,7 @@ func (n *fuzzNet) checkInvariants(i int) {
 	// it, for the peer may never send another segment on its own.
 	switch t.state {
 	case Established, CloseWait, FinWait1, Closing, LastAck:
-		if t.recs.len() > 0 && t.rtoAt == 0 {
+		if t.recs.len() > 0 && !t.running(timerRTO) {
 			n.fail("side %d: %d segments in flight and no retransmission timer", i, t.recs.len())
 		}
 		if t.recs.len() == 0 && t.unsentBytes() > 0 && t.NextDeadline() == 0 {

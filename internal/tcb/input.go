@@ -68,7 +68,7 @@ func (t *TCB) handleSynSent(s *wire.Segment, now time.Duration) {
 
 // established enters ESTABLISHED once our SYN is acknowledged.
 func (t *TCB) established(now time.Duration) {
-	t.rtoAt = 0
+	t.stopTimers(timerRTO)
 	t.synPending = false
 	if t.synRetx == 0 {
 		t.rtt.sample(now - t.synSentAt)
@@ -155,7 +155,7 @@ func (t *TCB) handleSynchronized(s *wire.Segment, now time.Duration) {
 		case t.finRcvd:
 			t.ackNow = true // a retransmitted FIN: our ACK was lost
 			if t.state == TimeWait {
-				t.timeWaitAt = now + t.cfg.TimeWait
+				t.setTimer(timerTimeWait, now+t.cfg.TimeWait)
 			}
 		case seqLEQ(fs, t.rbuf.nxt):
 			t.finPending, t.peerFinSeq = true, fs
@@ -193,8 +193,8 @@ func (t *TCB) consumeFin(now time.Duration) {
 
 func (t *TCB) enterTimeWait(now time.Duration) {
 	t.setState(TimeWait)
-	t.rtoAt, t.finWait2At, t.persistAt = 0, 0, 0
-	t.timeWaitAt = now + t.cfg.TimeWait
+	t.stopTimers(timerRTO, timerFinWait2, timerPersist)
+	t.setTimer(timerTimeWait, now+t.cfg.TimeWait)
 }
 
 func (t *TCB) processData(s *wire.Segment, now time.Duration) {
@@ -236,8 +236,8 @@ func (t *TCB) processData(s *wire.Segment, now time.Duration) {
 		t.unacked++
 		if t.unacked >= 2 || t.cfg.DelayedACK == 0 {
 			t.ackNow = true // RFC 5681 4.2: ACK at least every second segment
-		} else if t.delackAt == 0 {
-			t.delackAt = now + t.cfg.DelayedACK
+		} else if !t.running(timerDelAck) {
+			t.setTimer(timerDelAck, now+t.cfg.DelayedACK)
 		}
 	}
 }

@@ -38,9 +38,7 @@ func (t *TCB) Poll(now time.Duration, buf []byte) int {
 		if t.synRetx == 0 {
 			t.synSentAt = now
 		}
-		if t.rtoAt == 0 {
-			t.rtoAt = now + t.rtt.current()
-		}
+		t.startRTO(now)
 		flags := wire.FlagSYN
 		if t.state == SynRecv {
 			flags |= wire.FlagACK
@@ -81,8 +79,10 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 			t.recs.resend(i, now)
 			r := t.recs.at(i)
 			t.stats.SegsRetrans++
-			if t.rtoAt == 0 || i == 0 {
-				t.rtoAt = now + t.rtt.current()
+			if i == 0 {
+				t.restartRTO(now)
+			} else {
+				t.startRTO(now)
 			}
 			if r.fin {
 				return t.emitFin(buf, now, r.seq)
@@ -95,7 +95,7 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 	if t.tlpProbe {
 		t.tlpProbe = false
 		t.tlpOut = true
-		t.rtoAt = now + t.rtt.current()
+		t.restartRTO(now)
 		if allowance < t.mss || t.unsentBytes() == 0 {
 			last := t.recs.len() - 1
 			if r := t.recs.at(last); !r.lost && !r.sacked {
@@ -132,10 +132,8 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 			seq := t.sndNxt
 			t.sndNxt += uint32(n)
 			t.recs.send(rec{seq: seq, n: uint32(n), sent: now})
-			if t.rtoAt == 0 {
-				t.rtoAt = now + t.rtt.current()
-			}
-			if t.tlpAt == 0 {
+			t.startRTO(now)
+			if !t.running(timerTLP) {
 				t.armTLP(now)
 			}
 			return t.emitData(buf, now, seq, n)
@@ -154,15 +152,15 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 				seq := t.sndNxt
 				t.sndNxt += uint32(m)
 				t.recs.send(rec{seq: seq, n: uint32(m), sent: now})
-				t.rtoAt = now + t.rtt.current()
+				t.restartRTO(now)
 				return t.emitData(buf, now, seq, m)
 			}
-			if t.persistAt == 0 {
+			if !t.running(timerPersist) {
 				d := t.rtt.current()
 				for i := uint(0); i < t.persistBackoff && d < t.cfg.MaxRTO; i++ {
 					d *= 2
 				}
-				t.persistAt = now + min(d, t.cfg.MaxRTO)
+				t.setTimer(timerPersist, now+min(d, t.cfg.MaxRTO))
 			}
 		}
 		return 0
@@ -173,9 +171,7 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 		t.finSeq = t.sndNxt
 		t.sndNxt++
 		t.recs.send(rec{seq: t.finSeq, n: 1, sent: now, fin: true})
-		if t.rtoAt == 0 {
-			t.rtoAt = now + t.rtt.current()
-		}
+		t.startRTO(now)
 		return t.emitFin(buf, now, t.finSeq)
 	}
 	return 0
@@ -220,7 +216,8 @@ func (t *TCB) emit(buf []byte, now time.Duration, flags uint8, seq uint32, src *
 	}
 	if flags&wire.FlagACK != 0 {
 		h.Ack = t.rbuf.nxt
-		t.ackNow, t.unacked, t.delackAt = false, 0, 0
+		t.ackNow, t.unacked = false, 0
+		t.stopTimers(timerDelAck)
 		if t.sack && n == 0 && len(t.rbuf.ranges) > 0 {
 			h.SACK = t.sackBlocks()
 			if len(t.unreported) > 0 {

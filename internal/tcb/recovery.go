@@ -43,7 +43,7 @@ func (t *TCB) onRTO(now time.Duration) {
 		}
 		t.markLost(0)
 		t.rtoResend = true
-		t.rtoAt = now + t.rtt.current()
+		t.restartRTO(now)
 		return
 	}
 	t.timeouts++
@@ -70,8 +70,8 @@ func (t *TCB) onRTO(now time.Duration) {
 	t.inRecovery = false
 	t.recoverSeq = t.sndNxt
 	t.dupAcks = 0
-	t.rtoResend = true              // 5.4: resend the earliest segment now, whatever the window
-	t.rtoAt = now + t.rtt.current() // 5.6: restart the timer, backed off
+	t.rtoResend = true // 5.4: resend the earliest segment now, whatever the window
+	t.restartRTO(now)  // 5.6: restart the timer, backed off
 }
 
 // armTLP schedules a tail loss probe (RFC 8985 section 7.2): if no ACK
@@ -81,7 +81,7 @@ func (t *TCB) onRTO(now time.Duration) {
 // recovery instead of a retransmission timeout.
 func (t *TCB) armTLP(now time.Duration) {
 	if t.recs.len() == 0 || t.inRecovery || t.tlpOut || !t.rtt.hasSample || !t.sack {
-		t.tlpAt = 0
+		t.stopTimers(timerTLP)
 		return
 	}
 	pto := 2 * t.rtt.srtt
@@ -89,11 +89,11 @@ func (t *TCB) armTLP(now time.Duration) {
 		pto += t.cfg.DelayedACK
 	}
 	pto = max(pto, 10*time.Millisecond)
-	if t.rtoAt != 0 && now+pto >= t.rtoAt {
-		t.tlpAt = 0
+	if t.running(timerRTO) && now+pto >= t.timers[timerRTO] {
+		t.stopTimers(timerTLP)
 		return
 	}
-	t.tlpAt = now + pto
+	t.setTimer(timerTLP, now+pto)
 }
 
 // dupThresh is the number of duplicate ACKs (or segments' worth of SACKed

@@ -245,7 +245,7 @@ func (s *sim) describe() string {
 		if c != nil {
 			in := c.Info()
 			d += fmt.Sprintf("\n side %d: %v err=%v una=%d nxt=%d wnd=%d cwnd=%d pipe=%d lost=%d sacked=%d recs=%d rto=%v info=%+v",
-				i, c.State(), c.Err(), c.sndUna, c.sndNxt, c.sndWnd, in.Cwnd, c.recs.pipe, c.recs.lost, c.recs.sacked, c.recs.len(), c.rtoAt, in)
+				i, c.State(), c.Err(), c.sndUna, c.sndNxt, c.sndWnd, in.Cwnd, c.recs.pipe, c.recs.lost, c.recs.sacked, c.recs.len(), c.timers[timerRTO], in)
 		}
 	}
 	return d

@@ -113,17 +113,14 @@ type TCB struct {
 	dupAcks             int
 	cc                  Controller
 	rtt                 rttEstimator
-	rtoAt               time.Duration
 	timeouts            int
 	synRetx             int
 	synPending          bool
 	synSentAt           time.Duration
 	probe               bool // send one byte beyond a zero window
-	tlpAt               time.Duration
 	tlpProbe            bool // send a tail loss probe now
 	tlpOut              bool // a probe is outstanding: at most one per episode
 	rtoResend           bool // the RTO fired: resend the earliest lost segment at once
-	persistAt           time.Duration
 	persistBackoff      uint
 
 	// Receive side.
@@ -131,16 +128,13 @@ type TCB struct {
 	rbuf        recvBuf
 	advRight    uint32 // right edge of the window last advertised
 	ackNow      bool
-	unacked     int // segments received since the last ACK
-	delackAt    time.Duration
+	unacked     int  // segments received since the last ACK
 	finRcvd     bool // the peer's FIN has been consumed
 	finPending  bool // a FIN arrived ahead of missing data
 	peerFinSeq  uint32
 	recent      [wire.MaxSACKBlocks]span // latest out-of-order arrivals, newest first
 	unreported  []pendingSACK            // out-of-order arrivals not yet reported twice
 	appClosed   bool
-	timeWaitAt  time.Duration
-	finWait2At  time.Duration
 	rstPending  bool
 	rstSeq      uint32
 	trLastCwnd  int
@@ -148,7 +142,9 @@ type TCB struct {
 	trLastSwnd  int
 	trLastRwnd  int
 	stateChange bool
-	lastNow     time.Duration // time of the latest input, for trace lines
+
+	timers  [numTimers]time.Duration // when each timer fires; 0: stopped
+	lastNow time.Duration            // time of the latest input, for trace lines
 
 	stats Info
 }
@@ -300,7 +296,7 @@ func (t *TCB) fail(err error) {
 		t.err = err
 	}
 	t.setState(Closed)
-	t.rtoAt, t.delackAt, t.timeWaitAt, t.finWait2At, t.persistAt = 0, 0, 0, 0, 0
+	t.stopTimers(timerRTO, timerDelAck, timerTimeWait, timerFinWait2, timerPersist)
 }
 
 // Readable returns the bytes ready for Read.
@@ -384,8 +380,8 @@ func (t *TCB) CloseWrite() {
 func (t *TCB) Close(now time.Duration) {
 	t.appClosed = true
 	t.CloseWrite()
-	if t.state == FinWait2 && t.finWait2At == 0 {
-		t.finWait2At = now + t.cfg.FinWait2Timeout
+	if t.state == FinWait2 && !t.running(timerFinWait2) {
+		t.setTimer(timerFinWait2, now+t.cfg.FinWait2Timeout)
 	}
 }
 
