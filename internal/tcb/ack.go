@@ -12,16 +12,16 @@ import (
 // processAck handles the acknowledgement field (RFC 793 section 3.9,
 // "fifth, check the ACK field"; RFC 5681; RFC 6675; RFC 6582).
 func (t *TCB) processAck(s *wire.Segment, now time.Duration) {
-	ack := s.Ack
-	if seqGT(ack, t.sndNxt) {
+	ack := seqnum(s.Ack)
+	if ack.gt(t.sndNxt) {
 		t.ackNow = true // acknowledges something not yet sent
 		return
 	}
 	t.timeouts = 0
 	oldWnd := t.sndWnd
-	if seqLT(t.sndWl1, s.Seq) || (t.sndWl1 == s.Seq && seqLEQ(t.sndWl2, ack)) || seqGT(ack, t.sndUna) {
+	if t.sndWl1.lt(seqnum(s.Seq)) || (t.sndWl1 == seqnum(s.Seq) && t.sndWl2.leq(ack)) || ack.gt(t.sndUna) {
 		t.setPeerWindow(s)
-		t.sndWl1, t.sndWl2 = s.Seq, ack
+		t.sndWl1, t.sndWl2 = seqnum(s.Seq), ack
 		if t.sndWnd > 0 {
 			t.stopTimers(timerPersist)
 			t.persistBackoff = 0
@@ -34,13 +34,13 @@ func (t *TCB) processAck(s *wire.Segment, now time.Duration) {
 	}
 	flight := t.flightSize()
 	switch {
-	case seqGT(ack, t.sndUna):
+	case ack.gt(t.sndUna):
 		t.advance(ack, now, flight)
 	case ack == t.sndUna && t.recs.len() > 0 && len(s.Payload) == 0 &&
 		s.Flags&wire.FlagFIN == 0 && (t.sndWnd == oldWnd || newSack):
 		// A duplicate ACK (RFC 5681 section 2).
 		t.dupAcks++
-		if !t.inRecovery && t.dupAcks == t.dupThresh() && seqGEQ(ack, t.recoverSeq) {
+		if !t.inRecovery && t.dupAcks == t.dupThresh() && ack.geq(t.recoverSeq) {
 			t.markLost(0)
 		}
 	}
@@ -49,7 +49,7 @@ func (t *TCB) processAck(s *wire.Segment, now time.Duration) {
 			ds.OnDelivered(now, int(d), t.rtt.latest)
 		}
 	}
-	if t.recs.lost > 0 && !t.inRecovery && t.state != Closed && seqGEQ(t.sndUna, t.recoverSeq) {
+	if t.recs.lost > 0 && !t.inRecovery && t.state != Closed && t.sndUna.geq(t.recoverSeq) {
 		t.enterRecovery(now, flight)
 	}
 	if t.sndWnd != oldWnd {
@@ -58,11 +58,11 @@ func (t *TCB) processAck(s *wire.Segment, now time.Duration) {
 }
 
 // advance handles an ACK that acknowledges new data.
-func (t *TCB) advance(ack uint32, now time.Duration, flight int) {
+func (t *TCB) advance(ack seqnum, now time.Duration, flight int) {
 	acked := int(ack - t.sndUna)
 	var sample time.Duration = -1
 	dataAcked := acked
-	for t.recs.len() > 0 && seqLEQ(t.recs.at(0).end(), ack) {
+	for t.recs.len() > 0 && t.recs.at(0).end().leq(ack) {
 		r := t.recs.popFront()
 		if !r.sacked {
 			t.delivered += uint64(r.n)
@@ -78,13 +78,13 @@ func (t *TCB) advance(ack uint32, now time.Duration, flight int) {
 			dataAcked--
 		}
 	}
-	if t.recs.len() > 0 && seqLT(t.recs.at(0).seq, ack) { // partly acknowledged
+	if t.recs.len() > 0 && t.recs.at(0).seq.lt(ack) { // partly acknowledged
 		sacked := t.recs.at(0).sacked
 		if d := t.recs.trimFront(ack); !sacked {
 			t.delivered += uint64(d)
 		}
 	}
-	if t.finSent && seqGT(ack, t.finSeq) {
+	if t.finSent && ack.gt(t.finSeq) {
 		t.finAcked = true
 	}
 	t.sndUna = ack
@@ -92,7 +92,7 @@ func (t *TCB) advance(ack uint32, now time.Duration, flight int) {
 		dataAcked = min(dataAcked, t.sbufLen)
 		t.sbuf.advance(dataAcked)
 		t.sbufLen -= dataAcked
-		t.sbufSeq += uint32(dataAcked)
+		t.sbufSeq = t.sbufSeq.add(dataAcked)
 		t.stats.BytesAcked += uint64(dataAcked)
 		if t.sbufLen == 0 {
 			t.sbuf.head = 0
@@ -112,7 +112,7 @@ func (t *TCB) advance(ack uint32, now time.Duration, flight int) {
 	}
 	defer t.armTLP(now)
 	if t.inRecovery {
-		if seqGEQ(ack, t.recoverSeq) {
+		if ack.geq(t.recoverSeq) {
 			t.inRecovery = false
 			t.cc.OnRecoveryEnd(now)
 			t.traceCC(cwndPhase(t.cc))
@@ -154,15 +154,16 @@ func (t *TCB) advance(ack uint32, now time.Duration, flight int) {
 func (t *TCB) processSACK(blocks []wire.Block) bool {
 	newly := false
 	for _, b := range blocks {
-		if !seqLT(b.Left, b.Right) || seqLEQ(b.Right, t.sndUna) || seqGT(b.Right, t.sndNxt) {
+		left, right := seqnum(b.Left), seqnum(b.Right)
+		if !left.lt(right) || right.leq(t.sndUna) || right.gt(t.sndNxt) {
 			continue
 		}
-		for i := t.recs.search(b.Left); i < t.recs.len(); i++ {
+		for i := t.recs.search(left); i < t.recs.len(); i++ {
 			r := t.recs.at(i)
-			if seqGT(r.end(), b.Right) {
+			if r.end().gt(right) {
 				break
 			}
-			if seqLT(r.seq, b.Left) || !t.recs.sack(i) {
+			if r.seq.lt(left) || !t.recs.sack(i) {
 				continue
 			}
 			t.delivered += uint64(r.n)
@@ -175,11 +176,11 @@ func (t *TCB) processSACK(blocks []wire.Block) bool {
 	if !newly || t.recs.sacked == 0 {
 		return newly
 	}
-	bound := t.recs.highSack - uint32(t.dupThresh()*t.mss)
+	bound := t.recs.highSack.add(-t.dupThresh() * t.mss)
 	reo := t.rtt.minRTT / 4
 	for i := 0; i < t.recs.len(); i++ {
 		r := t.recs.at(i)
-		if seqGT(r.end(), bound) {
+		if r.end().gt(bound) {
 			break
 		}
 		if r.sacked || r.lost {

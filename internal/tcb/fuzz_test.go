@@ -197,7 +197,7 @@ func (n *fuzzNet) op() {
 		if s := n.side[x]; s != nil {
 			m := int(p.u16()) % (96 << 10)
 			w := make([]byte, m)
-			base := s.t.iss + 1 + uint32(s.written)
+			base := uint32(s.t.iss.add(1 + s.written))
 			for i := range w {
 				w[i] = streamByte(base + uint32(i))
 			}
@@ -268,7 +268,7 @@ func (n *fuzzNet) read(x, m int) {
 	for m > 0 {
 		buf := make([]byte, min(m, 64<<10))
 		ready := s.t.Readable()
-		first := s.t.rbuf.nxt - uint32(ready) // sequence number of the next byte to read
+		first := uint32(s.t.rbuf.nxt.add(-ready)) // sequence number of the next byte to read
 		if s.t.finRcvd {
 			first-- // the FIN took a sequence number after the data
 		}
@@ -294,7 +294,7 @@ func (n *fuzzNet) read(x, m int) {
 func (n *fuzzNet) craft(x int, flags uint8, p *fuzzProgram) *wire.Segment {
 	var rcvNxt, sndUna uint32
 	if s := n.side[x]; s != nil {
-		rcvNxt, sndUna = s.t.rbuf.nxt, s.t.sndUna
+		rcvNxt, sndUna = uint32(s.t.rbuf.nxt), uint32(s.t.sndUna)
 	}
 	h := wire.Header{SrcPort: n.cfg[x].RemotePort, DstPort: n.cfg[x].LocalPort, Flags: flags, Window: p.u16()}
 	sel := p.u8()
@@ -504,12 +504,12 @@ func (n *fuzzNet) checkInvariants(i int) {
 	if err := t.recs.check(); err != nil {
 		n.fail("side %d: scoreboard: %v", i, err)
 	}
-	if !seqLEQ(t.sndUna, t.sndNxt) {
+	if !t.sndUna.leq(t.sndNxt) {
 		n.fail("side %d: SND.UNA %d after SND.NXT %d", i, t.sndUna, t.sndNxt)
 	}
 	for k := range t.recs.len() {
 		r := t.recs.at(k)
-		if r.n == 0 || seqLT(r.seq, t.sndUna) || seqGT(r.end(), t.sndNxt) {
+		if r.n == 0 || r.seq.lt(t.sndUna) || r.end().gt(t.sndNxt) {
 			n.fail("side %d: record %d [%d, %d) outside [SND.UNA %d, SND.NXT %d)", i, k, r.seq, r.end(), t.sndUna, t.sndNxt)
 		}
 	}

@@ -35,7 +35,7 @@ func (t *TCB) Handle(s *wire.Segment, now time.Duration) {
 
 func (t *TCB) handleSynSent(s *wire.Segment, now time.Duration) {
 	hasAck := s.Flags&wire.FlagACK != 0
-	if hasAck && s.Ack != t.iss+1 {
+	if hasAck && seqnum(s.Ack) != t.iss+1 {
 		return // not for our SYN
 	}
 	if s.Flags&wire.FlagRST != 0 {
@@ -47,21 +47,21 @@ func (t *TCB) handleSynSent(s *wire.Segment, now time.Duration) {
 	if s.Flags&wire.FlagSYN == 0 {
 		return
 	}
-	t.irs = s.Seq
-	t.rbuf.nxt = s.Seq + 1
+	t.irs = seqnum(s.Seq)
+	t.rbuf.nxt = seqnum(s.Seq + 1)
 	t.advRight = t.rbuf.nxt
 	if t.cfg.Extensions {
 		t.negotiate(s)
 	}
 	t.setPeerWindow(s)
-	t.sndWl1, t.sndWl2 = s.Seq, s.Ack
+	t.sndWl1, t.sndWl2 = seqnum(s.Seq), seqnum(s.Ack)
 	if !hasAck {
 		// Simultaneous open (RFC 793 figure 8).
 		t.setState(SynRecv)
 		t.synPending = true
 		return
 	}
-	t.sndUna = s.Ack
+	t.sndUna = seqnum(s.Ack)
 	t.established(now)
 	t.ackNow = true // the third ACK
 }
@@ -93,10 +93,10 @@ func (t *TCB) handleSynRecv(s *wire.Segment, now time.Duration) bool {
 		return false
 	}
 	if s.Flags&wire.FlagSYN != 0 {
-		if s.Seq != t.irs {
+		if seqnum(s.Seq) != t.irs {
 			return false
 		}
-		if s.Flags&wire.FlagACK == 0 || s.Ack != t.iss+1 {
+		if s.Flags&wire.FlagACK == 0 || seqnum(s.Ack) != t.iss+1 {
 			t.synPending = true // our SYN-ACK was lost: send it again
 			return false
 		}
@@ -104,11 +104,11 @@ func (t *TCB) handleSynRecv(s *wire.Segment, now time.Duration) bool {
 		// acknowledges our SYN, and its SYN is the one we already have.
 	}
 	if s.Flags&wire.FlagACK != 0 {
-		if s.Ack != t.iss+1 {
+		if seqnum(s.Ack) != t.iss+1 {
 			return false
 		}
-		t.sndUna = s.Ack
-	} else if t.ext || s.Seq != t.rbuf.nxt || (len(s.Payload) == 0 && s.Flags&wire.FlagFIN == 0) {
+		t.sndUna = seqnum(s.Ack)
+	} else if t.ext || seqnum(s.Seq) != t.rbuf.nxt || (len(s.Payload) == 0 && s.Flags&wire.FlagFIN == 0) {
 		return false
 	} else {
 		// A lab peer that sends data without the ACK bit: its data at
@@ -127,7 +127,7 @@ func (t *TCB) handleSynchronized(s *wire.Segment, now time.Duration) {
 	wnd := int(t.advRight - t.rbuf.nxt)
 	if s.Flags&wire.FlagRST != 0 {
 		// RFC 5961 section 3: a RST resets only if its seq is in the window.
-		off := int(int32(s.Seq - t.rbuf.nxt))
+		off := seqnum(s.Seq).since(t.rbuf.nxt)
 		if off >= 0 && off <= max(wnd, 1) {
 			t.fail(ErrReset)
 		}
@@ -150,16 +150,16 @@ func (t *TCB) handleSynchronized(s *wire.Segment, now time.Duration) {
 		t.processData(s, now)
 	}
 	if s.Flags&wire.FlagFIN != 0 {
-		fs := s.Seq + uint32(len(s.Payload))
+		fs := seqnum(s.Seq).add(len(s.Payload))
 		switch {
 		case t.finRcvd:
 			t.ackNow = true // a retransmitted FIN: our ACK was lost
 			if t.state == TimeWait {
 				t.setTimer(timerTimeWait, now+t.cfg.TimeWait)
 			}
-		case seqLEQ(fs, t.rbuf.nxt):
+		case fs.leq(t.rbuf.nxt):
 			t.finPending, t.peerFinSeq = true, fs
-		case seqLT(fs, t.advRight+1):
+		case fs.lt(t.advRight + 1):
 			t.finPending, t.peerFinSeq = true, fs
 			t.ackNow = true
 		}
@@ -203,7 +203,7 @@ func (t *TCB) processData(s *wire.Segment, now time.Duration) {
 		return
 	}
 	before := t.rbuf.nxt
-	delivered, dup := t.rbuf.write(s.Seq, s.Payload)
+	delivered, dup := t.rbuf.write(seqnum(s.Seq), s.Payload)
 	if t.appClosed && delivered > 0 {
 		// Nobody will read it: drop it so the window stays open.
 		var sink [4096]byte
@@ -218,8 +218,8 @@ func (t *TCB) processData(s *wire.Segment, now time.Duration) {
 		// Out of order (or beyond the window): a duplicate ACK at once,
 		// with SACK blocks (RFC 5681 section 4.2).
 		t.ackNow = true
-		if seqGT(s.Seq, t.rbuf.nxt) {
-			a := span{s.Seq, s.Seq + uint32(len(s.Payload))}
+		if seqnum(s.Seq).gt(t.rbuf.nxt) {
+			a := span{seqnum(s.Seq), seqnum(s.Seq).add(len(s.Payload))}
 			copy(t.recent[1:], t.recent[:len(t.recent)-1])
 			t.recent[0] = a
 			if t.sack && len(t.unreported) < 256 {

@@ -115,7 +115,7 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 	// 2. New data (RFC 1122 4.2.3.4 sender silly-window avoidance).
 	unsent := t.unsentBytes()
 	if unsent > 0 {
-		wndRoom := max(int(int32(t.sndUna+uint32(t.sndWnd)-t.sndNxt)), 0)
+		wndRoom := max(t.sndUna.add(t.sndWnd).since(t.sndNxt), 0)
 		n := min(unsent, t.mss, wndRoom, max(allowance, 0))
 		send := false
 		switch {
@@ -130,7 +130,7 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 		}
 		if send {
 			seq := t.sndNxt
-			t.sndNxt += uint32(n)
+			t.sndNxt = t.sndNxt.add(n)
 			t.recs.send(rec{seq: seq, n: uint32(n), sent: now})
 			t.startRTO(now)
 			if !t.running(timerTLP) {
@@ -150,7 +150,7 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 				t.probe = false
 				m := min(unsent, t.mss, max(wndRoom, 1))
 				seq := t.sndNxt
-				t.sndNxt += uint32(m)
+				t.sndNxt = t.sndNxt.add(m)
 				t.recs.send(rec{seq: seq, n: uint32(m), sent: now})
 				t.restartRTO(now)
 				return t.emitData(buf, now, seq, m)
@@ -177,7 +177,7 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 	return 0
 }
 
-func (t *TCB) emitData(buf []byte, now time.Duration, seq uint32, n int) int {
+func (t *TCB) emitData(buf []byte, now time.Duration, seq seqnum, n int) int {
 	flags := wire.FlagACK
 	if t.cfg.SkeletonShape {
 		flags = 0
@@ -186,7 +186,7 @@ func (t *TCB) emitData(buf []byte, now time.Duration, seq uint32, n int) int {
 	return t.emit(buf, now, flags, seq, &t.sbuf, n)
 }
 
-func (t *TCB) emitFin(buf []byte, now time.Duration, seq uint32) int {
+func (t *TCB) emitFin(buf []byte, now time.Duration, seq seqnum) int {
 	flags := wire.FlagFIN | wire.FlagACK
 	if t.cfg.SkeletonShape {
 		flags = wire.FlagFIN
@@ -196,10 +196,10 @@ func (t *TCB) emitFin(buf []byte, now time.Duration, seq uint32) int {
 
 // emit encodes one segment into buf. Payload bytes come from the send ring
 // at the offset of seq.
-func (t *TCB) emit(buf []byte, now time.Duration, flags uint8, seq uint32, src *ring, n int) int {
+func (t *TCB) emit(buf []byte, now time.Duration, flags uint8, seq seqnum, src *ring, n int) int {
 	h := wire.Header{
 		SrcPort: t.cfg.LocalPort, DstPort: t.cfg.RemotePort,
-		Seq: seq, Flags: flags, CRC: t.crc,
+		Seq: uint32(seq), Flags: flags, CRC: t.crc,
 	}
 	if flags&wire.FlagSYN != 0 {
 		if t.state == SynSent && t.cfg.Extensions {
@@ -215,7 +215,7 @@ func (t *TCB) emit(buf []byte, now time.Duration, flags uint8, seq uint32, src *
 		}
 	}
 	if flags&wire.FlagACK != 0 {
-		h.Ack = t.rbuf.nxt
+		h.Ack = uint32(t.rbuf.nxt)
 		t.ackNow, t.unacked = false, 0
 		t.stopTimers(timerDelAck)
 		if t.sack && n == 0 && len(t.rbuf.ranges) > 0 {
@@ -231,7 +231,7 @@ func (t *TCB) emit(buf []byte, now time.Duration, flags uint8, seq uint32, src *
 		// (close_client_for_server) wants a server's FIN to carry ack =
 		// the client's FIN + 1: fill the field. The ACK bit stays clear, so
 		// a peer that reads acks only with it sees no difference.
-		h.Ack = t.rbuf.nxt
+		h.Ack = uint32(t.rbuf.nxt)
 	}
 	h.Window = t.windowField(flags&wire.FlagSYN != 0)
 	hl := wire.Put(buf, &h, n)
@@ -244,7 +244,7 @@ func (t *TCB) emit(buf []byte, now time.Duration, flags uint8, seq uint32, src *
 	t.stats.SegsSent++
 	if t.cfg.Tracer != nil {
 		t.cfg.Tracer.Trace(&trace.Event{Time: t.traceTime(now), Kind: trace.KindSend,
-			Seq: seq, Ack: h.Ack, Flags: flags, Length: n})
+			Seq: uint32(seq), Ack: h.Ack, Flags: flags, Length: n})
 	}
 	return hl + n
 }
@@ -253,8 +253,8 @@ func (t *TCB) emit(buf []byte, now time.Duration, flags uint8, seq uint32, src *
 // avoidance (RFC 1122 4.2.3.3): the right edge only moves forward, and only
 // by at least min(buffer/2, MSS).
 func (t *TCB) windowField(syn bool) uint16 {
-	right := t.rbuf.nxt + uint32(t.rbuf.free())
-	if seqGT(right, t.advRight) {
+	right := t.rbuf.nxt.add(t.rbuf.free())
+	if right.gt(t.advRight) {
 		inc := int(right - t.advRight)
 		if inc >= min(t.rbuf.limit/2, t.mss) || t.advRight == t.rbuf.nxt && inc >= t.rbuf.free() {
 			t.advRight = right
@@ -279,14 +279,14 @@ func (t *TCB) sackBlocks() []wire.Block {
 	k := 0
 	holding := func(a span) (span, bool) {
 		for _, r := range t.rbuf.ranges {
-			if seqLEQ(r.left, a.left) && seqLEQ(a.right, r.right) {
+			if r.left.leq(a.left) && a.right.leq(r.right) {
 				return r, true
 			}
 		}
 		return span{}, false
 	}
 	add := func(r span) bool {
-		b := wire.Block{Left: r.left, Right: r.right}
+		b := wire.Block{Left: uint32(r.left), Right: uint32(r.right)}
 		for _, o := range out[:k] {
 			if o == b {
 				return true

@@ -7,14 +7,14 @@ package tcb
 type recvBuf struct {
 	r      ring
 	limit  int    // capacity in bytes: the most we ever advertise
-	nxt    uint32 // sequence number of the next in-order byte (RCV.NXT)
+	nxt    seqnum // sequence number of the next in-order byte (RCV.NXT)
 	ready  int    // in-order bytes not yet read; they end at nxt
 	hi     int    // bytes stored past nxt (offset of the furthest byte + 1)
 	ranges []span // out-of-order ranges beyond nxt, sorted, disjoint, not adjacent
 }
 
 // span is a half-open range of sequence numbers [left, right).
-type span struct{ left, right uint32 }
+type span struct{ left, right seqnum }
 
 // free is the window we can offer: room beyond nxt.
 func (b *recvBuf) free() int { return b.limit - b.ready }
@@ -22,8 +22,8 @@ func (b *recvBuf) free() int { return b.limit - b.ready }
 // write stores payload p that starts at sequence number seq. It returns the
 // number of bytes that became readable in order, and whether the segment
 // brought no new byte at all (a duplicate).
-func (b *recvBuf) write(seq uint32, p []byte) (delivered int, dup bool) {
-	off := int(int32(seq - b.nxt))
+func (b *recvBuf) write(seq seqnum, p []byte) (delivered int, dup bool) {
+	off := seq.since(b.nxt)
 	if off < 0 {
 		if -off >= len(p) {
 			return 0, true
@@ -40,8 +40,8 @@ func (b *recvBuf) write(seq uint32, p []byte) (delivered int, dup bool) {
 	if len(p) == 0 {
 		return 0, false
 	}
-	start := b.nxt + uint32(off)
-	end := start + uint32(len(p))
+	start := b.nxt.add(off)
+	end := start.add(len(p))
 	if off > 0 && b.covered(start, end) {
 		return 0, true
 	}
@@ -54,7 +54,7 @@ func (b *recvBuf) write(seq uint32, p []byte) (delivered int, dup bool) {
 	}
 	// In order: advance nxt over this segment and any ranges it reaches.
 	newNxt := end
-	for len(b.ranges) > 0 && seqLEQ(b.ranges[0].left, newNxt) {
+	for len(b.ranges) > 0 && b.ranges[0].left.leq(newNxt) {
 		newNxt = seqMax(newNxt, b.ranges[0].right)
 		b.ranges = b.ranges[:copy(b.ranges, b.ranges[1:])]
 	}
@@ -66,23 +66,23 @@ func (b *recvBuf) write(seq uint32, p []byte) (delivered int, dup bool) {
 }
 
 // covered reports whether [l, r) lies within one stored out-of-order range.
-func (b *recvBuf) covered(l, r uint32) bool {
+func (b *recvBuf) covered(l, r seqnum) bool {
 	for _, s := range b.ranges {
-		if seqLEQ(s.left, l) && seqLEQ(r, s.right) {
+		if s.left.leq(l) && r.leq(s.right) {
 			return true
 		}
 	}
 	return false
 }
 
-func (b *recvBuf) addRange(l, r uint32) {
+func (b *recvBuf) addRange(l, r seqnum) {
 	i := 0
-	for i < len(b.ranges) && seqLT(b.ranges[i].right, l) {
+	for i < len(b.ranges) && b.ranges[i].right.lt(l) {
 		i++
 	}
 	j := i
-	for j < len(b.ranges) && seqLEQ(b.ranges[j].left, r) {
-		l = min32seq(l, b.ranges[j].left)
+	for j < len(b.ranges) && b.ranges[j].left.leq(r) {
+		l = seqMin(l, b.ranges[j].left)
 		r = seqMax(r, b.ranges[j].right)
 		j++
 	}
@@ -93,13 +93,6 @@ func (b *recvBuf) addRange(l, r uint32) {
 		b.ranges = append(b.ranges[:i+1], b.ranges[j:]...)
 	}
 	b.ranges[i] = span{l, r}
-}
-
-func min32seq(a, c uint32) uint32 {
-	if seqLT(a, c) {
-		return a
-	}
-	return c
 }
 
 // read copies up to len(p) in-order bytes into p and consumes them.

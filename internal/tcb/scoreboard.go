@@ -8,7 +8,7 @@ import (
 // rec is one transmitted segment awaiting acknowledgement: the
 // retransmission queue and the SACK scoreboard are the same list.
 type rec struct {
-	seq    uint32
+	seq    seqnum
 	n      uint32        // sequence space: payload bytes, or 1 for a FIN
 	sent   time.Duration // time of the latest (re)transmission
 	retx   uint16        // number of retransmissions
@@ -17,7 +17,7 @@ type rec struct {
 	lost   bool // deemed lost and not yet retransmitted; not in the pipe
 }
 
-func (r *rec) end() uint32 { return r.seq + r.n }
+func (r *rec) end() seqnum { return r.seq + seqnum(r.n) }
 
 // scoreboard is the retransmission queue and the SACK scoreboard (RFC 6675
 // section 3) in one list: a record per segment sent and not yet
@@ -36,7 +36,7 @@ type scoreboard struct {
 	pipe     int    // bytes in flight (RFC 6675 "pipe")
 	lost     int    // bytes marked lost, awaiting retransmission
 	sacked   int    // bytes the receiver reported holding
-	highSack uint32 // highest SACKed sequence number (valid when sacked > 0)
+	highSack seqnum // highest SACKed sequence number (valid when sacked > 0)
 }
 
 // len returns the number of records.
@@ -46,7 +46,7 @@ func (b *scoreboard) len() int { return b.q.len() }
 func (b *scoreboard) at(i int) *rec { return b.q.at(i) }
 
 // search returns the index of the first record that ends after seq.
-func (b *scoreboard) search(seq uint32) int { return b.q.search(seq) }
+func (b *scoreboard) search(seq seqnum) int { return b.q.search(seq) }
 
 // send appends a segment just transmitted; it starts in the pipe. Its
 // sequence range must follow the last record's.
@@ -109,7 +109,7 @@ func (b *scoreboard) sack(i int) bool {
 	b.take(r, r.n)
 	r.sacked, r.lost = true, false
 	b.sacked += int(r.n)
-	if b.sacked == int(r.n) || seqGT(r.end(), b.highSack) {
+	if b.sacked == int(r.n) || r.end().gt(b.highSack) {
 		b.highSack = r.end()
 	}
 	return true
@@ -127,9 +127,9 @@ func (b *scoreboard) popFront() rec {
 // trimFront drops the sequence space before ack from the oldest record,
 // which starts before ack and ends after it (a partial acknowledgement),
 // and returns the number of bytes dropped.
-func (b *scoreboard) trimFront(ack uint32) uint32 {
+func (b *scoreboard) trimFront(ack seqnum) uint32 {
 	r := b.q.at(0)
-	d := ack - r.seq
+	d := uint32(ack - r.seq)
 	b.take(r, d)
 	r.seq, r.n = ack, r.n-d
 	return d
@@ -155,7 +155,7 @@ func (b *scoreboard) check() error {
 	var pipe, lost, sacked int
 	for i := range b.q.len() {
 		r := b.q.at(i)
-		if i > 0 && seqLT(r.seq, b.q.at(i-1).end()) {
+		if i > 0 && r.seq.lt(b.q.at(i-1).end()) {
 			return fmt.Errorf("record %d [%d,%d) overlaps the one before, ending at %d", i, r.seq, r.end(), b.q.at(i-1).end())
 		}
 		switch {
@@ -163,7 +163,7 @@ func (b *scoreboard) check() error {
 			return fmt.Errorf("record %d [%d,%d) is both SACKed and lost", i, r.seq, r.end())
 		case r.sacked:
 			sacked += int(r.n)
-			if seqGT(r.end(), b.highSack) {
+			if r.end().gt(b.highSack) {
 				return fmt.Errorf("record %d [%d,%d) is SACKed above highSack %d", i, r.seq, r.end(), b.highSack)
 			}
 		case r.lost:
@@ -211,11 +211,11 @@ func (q *recQueue) popFront() {
 }
 
 // search returns the index of the first record that ends after seq.
-func (q *recQueue) search(seq uint32) int {
+func (q *recQueue) search(seq seqnum) int {
 	lo, hi := 0, q.n
 	for lo < hi {
 		m := (lo + hi) / 2
-		if seqLEQ(q.at(m).end(), seq) {
+		if q.at(m).end().leq(seq) {
 			lo = m + 1
 		} else {
 			hi = m

@@ -11,7 +11,7 @@ func board(t *testing.T, n int, size uint32) *scoreboard {
 	t.Helper()
 	b := &scoreboard{}
 	for i := range n {
-		b.send(rec{seq: 1000 + uint32(i)*size, n: size, sent: time.Duration(i) * time.Millisecond})
+		b.send(rec{seq: 1000 + seqnum(uint32(i)*size), n: size, sent: time.Duration(i) * time.Millisecond})
 	}
 	mustHold(t, b)
 	return b
@@ -76,7 +76,7 @@ func TestScoreboardHighSackFollowsTheOnlySackedRecord(t *testing.T) {
 		b.popFront() // everything acknowledged: highSack is stale
 	}
 	for i := range 2 {
-		b.send(rec{seq: 1400 + uint32(i)*100, n: 100})
+		b.send(rec{seq: 1400 + seqnum(i*100), n: 100})
 	}
 	b.sack(0)
 	if b.highSack != 1500 {
@@ -162,13 +162,13 @@ func TestScoreboardRandomOperationsKeepTheInvariant(t *testing.T) {
 	for seed := range uint64(20) {
 		rng := rand.New(rand.NewPCG(seed, 14))
 		b := &scoreboard{}
-		next := uint32(0xffff_f000) // wraps around 2^32 on the way
+		next := seqnum(0xffff_f000) // wraps around 2^32 on the way
 		for step := range 2000 {
 			switch op := rng.IntN(6); {
 			case op == 0 || b.len() == 0:
 				n := 1 + rng.Uint32N(1400)
 				b.send(rec{seq: next, n: n})
-				next += n
+				next = next.add(int(n))
 			case op == 1:
 				b.markLost(rng.IntN(b.len()))
 			case op == 2:
@@ -179,7 +179,7 @@ func TestScoreboardRandomOperationsKeepTheInvariant(t *testing.T) {
 				b.popFront()
 			default:
 				if r := b.at(0); r.n > 1 {
-					b.trimFront(r.seq + 1 + rng.Uint32N(r.n-1))
+					b.trimFront(r.seq.add(1 + rng.IntN(int(r.n)-1)))
 				}
 			}
 			if err := b.check(); err != nil {

@@ -154,7 +154,7 @@ func TestPersistTimerSmallWindowLostUpdate(t *testing.T) {
 	p := newPair(t, testConfig(5678, 1234, 1000), cb)
 	data := make([]byte, 20000)
 	for i := range data {
-		data[i] = streamByte(p.a.iss + 1 + uint32(i))
+		data[i] = streamByte(uint32(p.a.iss.add(1 + i)))
 	}
 	if n := p.a.Write(data); n != len(data) {
 		t.Fatalf("Write took %d", n)

@@ -95,20 +95,20 @@ type TCB struct {
 	mss      int
 
 	// Send side (RFC 793 section 3.2 names).
-	iss, sndUna, sndNxt uint32
+	iss, sndUna, sndNxt seqnum
 	sndWnd, maxSndWnd   int
-	sndWl1, sndWl2      uint32
+	sndWl1, sndWl2      seqnum
 	sbuf                ring
-	sbufSeq             uint32 // sequence number of the first byte in sbuf
+	sbufSeq             seqnum // sequence number of the first byte in sbuf
 	sbufLen             int
 	finQueued, finSent  bool
 	finAcked            bool
-	finSeq              uint32
+	finSeq              seqnum
 	recs                scoreboard // the retransmission queue and SACK scoreboard
 	deliveredSent       time.Duration
 	delivered           uint64 // bytes ever delivered: counted once, when first ACKed or SACKed
 	inRecovery          bool
-	recoverSeq          uint32 // RFC 6582 "recover"
+	recoverSeq          seqnum // RFC 6582 "recover"
 	recoveryStart       time.Duration
 	dupAcks             int
 	cc                  Controller
@@ -124,19 +124,19 @@ type TCB struct {
 	persistBackoff      uint
 
 	// Receive side.
-	irs         uint32
+	irs         seqnum
 	rbuf        recvBuf
-	advRight    uint32 // right edge of the window last advertised
+	advRight    seqnum // right edge of the window last advertised
 	ackNow      bool
 	unacked     int  // segments received since the last ACK
 	finRcvd     bool // the peer's FIN has been consumed
 	finPending  bool // a FIN arrived ahead of missing data
-	peerFinSeq  uint32
+	peerFinSeq  seqnum
 	recent      [wire.MaxSACKBlocks]span // latest out-of-order arrivals, newest first
 	unreported  []pendingSACK            // out-of-order arrivals not yet reported twice
 	appClosed   bool
 	rstPending  bool
-	rstSeq      uint32
+	rstSeq      seqnum
 	trLastCwnd  int
 	trLastSsth  int
 	trLastSwnd  int
@@ -192,21 +192,21 @@ func NewPassive(cfg Config, syn *wire.Segment, now time.Duration) *TCB {
 	t.lastNow = now
 	t.state = SynRecv
 	t.synPending = true
-	t.irs = syn.Seq
-	t.rbuf.nxt = syn.Seq + 1
+	t.irs = seqnum(syn.Seq)
+	t.rbuf.nxt = seqnum(syn.Seq + 1)
 	t.advRight = t.rbuf.nxt
 	if cfg.Extensions {
 		t.negotiate(syn)
 	}
 	t.setPeerWindow(syn)
-	t.sndWl1, t.sndWl2 = syn.Seq, t.iss
+	t.sndWl1, t.sndWl2 = seqnum(syn.Seq), t.iss
 	t.tracePeer(syn)
 	return t
 }
 
 func newTCB(cfg Config) *TCB {
 	t := &TCB{cfg: cfg}
-	t.iss = cfg.ISN
+	t.iss = seqnum(cfg.ISN)
 	t.sndUna, t.sndNxt, t.sbufSeq = t.iss, t.iss+1, t.iss+1
 	t.recoverSeq = t.iss
 	t.rbuf.limit = cfg.RecvBufSize
@@ -346,7 +346,7 @@ func (t *TCB) Read(p []byte) int {
 		t.traceRwnd()
 		// Window update after the application made room (RFC 1122
 		// 4.2.3.3): only when the peer may be held back by our window.
-		right := t.rbuf.nxt + uint32(t.rbuf.free())
+		right := t.rbuf.nxt.add(t.rbuf.free())
 		inc := int(right - t.advRight)
 		adv := int(t.advRight - t.rbuf.nxt)
 		if t.Synchronized() && !t.finRcvd && (inc >= t.rbuf.limit/2 || (adv < t.rbuf.limit/4 && inc >= 2*t.mss)) {

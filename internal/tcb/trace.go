@@ -73,9 +73,9 @@ func (t *TCB) traceRTT() {
 		TimeoutInterval: ms(t.rtt.current())})
 }
 
-func (t *TCB) traceDelv(seq uint32, n int) {
+func (t *TCB) traceDelv(seq seqnum, n int) {
 	if t.cfg.Tracer == nil {
 		return
 	}
-	t.cfg.Tracer.Trace(&trace.Event{Time: t.cfg.TraceEpoch + t.lastNow.Microseconds(), Kind: trace.KindDelv, Seq: seq, Size: n})
+	t.cfg.Tracer.Trace(&trace.Event{Time: t.cfg.TraceEpoch + t.lastNow.Microseconds(), Kind: trace.KindDelv, Seq: uint32(seq), Size: n})
 }
