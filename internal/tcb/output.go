@@ -65,6 +65,18 @@ func (t *TCB) inFlight() int {
 	return max(p, 0)
 }
 
+// pollData chooses the next segment to send in a synchronized state. Its
+// jobs, in priority order, each a function below:
+//
+//  1. retransmitLost: the oldest segment the scoreboard holds lost;
+//  2. tailLossProbe: a probe when the tail loss probe timer fired;
+//  3. sendNew: new data, within the peer's window and the congestion
+//     window, held back by Nagle and sender silly-window avoidance;
+//     persist arms or fires the persist timer when the peer's window
+//     holds data back and nothing is in flight;
+//  4. sendFin: the FIN, once every byte before it went out.
+//
+// It returns the datagram's length in buf, or 0 when none of them sends.
 func (t *TCB) pollData(now time.Duration, buf []byte) int {
 	switch t.state {
 	case Established, FinWait1, CloseWait, LastAck, Closing:
@@ -72,109 +84,155 @@ func (t *TCB) pollData(now time.Duration, buf []byte) int {
 		return 0
 	}
 	allowance := t.cc.Window() - t.inFlight()
-	// 1. Retransmit what is lost.
-	if t.recs.lost > 0 && (allowance > 0 || t.recs.pipe == 0 || t.rtoResend) {
-		t.rtoResend = false
-		if i := t.recs.firstLost(); i >= 0 {
-			t.recs.resend(i, now)
-			r := t.recs.at(i)
-			t.stats.SegsRetrans++
-			if i == 0 {
-				t.restartRTO(now)
-			} else {
-				t.startRTO(now)
-			}
-			if r.fin {
-				return t.emitFin(buf, now, r.seq)
-			}
-			return t.emitData(buf, now, r.seq, int(r.n))
-		}
+	if n := t.retransmitLost(now, buf, allowance); n > 0 {
+		return n
 	}
-	// A tail loss probe: new data if the windows allow one segment,
-	// otherwise the last segment again.
 	if t.tlpProbe {
-		t.tlpProbe = false
-		t.tlpOut = true
-		t.restartRTO(now)
-		if allowance < t.mss || t.unsentBytes() == 0 {
-			last := t.recs.len() - 1
-			if r := t.recs.at(last); !r.lost && !r.sacked {
-				t.recs.resend(last, now)
-				t.stats.SegsRetrans++
-				t.stats.TLPs++
-				if r.fin {
-					return t.emitFin(buf, now, r.seq)
-				}
-				return t.emitData(buf, now, r.seq, int(r.n))
-			}
-		} else {
-			t.stats.TLPs++
-			allowance = t.mss
+		var n int
+		if n, allowance = t.tailLossProbe(now, buf, allowance); n > 0 {
+			return n
 		}
 	}
-	// 2. New data (RFC 1122 4.2.3.4 sender silly-window avoidance).
-	unsent := t.unsentBytes()
-	if unsent > 0 {
-		wndRoom := max(t.sndUna.add(t.sndWnd).since(t.sndNxt), 0)
-		n := min(unsent, t.mss, wndRoom, max(allowance, 0))
-		send := false
-		switch {
-		case n <= 0:
-		case n == t.mss:
-			send = true
-		case n == unsent:
-			// All that is queued: Nagle holds it while data is unacked.
-			send = t.cfg.NoDelay || t.recs.len() == 0 || t.finQueued
-		case n == wndRoom && n >= t.maxSndWnd/2:
-			send = true
-		}
-		if send {
-			seq := t.sndNxt
-			t.sndNxt = t.sndNxt.add(n)
-			t.recs.send(rec{seq: seq, n: uint32(n), sent: now})
-			t.startRTO(now)
-			if !t.running(timerTLP) {
-				t.armTLP(now)
-			}
-			return t.emitData(buf, now, seq, n)
-		}
-		if t.recs.len() == 0 && n < t.mss && n == wndRoom {
-			// Nothing is in flight, so no ACK will come to open the
-			// window: the persist timer must. When it fires, send what
-			// the window allows (the silly-window override timeout, RFC
-			// 1122 4.2.3.4), or one byte beyond a zero window (the
-			// zero-window probe, 4.2.2.17). Either way a lost window
-			// update cannot stall the connection; the retransmission
-			// timer then backs the probe off.
-			if t.probe {
-				t.probe = false
-				m := min(unsent, t.mss, max(wndRoom, 1))
-				seq := t.sndNxt
-				t.sndNxt = t.sndNxt.add(m)
-				t.recs.send(rec{seq: seq, n: uint32(m), sent: now})
-				t.restartRTO(now)
-				return t.emitData(buf, now, seq, m)
-			}
-			if !t.running(timerPersist) {
-				d := t.rtt.current()
-				for i := uint(0); i < t.persistBackoff && d < t.cfg.MaxRTO; i++ {
-					d *= 2
-				}
-				t.setTimer(timerPersist, now+min(d, t.cfg.MaxRTO))
-			}
-		}
+	if unsent := t.unsentBytes(); unsent > 0 {
+		return t.sendNew(now, buf, unsent, allowance)
+	}
+	return t.sendFin(now, buf)
+}
+
+// retransmitLost resends the oldest lost segment (RFC 6675 section 5,
+// step 4.1: rule 1 of NextSeg) when the congestion window allows, when
+// nothing is in flight, or at once after a retransmission timeout (RFC
+// 6298 5.4). It restarts the retransmission timer for the oldest segment
+// (5.3) and starts it otherwise.
+func (t *TCB) retransmitLost(now time.Duration, buf []byte, allowance int) int {
+	if t.recs.lost == 0 || !(allowance > 0 || t.recs.pipe == 0 || t.rtoResend) {
 		return 0
 	}
-	// 3. The FIN, once every byte before it went out.
-	if t.finQueued && !t.finSent {
-		t.finSent = true
-		t.finSeq = t.sndNxt
-		t.sndNxt++
-		t.recs.send(rec{seq: t.finSeq, n: 1, sent: now, fin: true})
+	t.rtoResend = false
+	i := t.recs.firstLost()
+	if i < 0 {
+		return 0
+	}
+	t.recs.resend(i, now)
+	r := t.recs.at(i)
+	t.stats.SegsRetrans++
+	if i == 0 {
+		t.restartRTO(now)
+	} else {
 		t.startRTO(now)
-		return t.emitFin(buf, now, t.finSeq)
+	}
+	if r.fin {
+		return t.emitFin(buf, now, r.seq)
+	}
+	return t.emitData(buf, now, r.seq, int(r.n))
+}
+
+// tailLossProbe sends the probe armed by armTLP (RFC 8985 section 7.3): new
+// data if the windows allow a full segment, otherwise the last segment
+// again. It restarts the retransmission timer. When new data is to be the
+// probe it sends nothing and returns the allowance of one segment for
+// sendNew.
+func (t *TCB) tailLossProbe(now time.Duration, buf []byte, allowance int) (int, int) {
+	t.tlpProbe = false
+	t.tlpOut = true
+	t.restartRTO(now)
+	if allowance >= t.mss && t.unsentBytes() > 0 {
+		t.stats.TLPs++
+		return 0, t.mss
+	}
+	last := t.recs.len() - 1
+	if last < 0 {
+		return 0, allowance // everything was acknowledged since the timer fired
+	}
+	r := t.recs.at(last)
+	if r.lost || r.sacked {
+		return 0, allowance
+	}
+	t.recs.resend(last, now)
+	t.stats.SegsRetrans++
+	t.stats.TLPs++
+	if r.fin {
+		return t.emitFin(buf, now, r.seq), allowance
+	}
+	return t.emitData(buf, now, r.seq, int(r.n)), allowance
+}
+
+// sendNew sends up to one segment of the unsent bytes within the peer's
+// window and the congestion allowance. A full segment always goes; a
+// smaller one goes when it is all that is queued and Nagle's algorithm
+// (RFC 896, RFC 1122 4.2.3.4) does not hold it, or when it fills at least
+// half the largest window the peer offered (sender silly-window avoidance,
+// RFC 1122 4.2.3.4). Otherwise persist may take over.
+func (t *TCB) sendNew(now time.Duration, buf []byte, unsent, allowance int) int {
+	wndRoom := max(t.sndUna.add(t.sndWnd).since(t.sndNxt), 0)
+	n := min(unsent, t.mss, wndRoom, max(allowance, 0))
+	send := false
+	switch {
+	case n <= 0:
+	case n == t.mss:
+		send = true
+	case n == unsent:
+		// All that is queued: Nagle holds it while data is unacked.
+		send = t.cfg.NoDelay || t.recs.len() == 0 || t.finQueued
+	case n == wndRoom && n >= t.maxSndWnd/2:
+		send = true
+	}
+	if send {
+		seq := t.sndNxt
+		t.sndNxt = t.sndNxt.add(n)
+		t.recs.send(rec{seq: seq, n: uint32(n), sent: now})
+		t.startRTO(now)
+		if !t.running(timerTLP) {
+			t.armTLP(now)
+		}
+		return t.emitData(buf, now, seq, n)
+	}
+	if t.recs.len() == 0 && n < t.mss && n == wndRoom {
+		return t.persist(now, buf, unsent, wndRoom)
 	}
 	return 0
+}
+
+// persist handles a peer window that holds data back while nothing is in
+// flight, so no ACK will come to open it: the persist timer must. When it
+// has fired (t.probe), persist sends what the window allows (the
+// silly-window override timeout, RFC 1122 4.2.3.4), or one byte beyond a
+// zero window (the zero-window probe, 4.2.2.17); otherwise it arms the
+// timer, backed off per probe and capped at MaxRTO. Either way a lost
+// window update cannot stall the connection; the retransmission timer then
+// backs the probe off.
+func (t *TCB) persist(now time.Duration, buf []byte, unsent, wndRoom int) int {
+	if t.probe {
+		t.probe = false
+		m := min(unsent, t.mss, max(wndRoom, 1))
+		seq := t.sndNxt
+		t.sndNxt = t.sndNxt.add(m)
+		t.recs.send(rec{seq: seq, n: uint32(m), sent: now})
+		t.restartRTO(now)
+		return t.emitData(buf, now, seq, m)
+	}
+	if !t.running(timerPersist) {
+		d := t.rtt.current()
+		for i := uint(0); i < t.persistBackoff && d < t.cfg.MaxRTO; i++ {
+			d *= 2
+		}
+		t.setTimer(timerPersist, now+min(d, t.cfg.MaxRTO))
+	}
+	return 0
+}
+
+// sendFin sends the FIN once the application closed its side and every
+// byte before it went out (RFC 793 section 3.5).
+func (t *TCB) sendFin(now time.Duration, buf []byte) int {
+	if !t.finQueued || t.finSent {
+		return 0
+	}
+	t.finSent = true
+	t.finSeq = t.sndNxt
+	t.sndNxt++
+	t.recs.send(rec{seq: t.finSeq, n: 1, sent: now, fin: true})
+	t.startRTO(now)
+	return t.emitFin(buf, now, t.finSeq)
 }
 
 func (t *TCB) emitData(buf []byte, now time.Duration, seq seqnum, n int) int {
