@@ -15,11 +15,33 @@ import (
 
 // Conn is a TJU connection: a reliable, ordered byte stream. It implements
 // net.Conn, with deadlines, plus CloseWrite (half-close) and Info.
-// It is safe for concurrent use.
+//
+// A Conn is safe for concurrent use by multiple goroutines, with the same
+// rules as the standard library's connections:
+//   - Write is atomic: the bytes of one call are sent contiguously, never
+//     interleaved with those of another Write. Concurrent Writes are
+//     served one at a time; a Write waiting its turn is bound by the same
+//     write deadline as the one in progress, and by Close.
+//   - Reads are served one at a time too; each returns the next bytes of
+//     the stream, so two concurrent readers see disjoint parts of it.
+//   - Close, Abort, CloseWrite, the Set*Deadline methods, Info and Done
+//     may be called at any time, from any goroutine, and never wait for a
+//     Read or Write in progress: Close and Abort make every blocked and
+//     waiting Read and Write return net.ErrClosed (with the bytes a
+//     Write had already queued counted in its result).
 type Conn struct {
 	e   *Endpoint
 	key connKey
 	l   *Listener // the listener of a passive open, until accepted
+
+	// rlock and wlock serialize Read and Write calls: one-slot semaphores
+	// taken before mu and held for a whole call, so that a Write's bytes
+	// stay together. Channels rather than mutexes, so that a call waiting
+	// its turn still honours its deadline and Close.
+	rlock, wlock chan struct{}
+	// shut is closed by Close and Abort, so that every waiting Read and
+	// Write returns (a signal on readWake or writeWake wakes only one).
+	shut chan struct{}
 
 	mu          sync.Mutex
 	tcb         *tcb.TCB
@@ -44,6 +66,9 @@ func (e *Endpoint) newConn(key connKey, l *Listener) *Conn {
 		e: e, key: key, l: l, tIdx: -1,
 		established: make(chan struct{}),
 		closed:      make(chan struct{}),
+		shut:        make(chan struct{}),
+		rlock:       make(chan struct{}, 1),
+		wlock:       make(chan struct{}, 1),
 		readWake:    make(chan struct{}, 1),
 		writeWake:   make(chan struct{}, 1),
 		rdl:         newDeadline(),
@@ -134,6 +159,7 @@ func (c *Conn) Abort() error {
 	if closed {
 		return &net.OpError{Op: "abort", Net: "tju", Source: c.LocalAddr(), Addr: c.RemoteAddr(), Err: net.ErrClosed}
 	}
+	close(c.shut)
 	c.abort()
 	return nil
 }
@@ -141,6 +167,10 @@ func (c *Conn) Abort() error {
 // Read reads received bytes into p. It returns io.EOF after the peer
 // closed its side and every byte was read.
 func (c *Conn) Read(p []byte) (int, error) {
+	if err := c.take(c.rlock, c.rdl); err != nil {
+		return 0, c.opError("read", err)
+	}
+	defer func() { <-c.rlock }()
 	for {
 		c.mu.Lock()
 		if c.userClosed {
@@ -175,6 +205,8 @@ func (c *Conn) Read(p []byte) (int, error) {
 		c.mu.Unlock()
 		select {
 		case <-c.readWake:
+		case <-c.shut:
+		case <-c.closed:
 		case <-c.rdl.wait():
 			return 0, c.opError("read", errDeadline)
 		}
@@ -183,7 +215,14 @@ func (c *Conn) Read(p []byte) (int, error) {
 
 // Write writes p to the connection, blocking until every byte is in the
 // send buffer (or the write deadline passes, or the connection fails).
+// The bytes of one Write are never interleaved with another's: concurrent
+// calls take turns, each holding the connection's write side until it
+// returns. On error, n counts the bytes already queued for the peer.
 func (c *Conn) Write(p []byte) (int, error) {
+	if err := c.take(c.wlock, c.wdl); err != nil {
+		return 0, c.opError("write", err)
+	}
+	defer func() { <-c.wlock }()
 	written := 0
 	for {
 		c.mu.Lock()
@@ -218,6 +257,8 @@ func (c *Conn) Write(p []byte) (int, error) {
 		c.mu.Unlock()
 		select {
 		case <-c.writeWake:
+		case <-c.shut:
+		case <-c.closed:
 		case <-c.wdl.wait():
 			return written, c.opError("write", errDeadline)
 		}
@@ -225,6 +266,24 @@ func (c *Conn) Write(p []byte) (int, error) {
 }
 
 var errWriteClosed = errors.New("write after CloseWrite")
+
+// take waits for the one-slot semaphore sem (rlock or wlock) until the
+// deadline d passes or the connection is closed by the application.
+func (c *Conn) take(sem chan struct{}, d *deadline) error {
+	select {
+	case sem <- struct{}{}:
+		return nil
+	default:
+	}
+	select {
+	case sem <- struct{}{}:
+		return nil
+	case <-c.shut:
+		return net.ErrClosed
+	case <-d.wait():
+		return errDeadline
+	}
+}
 
 // Close closes the connection. Data already written is still delivered,
 // followed by a FIN; Close does not wait for that: the endpoint finishes
@@ -237,12 +296,11 @@ func (c *Conn) Close() error {
 		return c.opError("close", net.ErrClosed)
 	}
 	c.userClosed = true
+	close(c.shut)
 	now := c.e.now()
 	c.tcb.Close(now)
 	c.afterLocked(now)
 	c.mu.Unlock()
-	signal(c.readWake)
-	signal(c.writeWake)
 	return nil
 }
 
