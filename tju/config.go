@@ -152,10 +152,9 @@ func setDefault[T int | uint16 | time.Duration](v *T, def T) {
 
 // validate reports settings that cannot work.
 func (c *Config) validate() error {
-	switch c.CongestionControl {
-	case "", "reno", "cubic", "bbr":
-	default:
-		return fmt.Errorf("tju: unknown congestion control %q (want reno, cubic or bbr)", c.CongestionControl)
+	tc := tcb.Config{CongestionControl: c.CongestionControl}
+	if err := tc.Validate(); err != nil {
+		return fmt.Errorf("tju: %w (want reno, cubic or bbr)", err)
 	}
 	if c.MinRTO > c.MaxRTO {
 		return fmt.Errorf("tju: MinRTO %v exceeds MaxRTO %v", c.MinRTO, c.MaxRTO)

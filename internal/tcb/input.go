@@ -233,8 +233,8 @@ func (t *TCB) processData(s *wire.Segment, now time.Duration) {
 		if len(t.rbuf.ranges) > 0 || delivered > len(s.Payload) {
 			t.ackNow = true // filled a hole, or more holes remain
 		}
-		t.unacked++
-		if t.unacked >= 2 || t.cfg.DelayedACK == 0 {
+		t.rcvdSinceAck++
+		if t.rcvdSinceAck >= 2 || t.cfg.DelayedACK == 0 {
 			t.ackNow = true // RFC 5681 4.2: ACK at least every second segment
 		} else if !t.running(timerDelAck) {
 			t.setTimer(timerDelAck, now+t.cfg.DelayedACK)

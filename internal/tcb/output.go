@@ -1,6 +1,7 @@
 package tcb
 
 import (
+	"slices"
 	"time"
 
 	"github.com/tjunet/tjunet/internal/wire"
@@ -274,7 +275,7 @@ func (t *TCB) emit(buf []byte, now time.Duration, flags uint8, seq seqnum, src *
 	}
 	if flags&wire.FlagACK != 0 {
 		h.Ack = uint32(t.rbuf.nxt)
-		t.ackNow, t.unacked = false, 0
+		t.ackNow, t.rcvdSinceAck = false, 0
 		t.stopTimers(timerDelAck)
 		if t.sack && n == 0 && len(t.rbuf.ranges) > 0 {
 			h.SACK = t.sackBlocks()
@@ -369,13 +370,13 @@ func (t *TCB) sackBlocks() []wire.Block {
 			continue // delivered in order since
 		}
 		if add(r) {
-			if a.left--; a.left == 0 {
+			if a.reports--; a.reports == 0 {
 				continue // reported twice: enough even if one ACK is lost
 			}
 		}
 		keep = append(keep, a)
 	}
-	slicesReverse(keep)
+	slices.Reverse(keep)
 	t.unreported = keep
 	for _, a := range t.recent[1:] {
 		if r, ok := holding(a); ok {
@@ -394,11 +395,5 @@ func (t *TCB) sackBlocks() []wire.Block {
 // report the block holding it.
 type pendingSACK struct {
 	span
-	left uint8
-}
-
-func slicesReverse(s []pendingSACK) {
-	for i, j := 0, len(s)-1; i < j; i, j = i+1, j-1 {
-		s[i], s[j] = s[j], s[i]
-	}
+	reports uint8
 }

@@ -10,6 +10,7 @@ package tcb
 
 import (
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/tjunet/tjunet/internal/wire"
@@ -81,9 +82,11 @@ type Config struct {
 
 // TCB is one connection. It is not safe for concurrent use.
 type TCB struct {
-	cfg   Config
-	state State
-	err   error
+	cfg         Config
+	state       State
+	err         error
+	stateChange bool          // for TakeStateChange
+	lastNow     time.Duration // time of the latest input, for trace lines
 
 	// Negotiated in the handshake.
 	ext      bool // the peer speaks the tjunet options
@@ -94,7 +97,12 @@ type TCB struct {
 	rcvShift uint8
 	mss      int
 
-	// Send side (RFC 793 section 3.2 names).
+	// Handshake.
+	synRetx    int
+	synPending bool // send (or resend) our SYN or SYN-ACK
+	synSentAt  time.Duration
+
+	// Send sequence space (RFC 793 section 3.2 names) and send buffer.
 	iss, sndUna, sndNxt seqnum
 	sndWnd, maxSndWnd   int
 	sndWl1, sndWl2      seqnum
@@ -104,47 +112,49 @@ type TCB struct {
 	finQueued, finSent  bool
 	finAcked            bool
 	finSeq              seqnum
-	recs                scoreboard // the retransmission queue and SACK scoreboard
-	deliveredSent       time.Duration
-	delivered           uint64 // bytes ever delivered: counted once, when first ACKed or SACKed
-	inRecovery          bool
-	recoverSeq          seqnum // RFC 6582 "recover"
-	recoveryStart       time.Duration
-	dupAcks             int
-	cc                  Controller
-	rtt                 rttEstimator
-	timeouts            int
-	synRetx             int
-	synPending          bool
-	synSentAt           time.Duration
-	probe               bool // send one byte beyond a zero window
-	tlpProbe            bool // send a tail loss probe now
-	tlpOut              bool // a probe is outstanding: at most one per episode
-	rtoResend           bool // the RTO fired: resend the earliest lost segment at once
-	persistBackoff      uint
+
+	// Loss detection and recovery.
+	recs          scoreboard // the retransmission queue and SACK scoreboard
+	deliveredSent time.Duration
+	delivered     uint64 // bytes ever delivered: counted once, when first ACKed or SACKed
+	inRecovery    bool
+	recoverSeq    seqnum // RFC 6582 "recover"
+	recoveryStart time.Duration
+	dupAcks       int
+	timeouts      int  // consecutive retransmission timeouts
+	rtoResend     bool // the RTO fired: resend the earliest lost segment at once
+	tlpProbe      bool // send a tail loss probe now
+	tlpOut        bool // a probe is outstanding: at most one per episode
+
+	// Congestion control and round-trip time.
+	cc  Controller
+	rtt rttEstimator
+
+	// Persist (zero-window probing).
+	probe          bool // send one byte beyond a zero window
+	persistBackoff uint
 
 	// Receive side.
-	irs         seqnum
-	rbuf        recvBuf
-	advRight    seqnum // right edge of the window last advertised
-	ackNow      bool
-	unacked     int  // segments received since the last ACK
-	finRcvd     bool // the peer's FIN has been consumed
-	finPending  bool // a FIN arrived ahead of missing data
-	peerFinSeq  seqnum
-	recent      [wire.MaxSACKBlocks]span // latest out-of-order arrivals, newest first
-	unreported  []pendingSACK            // out-of-order arrivals not yet reported twice
-	appClosed   bool
-	rstPending  bool
-	rstSeq      seqnum
-	trLastCwnd  int
-	trLastSsth  int
-	trLastSwnd  int
-	trLastRwnd  int
-	stateChange bool
+	irs          seqnum
+	rbuf         recvBuf
+	advRight     seqnum // right edge of the window last advertised
+	ackNow       bool
+	rcvdSinceAck int  // segments received since the last ACK we sent
+	finRcvd      bool // the peer's FIN has been consumed
+	finPending   bool // a FIN arrived ahead of missing data
+	peerFinSeq   seqnum
+	recent       [wire.MaxSACKBlocks]span // latest out-of-order arrivals, newest first
+	unreported   []pendingSACK            // out-of-order arrivals not yet reported twice
 
-	timers  [numTimers]time.Duration // when each timer fires; 0: stopped
-	lastNow time.Duration            // time of the latest input, for trace lines
+	// Closing.
+	appClosed  bool
+	rstPending bool
+	rstSeq     seqnum
+
+	timers [numTimers]time.Duration // when each timer fires; 0: stopped
+
+	// Trace memo: the values last traced, so that only changes are.
+	trLastCwnd, trLastSsth, trLastSwnd, trLastRwnd int
 
 	stats Info
 }
@@ -173,6 +183,16 @@ type Info struct {
 	DupSegsRecv   uint64 // segments that brought no new byte
 	DroppedNoCRC  uint64 // segments dropped for lacking the negotiated checksum
 	TLPs          uint64 // tail loss probes sent
+}
+
+// Validate reports a Config the engine cannot run: an unknown
+// congestion-control name. NewActive and NewPassive panic on such a Config,
+// so callers validate it first (tju does, when an endpoint starts).
+func (c *Config) Validate() error {
+	if NewController(c.CongestionControl, 1, 1) == nil {
+		return fmt.Errorf("unknown congestion control %q", c.CongestionControl)
+	}
+	return nil
 }
 
 // NewActive returns a TCB in SYN_SENT whose first Poll emits the SYN.
@@ -205,6 +225,9 @@ func NewPassive(cfg Config, syn *wire.Segment, now time.Duration) *TCB {
 }
 
 func newTCB(cfg Config) *TCB {
+	if err := cfg.Validate(); err != nil {
+		panic("tcb: " + err.Error())
+	}
 	t := &TCB{cfg: cfg}
 	t.iss = seqnum(cfg.ISN)
 	t.sndUna, t.sndNxt, t.sbufSeq = t.iss, t.iss+1, t.iss+1
@@ -260,10 +283,7 @@ func (t *TCB) startCC() {
 	if iw <= 0 {
 		iw = 10
 	}
-	t.cc = NewController(t.cfg.CongestionControl, t.mss, iw*t.mss)
-	if t.cc == nil {
-		t.cc = NewController("reno", t.mss, iw*t.mss)
-	}
+	t.cc = NewController(t.cfg.CongestionControl, t.mss, iw*t.mss) // the name passed Validate
 	t.traceCC(trace.CwndSlowStart)
 }
 
@@ -323,9 +343,6 @@ func (t *TCB) canWrite() bool {
 
 // WriteClosed reports whether Write can never accept data again.
 func (t *TCB) WriteClosed() bool { return !t.canWrite() }
-
-// Unsent returns the bytes written but not yet acknowledged.
-func (t *TCB) Unsent() int { return t.sbufLen }
 
 // Write queues bytes from p for transmission and returns how many fit.
 func (t *TCB) Write(p []byte) int {
