@@ -54,6 +54,8 @@ const (
 	OptSACK         = 4 // len 2+8n: up to MaxSACKBlocks received blocks [left, right)
 	OptCRC32C       = 5 // len 6: CRC-32C of the whole datagram with this value zeroed
 	OptRSTPermitted = 6 // len 2: the sender understands the RST flag (SYN only)
+	OptAuth         = 7 // len 19: flags byte, then the sender's 16-byte secret (SYN and SYN-ACK)
+	OptMAC          = 8 // len 14: 4-byte packet counter, 8-byte tag of a keyed MAC (see MAC)
 )
 
 // MaxSACKBlocks is the largest number of SACK blocks in one segment.
@@ -61,7 +63,17 @@ const MaxSACKBlocks = 4
 
 // crcOffset is where the CRC value sits when the encoder writes the CRC
 // option: always first, at offset 20 (kind), 21 (length), 22..25 (value).
+// The MAC option takes the same place when it replaces the CRC: counter at
+// 22..25, tag at 26..33.
 const crcOffset = HeaderLen + 2
+
+// SecretLen is the size of the secret each side sends in OptAuth.
+const SecretLen = 16
+
+// AuthStateless in OptAuth's flags byte (SYN-ACK only) says the server
+// answered from a SYN cookie, kept no state, and derived the keys without
+// the client's secret.
+const AuthStateless uint8 = 0x01
 
 // Errors returned by Decode. Each names one reason a datagram is dropped.
 var (
@@ -72,6 +84,9 @@ var (
 	ErrBadOption   = errors.New("wire: malformed option")
 	ErrBadChecksum = errors.New("wire: checksum mismatch")
 )
+
+// Secret is a connection secret sent in OptAuth.
+type Secret [SecretLen]byte
 
 // Block is a SACK block: the bytes [Left, Right) were received.
 type Block struct{ Left, Right uint32 }
@@ -85,6 +100,15 @@ type Options struct {
 	HasCRC         bool // the datagram carried a CRC-32C option (and it matched)
 	NumSACK        int  // number of valid entries in SACK
 	SACK           [MaxSACKBlocks]Block
+
+	HasAuth   bool // OptAuth: AuthFlags and Secret are valid
+	AuthFlags uint8
+	Secret    Secret
+
+	// HasMAC: the datagram carries OptMAC, not yet verified (MAC.Verify
+	// does that with the connection's key).
+	HasMAC bool
+	macAt  int // offset of the MAC option's value in Raw
 }
 
 // Segment is a decoded segment. Payload aliases the decoded datagram.
@@ -98,6 +122,7 @@ type Segment struct {
 	Ext              uint8
 	Options
 	Payload []byte
+	Raw     []byte // the whole datagram (aliases the decoded buffer)
 }
 
 // Has reports whether all the given flags are set.
@@ -182,10 +207,21 @@ func Decode(b []byte, s *Segment) error {
 			}
 			s.NumSACK = n
 		case OptCRC32C:
-			if len(v) != 4 || crcAt >= 0 {
+			if len(v) != 4 || crcAt >= 0 || s.HasMAC {
 				return ErrBadOption
 			}
 			crcAt = HeaderLen + i + 2
+		case OptAuth:
+			if len(v) != 1+SecretLen || s.HasAuth {
+				return ErrBadOption
+			}
+			s.HasAuth, s.AuthFlags = true, v[0]
+			copy(s.Secret[:], v[1:])
+		case OptMAC:
+			if len(v) != 4+MACLen || s.HasMAC || crcAt >= 0 {
+				return ErrBadOption
+			}
+			s.HasMAC, s.macAt = true, HeaderLen+i+2
 		default:
 			// Unknown options are skipped, as TCP does.
 		}
@@ -198,6 +234,7 @@ func Decode(b []byte, s *Segment) error {
 		s.HasCRC = true
 	}
 	s.Payload = b[hl:]
+	s.Raw = b
 	return nil
 }
 
@@ -216,12 +253,16 @@ type Header struct {
 	Window           uint16
 
 	CRC bool // write a CRC-32C option; call Seal after the payload is in place
+	MAC bool // write a MAC option instead; call MAC.Sign after the payload is in place
 
 	// SYN options; written only when set.
 	WindowScale    uint8
 	HasWindowScale bool
 	SACKPermitted  bool
 	RSTPermitted   bool
+	Auth           bool // write OptAuth with AuthFlags and Secret
+	AuthFlags      uint8
+	Secret         Secret
 
 	// SACK blocks to write: the first ones that fit in the 40-byte options
 	// area, at most MaxSACKBlocks.
@@ -246,11 +287,16 @@ func (h *Header) sackBlocks() int {
 // fixedLen is the header length without SACK blocks and padding.
 func (h *Header) fixedLen() int {
 	n := HeaderLen
-	if h.CRC {
+	if h.MAC {
+		n += 2 + 4 + MACLen
+	} else if h.CRC {
 		n += 6
 	}
 	if h.HasWindowScale {
 		n += 3
+	}
+	if h.Auth {
+		n += 3 + SecretLen
 	}
 	if h.SACKPermitted {
 		n += 2
@@ -278,7 +324,11 @@ func Put(b []byte, h *Header, payloadLen int) int {
 	binary.BigEndian.PutUint16(b[17:], h.Window)
 	b[19] = 0
 	i := HeaderLen
-	if h.CRC {
+	if h.MAC {
+		b[i], b[i+1] = OptMAC, 2+4+MACLen
+		clear(b[i+2 : i+2+4+MACLen])
+		i += 2 + 4 + MACLen
+	} else if h.CRC {
 		b[i], b[i+1] = OptCRC32C, 6
 		binary.BigEndian.PutUint32(b[i+2:], 0)
 		i += 6
@@ -294,6 +344,11 @@ func Put(b []byte, h *Header, payloadLen int) int {
 	if h.RSTPermitted {
 		b[i], b[i+1] = OptRSTPermitted, 2
 		i += 2
+	}
+	if h.Auth {
+		b[i], b[i+1], b[i+2] = OptAuth, 3+SecretLen, h.AuthFlags
+		copy(b[i+3:], h.Secret[:])
+		i += 3 + SecretLen
 	}
 	if k := h.sackBlocks(); k > 0 {
 		b[i], b[i+1] = OptSACK, byte(2+8*k)
