@@ -84,8 +84,8 @@ type Config struct {
 	SkeletonShape bool
 
 	// MaxPayload caps the payload of a segment, in bytes. Default: as much
-	// as fits in a 1400-byte datagram (1375 with a plain peer, 1372 with
-	// checksums).
+	// as fits in a 1400-byte datagram (1375 with a plain peer, 1364 with
+	// another tjunet endpoint, whose segments carry a MAC).
 	MaxPayload int
 
 	// Tracer, when set, receives every connection's events in the lab's

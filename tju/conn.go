@@ -77,7 +77,7 @@ func (e *Endpoint) newConn(key connKey, l *Listener) *Conn {
 }
 
 func newActive(cfg *Config, c *Conn, now time.Duration, epoch int64) *tcb.TCB {
-	return tcb.NewActive(cfg.tcbConfig(c.key.local, c.key.remote, rand.Uint32(), epoch), now)
+	return tcb.NewActive(c.e.connConfig(c.key, rand.Uint32()), now)
 }
 
 func (c *Conn) onTimer() {

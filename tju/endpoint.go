@@ -58,6 +58,8 @@ type Endpoint struct {
 	closed    bool
 	private   bool // created by the package-level Listen or Dial: closes itself when unused
 
+	keys   endpointKeys // for connection secrets and SYN cookies
+
 	timers timerQueue
 	done   chan struct{}
 	wg     sync.WaitGroup
@@ -75,6 +77,7 @@ type EndpointStats struct {
 	BytesIn, BytesOut         uint64
 	Malformed                 uint64 // dropped: too short, bad lengths or options
 	BadChecksum               uint64 // dropped: CRC-32C mismatch
+	BadMAC                    uint64 // dropped: failed or lacked a connection's negotiated MAC
 	NoConnection              uint64 // valid segments for no connection or listener
 	ConnsOpened               uint64 // connections that reached ESTABLISHED
 	ConnsRefused              uint64 // SYNs answered with a reset (no listener)
@@ -85,7 +88,7 @@ type EndpointStats struct {
 
 type endpointCounters struct {
 	datagramsIn, datagramsOut, bytesIn, bytesOut atomic.Uint64
-	malformed, badChecksum, noConnection         atomic.Uint64
+	malformed, badChecksum, badMAC, noConnection atomic.Uint64
 	connsOpened, connsRefused, resetsSent        atomic.Uint64
 	acceptOverflows, sendErrors                  atomic.Uint64
 }
@@ -103,6 +106,7 @@ func NewEndpoint(pc net.PacketConn, cfg *Config) *Endpoint {
 		done:      make(chan struct{}),
 	}
 	e.epochMicros = e.epoch.UnixMicro()
+	e.keys.init()
 	e.timers.wake = make(chan struct{}, 1)
 	if p, ok := pc.(packetIO); ok {
 		e.io = p
@@ -149,7 +153,7 @@ func (e *Endpoint) Stats() EndpointStats {
 	return EndpointStats{
 		DatagramsIn: s.datagramsIn.Load(), DatagramsOut: s.datagramsOut.Load(),
 		BytesIn: s.bytesIn.Load(), BytesOut: s.bytesOut.Load(),
-		Malformed: s.malformed.Load(), BadChecksum: s.badChecksum.Load(),
+		Malformed: s.malformed.Load(), BadChecksum: s.badChecksum.Load(), BadMAC: s.badMAC.Load(),
 		NoConnection: s.noConnection.Load(), ConnsOpened: s.connsOpened.Load(),
 		ConnsRefused: s.connsRefused.Load(), ResetsSent: s.resetsSent.Load(),
 		AcceptOverflows: s.acceptOverflows.Load(), SendErrors: s.sendErrors.Load(),
@@ -286,7 +290,9 @@ func (e *Endpoint) input(d []byte, from netip.AddrPort, b *burst) {
 	}
 	key := connKey{peer: from, local: seg.DstPort, remote: seg.SrcPort}
 	if b.c != nil && b.c.key == key {
-		b.c.tcb.Handle(&seg, b.now)
+		if !b.c.tcb.Handle(&seg, b.now) {
+			e.stats.badMAC.Add(1)
+		}
 		return
 	}
 	b.flush()
@@ -297,7 +303,9 @@ func (e *Endpoint) input(d []byte, from netip.AddrPort, b *burst) {
 	if c != nil {
 		c.mu.Lock()
 		b.c, b.now = c, e.now()
-		c.tcb.Handle(&seg, b.now)
+		if !c.tcb.Handle(&seg, b.now) {
+			e.stats.badMAC.Add(1)
+		}
 		return
 	}
 	if l != nil && seg.Flags&(wire.FlagSYN|wire.FlagACK|wire.FlagRST) == wire.FlagSYN {
@@ -311,10 +319,10 @@ func (e *Endpoint) input(d []byte, from netip.AddrPort, b *burst) {
 // refuse answers a segment for no connection with a reset, when the
 // sender speaks tjunet's options (a plain lab peer never gets one).
 func (e *Endpoint) refuse(s *wire.Segment, to netip.AddrPort) {
-	if e.cfg.Plain || s.Flags&wire.FlagRST != 0 || !(s.HasCRC || s.RSTPermitted) {
+	if e.cfg.Plain || s.Flags&wire.FlagRST != 0 || !(s.HasCRC || s.HasMAC || s.RSTPermitted) {
 		return
 	}
-	h := wire.Header{SrcPort: s.DstPort, DstPort: s.SrcPort, Flags: wire.FlagRST | wire.FlagACK, CRC: s.HasCRC}
+	h := wire.Header{SrcPort: s.DstPort, DstPort: s.SrcPort, Flags: wire.FlagRST | wire.FlagACK, CRC: s.HasCRC || s.HasMAC}
 	if s.Flags&wire.FlagACK != 0 {
 		h.Seq = s.Ack
 	}
@@ -324,6 +332,12 @@ func (e *Endpoint) refuse(s *wire.Segment, to netip.AddrPort) {
 	}
 	if s.Flags&wire.FlagSYN != 0 {
 		e.stats.connsRefused.Add(1)
+	}
+	if s.HasMAC {
+		// The peer authenticates its connection's segments and will take
+		// this RST only with the reset token it learnt in the handshake.
+		sec := e.secretFor(connKey{peer: to, local: s.DstPort, remote: s.SrcPort})
+		h.HasResetToken, h.ResetToken = true, wire.ResetToken(&sec)
 	}
 	var buf [wire.HeaderLen + wire.MaxOptionsLen]byte
 	n := wire.Put(buf[:], &h, 0)

@@ -99,5 +99,5 @@ func ExampleConn_Info() {
 	c.Write(make([]byte, 100000))
 	i := c.Info()
 	fmt.Println(i.State, i.Extensions, i.MSS)
-	// Output: ESTABLISHED true 1372
+	// Output: ESTABLISHED true 1364
 }

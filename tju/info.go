@@ -52,6 +52,7 @@ type Info struct {
 	FastRecoveries  uint64 // loss recoveries entered on duplicate ACKs or SACK
 	DuplicateSegs   uint64 // segments received that brought no new byte
 	DroppedNoChksum uint64 // segments dropped for lacking the negotiated checksum
+	DroppedBadMAC   uint64 // segments dropped for failing or lacking the negotiated MAC
 }
 
 func infoFrom(i tcb.Info) Info {
@@ -63,5 +64,6 @@ func infoFrom(i tcb.Info) Info {
 		SegmentsSent: i.SegsSent, SegmentsRecv: i.SegsReceived, Retransmits: i.SegsRetrans,
 		Timeouts: i.Timeouts, FastRecoveries: i.FastRecovery, DuplicateSegs: i.DupSegsRecv,
 		DroppedNoChksum: i.DroppedNoCRC,
+		DroppedBadMAC:   i.DroppedBadMAC,
 	}
 }

@@ -40,7 +40,7 @@ func (l *Listener) onSYN(s *wire.Segment, key connKey) {
 
 	c := e.newConn(key, l)
 	now := e.now()
-	c.tcb = tcb.NewPassive(e.cfg.tcbConfig(key.local, key.remote, rand.Uint32(), e.epochMicros), s, now)
+	c.tcb = tcb.NewPassive(e.connConfig(key, rand.Uint32()), s, now)
 	// Register the child before its SYN-ACK goes out (lab rule).
 	e.mu.Lock()
 	if e.closed {

@@ -147,7 +147,7 @@ func makeJunk(r *rand.Rand, count int) *junk {
 func statsDelta(a, b EndpointStats) EndpointStats {
 	return EndpointStats{
 		Malformed: b.Malformed - a.Malformed, BadChecksum: b.BadChecksum - a.BadChecksum,
-		NoConnection: b.NoConnection - a.NoConnection, ResetsSent: b.ResetsSent - a.ResetsSent,
+		NoConnection: b.NoConnection - a.NoConnection, BadMAC: b.BadMAC - a.BadMAC, ResetsSent: b.ResetsSent - a.ResetsSent,
 		DatagramsIn: b.DatagramsIn - a.DatagramsIn,
 	}
 }
@@ -205,13 +205,13 @@ func TestRobustMalformedDatagrams(t *testing.T) {
 			Window: 1000, CRC: true}, []byte("forged"))
 		bad[len(bad)-1] ^= 0x40
 		v.cl.PacketConn.WriteToUDPAddrPort(bad, vServerAddr)
-		// Without the checksum both sides negotiated: dropped by the
-		// connection (Info.DroppedNoChksum), whatever it says.
+		// Without the MAC both sides negotiated: dropped by the
+		// connection (Info.DroppedBadMAC), whatever it says.
 		forge(wire.Header{Seq: data0.seq, Ack: peerNxt, Flags: wire.FlagACK | wire.FlagRST}, nil)
 		forge(wire.Header{Seq: data0.seq, Ack: peerNxt, Flags: wire.FlagACK}, []byte("no checksum"))
-		// Checksummed but out of place: a RST far outside the window
-		// (RFC 5961: ignored), data far beyond the window, an ACK of
-		// bytes never sent, a SYN on the established connection.
+		// With a valid CRC-32C, which anyone can compute, but no MAC: a
+		// RST far outside the window, data far beyond the window, an ACK
+		// of bytes never sent, a SYN on the established connection.
 		forge(wire.Header{Seq: data0.seq + 1<<30, Ack: peerNxt, Flags: wire.FlagACK | wire.FlagRST, CRC: true}, nil)
 		forge(wire.Header{Seq: data0.seq + 1<<30, Ack: peerNxt, Flags: wire.FlagACK, Window: 100, CRC: true}, []byte("far"))
 		forge(wire.Header{Seq: data0.seq, Ack: peerNxt + 1<<20, Flags: wire.FlagACK, Window: 100, CRC: true}, nil)
@@ -226,8 +226,8 @@ func TestRobustMalformedDatagrams(t *testing.T) {
 		if d.ResetsSent != 0 {
 			t.Errorf("%d resets sent for segments without options", d.ResetsSent)
 		}
-		if n := s.Info().DroppedNoChksum; n != 2 {
-			t.Errorf("server connection dropped %d segments without the checksum, want 2", n)
+		if n := s.Info().DroppedBadMAC; n != 6 || d.BadMAC != 6 {
+			t.Errorf("server connection dropped %d segments without the MAC (endpoint counted %d), want 6", n, d.BadMAC)
 		}
 		t.Logf("%d junk datagrams: %d short, %d bad lengths, %d bad options, malformed %d, bad checksum %d, no connection %d",
 			len(j.datagrams), j.shortCount, j.lengthCount, j.optsCount, j.malformed, j.badChecksum, j.noConn)

@@ -1,6 +1,7 @@
 package tcb
 
 import (
+	"crypto/subtle"
 	"time"
 
 	"github.com/tjunet/tjunet/internal/wire"
@@ -10,48 +11,85 @@ import (
 // in-order or out-of-order data.
 
 // Handle processes one arriving segment (RFC 793 section 3.9, "SEGMENT
-// ARRIVES").
-func (t *TCB) Handle(s *wire.Segment, now time.Duration) {
+// ARRIVES"). It returns false when the segment was dropped for failing the
+// connection's MAC (the caller counts those), true otherwise.
+func (t *TCB) Handle(s *wire.Segment, now time.Duration) bool {
 	t.lastNow = now
 	t.stats.SegsReceived++
 	t.tracePeer(s)
-	if t.crc && !s.HasCRC && t.state != SynSent {
+	switch {
+	case t.mac != nil && t.state != SynSent:
+		// The client's retransmitted SYN, sent before it knew the key,
+		// still makes us resend the SYN-ACK (handleSynRecv checks it).
+		if t.state == SynRecv && s.Flags&wire.FlagSYN != 0 && !s.HasMAC && s.HasCRC {
+			break
+		}
+		if !t.mac.Verify(s) {
+			if s.Flags&wire.FlagRST != 0 && s.HasResetToken && t.state != Closed &&
+				subtle.ConstantTimeCompare(s.ResetToken[:], t.peerTok[:]) == 1 {
+				// The peer forgot the connection and proves it is the peer.
+				t.fail(ErrReset)
+				return true
+			}
+			t.stats.DroppedBadMAC++
+			return false
+		}
+		if t.echo && s.Flags&wire.FlagSYN == 0 {
+			t.echo = false // the server holds state now: no more echoes
+		}
+	case t.crc && !s.HasCRC && t.state != SynSent:
 		t.stats.DroppedNoCRC++
-		return
+		return true
 	}
 	switch t.state {
 	case Closed, Listen:
-		return
+		return true
 	case SynSent:
-		t.handleSynSent(s, now)
-		return
+		return t.handleSynSent(s, now)
 	case SynRecv:
 		if !t.handleSynRecv(s, now) {
-			return
+			return true
 		}
 	}
 	t.handleSynchronized(s, now)
+	return true
 }
 
-func (t *TCB) handleSynSent(s *wire.Segment, now time.Duration) {
+func (t *TCB) handleSynSent(s *wire.Segment, now time.Duration) bool {
 	hasAck := s.Flags&wire.FlagACK != 0
 	if hasAck && seqnum(s.Ack) != t.iss+1 {
-		return // not for our SYN
+		return true // not for our SYN
 	}
 	if s.Flags&wire.FlagRST != 0 {
 		if hasAck {
 			t.fail(ErrRefused)
 		}
-		return
+		return true
 	}
 	if s.Flags&wire.FlagSYN == 0 {
-		return
+		return true
+	}
+	var mac *wire.MAC
+	if t.cfg.Extensions && hasAck && s.HasAuth {
+		// The SYN-ACK answers our OptAuth: derive the keys and check that
+		// it was signed with them (the server knows our secret).
+		in := wire.KeyInput{ClientSecret: t.cfg.Secret, ServerSecret: s.Secret,
+			ClientISN: uint32(t.iss), ServerISN: s.Seq, ClientPort: t.cfg.LocalPort, ServerPort: t.cfg.RemotePort}
+		mac = wire.NewMAC(&in, true)
+		if !mac.Verify(s) {
+			t.stats.DroppedBadMAC++
+			return false
+		}
+		t.echo = s.AuthFlags&wire.AuthStateless != 0
+		t.peerTok = wire.ResetToken(&s.Secret)
+	} else if t.cfg.Extensions && s.HasMAC {
+		return true // a MAC we cannot check (no OptAuth): not a valid SYN-ACK
 	}
 	t.irs = seqnum(s.Seq)
 	t.rbuf.nxt = seqnum(s.Seq + 1)
 	t.advRight = t.rbuf.nxt
 	if t.cfg.Extensions {
-		t.negotiate(s)
+		t.negotiate(s, mac)
 	}
 	t.setPeerWindow(s)
 	t.sndWl1, t.sndWl2 = seqnum(s.Seq), seqnum(s.Ack)
@@ -59,11 +97,12 @@ func (t *TCB) handleSynSent(s *wire.Segment, now time.Duration) {
 		// Simultaneous open (RFC 793 figure 8).
 		t.setState(SynRecv)
 		t.synPending = true
-		return
+		return true
 	}
 	t.sndUna = seqnum(s.Ack)
 	t.established(now)
 	t.ackNow = true // the third ACK
+	return true
 }
 
 // established enters ESTABLISHED once our SYN is acknowledged.

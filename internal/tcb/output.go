@@ -258,20 +258,30 @@ func (t *TCB) emitFin(buf []byte, now time.Duration, seq seqnum) int {
 func (t *TCB) emit(buf []byte, now time.Duration, flags uint8, seq seqnum, src *ring, n int) int {
 	h := wire.Header{
 		SrcPort: t.cfg.LocalPort, DstPort: t.cfg.RemotePort,
-		Seq: uint32(seq), Flags: flags, CRC: t.crc,
+		Seq: uint32(seq), Flags: flags, CRC: t.crc, MAC: t.mac != nil,
 	}
 	if flags&wire.FlagSYN != 0 {
 		if t.state == SynSent && t.cfg.Extensions {
 			h.CRC, h.HasWindowScale, h.WindowScale = true, true, t.rcvShift
 			h.SACKPermitted, h.RSTPermitted = true, true
+			h.Auth, h.Secret = true, t.cfg.Secret
 		} else if t.state == SynRecv && t.ext {
-			h.CRC = t.crc
 			h.HasWindowScale, h.WindowScale = true, t.rcvShift
 			if t.sack {
 				h.SACKPermitted = true
 			}
 			h.RSTPermitted = true
+			if t.mac != nil {
+				h.Auth, h.Secret = true, t.cfg.Secret
+				if t.stateless {
+					h.AuthFlags = wire.AuthStateless
+				}
+			}
 		}
+	} else if t.echo {
+		// The server answered from a SYN cookie and forgot our secret:
+		// repeat it until it answers (it needs it to derive the keys).
+		h.Auth, h.Secret = true, t.cfg.Secret
 	}
 	if flags&wire.FlagACK != 0 {
 		h.Ack = uint32(t.rbuf.nxt)
@@ -297,7 +307,9 @@ func (t *TCB) emit(buf []byte, now time.Duration, flags uint8, seq seqnum, src *
 	if n > 0 {
 		src.copyOut(buf[hl:hl+n], int(seq-t.sbufSeq))
 	}
-	if h.CRC {
+	if h.MAC {
+		t.mac.Sign(buf[:hl+n])
+	} else if h.CRC {
 		wire.Seal(buf[:hl+n])
 	}
 	t.stats.SegsSent++

@@ -73,6 +73,14 @@ type Config struct {
 	SkeletonShape bool // send data with flags 0 and FIN alone, as the lab skeleton does
 	MaxPayload    int  // cap on payload per segment (0: as large as fits in 1400 bytes)
 
+	// Secret is this side's contribution to the connection's MAC keys,
+	// sent in the SYN or SYN-ACK (OptAuth). The caller draws it from a
+	// cryptographic random source; the engine reads no randomness.
+	Secret wire.Secret
+	// Stateless (passive only) marks a TCB made from a SYN cookie: its
+	// SYN-ACK was already sent by the listener, which kept no state.
+	Stateless bool
+
 	CongestionControl string // "reno" (default) or "cubic"
 	InitialCwnd       int    // segments; 0 means 10
 
@@ -89,13 +97,17 @@ type TCB struct {
 	lastNow     time.Duration // time of the latest input, for trace lines
 
 	// Negotiated in the handshake.
-	ext      bool // the peer speaks the tjunet options
-	crc      bool
-	sack     bool
-	rstOK    bool
-	sndShift uint8
-	rcvShift uint8
-	mss      int
+	ext       bool // the peer speaks the tjunet options
+	crc       bool
+	mac       *wire.MAC  // segments are authenticated (OptMAC), in the CRC's place
+	echo      bool       // client after a stateless SYN-ACK: repeat OptAuth until the server answers
+	peerTok   wire.Token // the peer's reset token (with mac)
+	sack      bool
+	rstOK     bool
+	stateless bool // the SYN-ACK says the listener keeps no state (StatelessSynAck)
+	sndShift  uint8
+	rcvShift  uint8
+	mss       int
 
 	// Handshake.
 	synRetx    int
@@ -182,6 +194,7 @@ type Info struct {
 	FastRecovery  uint64 // loss-recovery episodes entered on duplicate ACKs or SACK
 	DupSegsRecv   uint64 // segments that brought no new byte
 	DroppedNoCRC  uint64 // segments dropped for lacking the negotiated checksum
+	DroppedBadMAC uint64 // segments dropped for failing (or lacking) the negotiated MAC
 	TLPs          uint64 // tail loss probes sent
 }
 
@@ -215,13 +228,41 @@ func NewPassive(cfg Config, syn *wire.Segment, now time.Duration) *TCB {
 	t.irs = seqnum(syn.Seq)
 	t.rbuf.nxt = seqnum(syn.Seq + 1)
 	t.advRight = t.rbuf.nxt
+	var mac *wire.MAC
+	if cfg.Extensions && syn.HasAuth && syn.HasCRC {
+		in := wire.KeyInput{ClientSecret: syn.Secret, ServerSecret: cfg.Secret,
+			ClientISN: syn.Seq, ServerISN: uint32(t.iss), ClientPort: cfg.RemotePort, ServerPort: cfg.LocalPort}
+		mac = wire.NewMAC(&in, false)
+		t.peerTok = wire.ResetToken(&syn.Secret)
+	}
 	if cfg.Extensions {
-		t.negotiate(syn)
+		t.negotiate(syn, mac)
 	}
 	t.setPeerWindow(syn)
 	t.sndWl1, t.sndWl2 = seqnum(syn.Seq), t.iss
 	t.tracePeer(syn)
+	if cfg.Stateless {
+		// The listener sent the SYN-ACK (signed with counter 0) from a
+		// cookie: the ACK that brought us here answers it. No RTT sample.
+		t.synPending = false
+		t.synRetx = 1
+		if mac != nil {
+			mac.SkipSend()
+		}
+	}
 	return t
+}
+
+// StatelessSynAck writes into buf the SYN-ACK a listener sends from a SYN
+// cookie (cfg.ISN) for syn without keeping state, and returns its length.
+// NewPassive with the same cfg and Stateless set rebuilds the connection
+// when the ACK returns.
+func StatelessSynAck(cfg Config, syn *wire.Segment, buf []byte) int {
+	cfg.Stateless = false
+	cfg.Tracer = nil
+	t := NewPassive(cfg, syn, 0)
+	t.stateless = true
+	return t.Poll(0, buf)
 }
 
 func newTCB(cfg Config) *TCB {
@@ -237,16 +278,17 @@ func newTCB(cfg Config) *TCB {
 		t.rcvShift++
 	}
 	t.rtt.init(cfg.InitialRTO, cfg.MinRTO, cfg.MaxRTO)
-	t.mss = t.payloadFor(false)
+	t.mss = t.payloadFor()
 	t.trLastCwnd, t.trLastSsth, t.trLastSwnd, t.trLastRwnd = -1, -1, -1, -1
 	return t
 }
 
-// payloadFor is the largest payload in one datagram with or without CRC.
-func (t *TCB) payloadFor(crc bool) int {
+// payloadFor is the largest payload in one datagram with the options
+// every segment carries.
+func (t *TCB) payloadFor() int {
 	n := wire.LabMaxPayload
-	if crc {
-		h := wire.Header{CRC: true}
+	if t.crc || t.mac != nil {
+		h := wire.Header{CRC: t.crc, MAC: t.mac != nil, Auth: t.echo}
 		n = wire.MaxDatagram - h.Len()
 	}
 	if t.cfg.MaxPayload > 0 {
@@ -256,9 +298,11 @@ func (t *TCB) payloadFor(crc bool) int {
 }
 
 // negotiate enables the options both sides offered (RFC 7323 section 2.2
-// for window scaling; RFC 2018 section 2 for SACK).
-func (t *TCB) negotiate(s *wire.Segment) {
-	t.crc = s.HasCRC
+// for window scaling; RFC 2018 section 2 for SACK). mac is set when both
+// offered OptAuth: it replaces the CRC.
+func (t *TCB) negotiate(s *wire.Segment, mac *wire.MAC) {
+	t.mac = mac
+	t.crc = s.HasCRC && mac == nil
 	t.sack = s.SACKPermitted
 	t.rstOK = s.RSTPermitted
 	if s.HasWindowScale {
@@ -266,8 +310,8 @@ func (t *TCB) negotiate(s *wire.Segment) {
 	} else {
 		t.rcvShift = 0
 	}
-	t.ext = t.crc || t.sack || t.rstOK || s.HasWindowScale
-	t.mss = t.payloadFor(t.crc)
+	t.ext = t.crc || t.sack || t.rstOK || s.HasWindowScale || mac != nil
+	t.mss = t.payloadFor()
 }
 
 func (t *TCB) setPeerWindow(s *wire.Segment) {

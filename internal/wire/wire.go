@@ -56,6 +56,7 @@ const (
 	OptRSTPermitted = 6 // len 2: the sender understands the RST flag (SYN only)
 	OptAuth         = 7 // len 19: flags byte, then the sender's 16-byte secret (SYN and SYN-ACK)
 	OptMAC          = 8 // len 14: 4-byte packet counter, 8-byte tag of a keyed MAC (see MAC)
+	OptResetToken   = 9 // len 10: proves a RST comes from the peer that forgot the connection (see ResetToken)
 )
 
 // MaxSACKBlocks is the largest number of SACK blocks in one segment.
@@ -88,6 +89,9 @@ var (
 // Secret is a connection secret sent in OptAuth.
 type Secret [SecretLen]byte
 
+// Token is a reset token (OptResetToken).
+type Token [8]byte
+
 // Block is a SACK block: the bytes [Left, Right) were received.
 type Block struct{ Left, Right uint32 }
 
@@ -109,6 +113,9 @@ type Options struct {
 	// does that with the connection's key).
 	HasMAC bool
 	macAt  int // offset of the MAC option's value in Raw
+
+	HasResetToken bool // OptResetToken: ResetToken is valid
+	ResetToken    Token
 }
 
 // Segment is a decoded segment. Payload aliases the decoded datagram.
@@ -217,6 +224,12 @@ func Decode(b []byte, s *Segment) error {
 			}
 			s.HasAuth, s.AuthFlags = true, v[0]
 			copy(s.Secret[:], v[1:])
+		case OptResetToken:
+			if len(v) != len(Token{}) || s.HasResetToken {
+				return ErrBadOption
+			}
+			s.HasResetToken = true
+			copy(s.ResetToken[:], v)
 		case OptMAC:
 			if len(v) != 4+MACLen || s.HasMAC || crcAt >= 0 {
 				return ErrBadOption
@@ -263,6 +276,8 @@ type Header struct {
 	Auth           bool // write OptAuth with AuthFlags and Secret
 	AuthFlags      uint8
 	Secret         Secret
+	HasResetToken  bool // write OptResetToken
+	ResetToken     Token
 
 	// SACK blocks to write: the first ones that fit in the 40-byte options
 	// area, at most MaxSACKBlocks.
@@ -297,6 +312,9 @@ func (h *Header) fixedLen() int {
 	}
 	if h.Auth {
 		n += 3 + SecretLen
+	}
+	if h.HasResetToken {
+		n += 2 + len(Token{})
 	}
 	if h.SACKPermitted {
 		n += 2
@@ -349,6 +367,11 @@ func Put(b []byte, h *Header, payloadLen int) int {
 		b[i], b[i+1], b[i+2] = OptAuth, 3+SecretLen, h.AuthFlags
 		copy(b[i+3:], h.Secret[:])
 		i += 3 + SecretLen
+	}
+	if h.HasResetToken {
+		b[i], b[i+1] = OptResetToken, byte(2+len(Token{}))
+		copy(b[i+2:], h.ResetToken[:])
+		i += 2 + len(Token{})
 	}
 	if k := h.sackBlocks(); k > 0 {
 		b[i], b[i+1] = OptSACK, byte(2+8*k)
