@@ -58,7 +58,7 @@ type Endpoint struct {
 	closed    bool
 	private   bool // created by the package-level Listen or Dial: closes itself when unused
 
-	keys   endpointKeys // for connection secrets and SYN cookies
+	keys endpointKeys // for connection secrets and SYN cookies
 
 	timers timerQueue
 	done   chan struct{}
