@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"math"
@@ -15,34 +14,48 @@ import (
 	"sync"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/tjunet/tjunet/tju"
 	"github.com/tjunet/tjunet/trace"
 )
 
-func init() {
-	register(&command{
-		name:     "bench",
-		summary:  "measure throughput and latency between two hosts (or over loopback), like iperf",
-		usage:    benchUsage,
-		setFlags: benchFlags,
-		run:      runBench,
-	})
+func init() { register(newBenchCommand) }
+
+// benchOptions are the flags of tju bench.
+type benchOptions struct {
+	transportOptions
+	server    bool
+	client    string
+	listen    string
+	once      bool
+	readyFile string
+	mode      string
+	duration  time.Duration
+	size      sizeValue
+	count     int
+	msgSize   sizeValue
+	interval  time.Duration
+	json      bool
+	bind      string
+	timeout   time.Duration
+
+	timeGiven, sizeGiven, portGiven bool
 }
 
-const benchUsage = `Usage:
-  tju bench server [--listen ADDR] [--once]
-  tju bench client HOST[:PORT][/TJUPORT] [--time 10s | --size 1GiB] [--mode throughput|latency] [--json]
-  tju bench loopback [--time 3s | --size 1GiB] [--mode throughput|latency] [--json]
-
-Measures TJU TCP between a bench server and a bench client, as iperf does
+func newBenchCommand(e *env) *cobra.Command {
+	o := &benchOptions{msgSize: 64}
+	cmd := &cobra.Command{
+		Use:   "bench [flags] server|client HOST[:PORT][/TJUPORT]|loopback",
+		Short: "measure throughput and latency between two hosts (or over loopback), like iperf3",
+		Long: `Measures TJU TCP between a bench server and a bench client, as iperf3 does
 for TCP.
 
-  server    listens on --listen (default :20218) and TJU port --port
-            (default 1234) and answers clients, several at a time, until
-            interrupted (or after one with --once). It prints one line per
-            test.
-  client    connects to a server and runs one test, printing a line every
-            --interval, then the totals.
+  server    (or -s) listens on --listen (default :20218) and TJU port
+            --port (default 1234) and answers clients, several at a time,
+            until interrupted (or after one with --once). It prints one
+            line per test.
+  client    (or -c HOST) connects to a server and runs one test, printing
+            a line every --interval, then the totals.
   loopback  runs a server and a client in this process over 127.0.0.1, for
             a quick figure (default --time 3s).
 
@@ -52,7 +65,7 @@ Modes:
               the server acknowledged, the bitrate, the retransmissions,
               the congestion window and the smoothed RTT; the test ends when
               the server confirms the total it received.
-  latency     the client sends --msg-size-byte requests (default 64) one at
+  latency     the client sends --msg-size requests (default 64 bytes) one at
               a time and the server echoes each; it runs for --time or
               --count requests and reports requests per second and the
               round-trip time's percentiles (p50, p90, p99) and maximum.
@@ -60,14 +73,13 @@ Modes:
 --json prints one JSON document at the end instead of the text. Rates are
 bits per second (1 Mbit/s = 10^6 bit/s); sizes accept 64MiB, 1GB, 1048576.
 
-Exit status: 0 after a test, 1 if it fails, 2 for a usage error.
-
-Examples:
-  # On host B:
-  tju bench server
+Exit status: 0 after a test, 1 if it fails, 2 for a usage error, 130 when
+interrupted.`,
+		Example: `  # On host B:
+  tju bench -s
   # On host A, ten seconds of throughput, then latency:
-  tju bench client hostB
-  tju bench client --mode latency --time 5s hostB
+  tju bench -c hostB
+  tju bench -c hostB --mode latency -t 5s
 
   # A quick figure on this machine, as JSON:
   tju bench loopback --json
@@ -76,24 +88,30 @@ Examples:
   tju bench loopback --size 1GiB --cc cubic --interval 500ms
 
   # A server that serves one test, with its counters on a web page:
-  tju bench server --once --metrics localhost:6060`
-
-func benchFlags(fs *flag.FlagSet) {
-	fs.String("listen", ":20218", "server: UDP `address` to listen on")
-	fs.Bool("once", false, "server: exit after one test")
-	fs.String("ready-file", "", "server: once listening, write the address to dial (UDP address/TJU port) into `FILE`")
-	fs.String("mode", "throughput", "client: what to measure: throughput or latency")
-	fs.Duration("time", 10*time.Second, "client: how long the test runs (default 10s; 3s for loopback)")
-	var size sizeValue
-	fs.Var(&size, "size", "client, throughput: send this many bytes instead of running for --time (1GiB)")
-	fs.Int("count", 0, "client, latency: send this many requests instead of running for --time")
-	var msg sizeValue = 64
-	fs.Var(&msg, "msg-size", "client, latency: bytes in each request and response")
-	fs.Duration("interval", time.Second, "client: print a line every `interval` (0: none)")
-	fs.Bool("json", false, "client: print the result as JSON")
-	fs.String("bind", "", "client: local UDP `address` of our endpoint (default: a free port)")
-	fs.Duration("timeout", 10*time.Second, "client: give up connecting after this `duration`")
-	transportFlags(fs, false)
+  tju bench server --once --metrics localhost:6060`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f := cmd.Flags()
+			o.timeGiven, o.sizeGiven, o.portGiven = f.Changed("time"), f.Changed("size"), f.Changed("port")
+			return runBench(cmd.Context(), o, args, e)
+		},
+	}
+	fs := cmd.Flags()
+	fs.BoolVarP(&o.server, "server", "s", false, "run the server (as \"tju bench server\")")
+	fs.StringVarP(&o.client, "client", "c", "", "run a client against the server at `HOST[:PORT][/TJUPORT]` (as \"tju bench client HOST\")")
+	fs.StringVarP(&o.listen, "listen", "L", ":20218", "server: UDP `ADDR` to listen on")
+	fs.BoolVarP(&o.once, "once", "1", false, "server: exit after one test")
+	fs.StringVar(&o.readyFile, "ready-file", "", "server: once listening, write the address to dial (UDP address/TJU port) into `FILE`")
+	fs.StringVarP(&o.mode, "mode", "m", "throughput", "client: what to measure, a `MODE`: throughput or latency")
+	fs.DurationVarP(&o.duration, "time", "t", 10*time.Second, "client: how long the test runs, a `DURATION` (loopback: 3s)")
+	fs.VarP(&o.size, "size", "n", "client, throughput: send this `SIZE` instead of running for --time (1GiB)")
+	fs.IntVarP(&o.count, "count", "k", 0, "client, latency: send `N` requests instead of running for --time")
+	fs.VarP(&o.msgSize, "msg-size", "l", "client, latency: the `SIZE` of each request and response")
+	fs.DurationVarP(&o.interval, "interval", "i", time.Second, "client: print a line every `INTERVAL` (0: none)")
+	fs.BoolVarP(&o.json, "json", "J", false, "client: print the result as JSON")
+	fs.StringVarP(&o.bind, "bind", "B", "", "client: local UDP `ADDR` of our endpoint (default: a free port)")
+	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "client: give up connecting after this `DURATION`")
+	o.addFlags(fs, false)
+	return cmd
 }
 
 // The bench protocol. The client opens with a 16-byte header:
@@ -125,54 +143,58 @@ type benchParams struct {
 	timeout  time.Duration
 }
 
-func runBench(ctx context.Context, fs *flag.FlagSet, e *env) error {
-	args, err := positionalArgs(fs, e, "bench")
-	if err != nil {
-		return err
+func runBench(ctx context.Context, o *benchOptions, args []string, e *env) error {
+	switch {
+	case o.server && o.client != "":
+		return usagef("-s and -c: want one role, server or client")
+	case o.server:
+		args = append([]string{"server"}, args...)
+	case o.client != "":
+		args = append([]string{"client", o.client}, args...)
 	}
 	if len(args) == 0 {
-		return usagef("say what to run: tju bench server, tju bench client HOST, or tju bench loopback")
+		return usagef("say what to run (want tju bench -s, tju bench -c HOST, or tju bench loopback)")
 	}
 	switch args[0] {
 	case "server":
 		if len(args) > 1 {
 			return usagef("unexpected arguments %q after server", args[1:])
 		}
-		return benchServer(ctx, fs, e)
+		return benchServer(ctx, o, e)
 	case "client":
 		if len(args) != 2 {
-			return usagef("tju bench client takes the server's address: tju bench client HOST[:PORT][/TJUPORT]")
+			return usagef("tju bench client takes the server's address (want tju bench -c HOST[:PORT][/TJUPORT])")
 		}
-		p, err := benchParamsFrom(fs, false)
+		p, err := benchParamsFrom(o, false)
 		if err != nil {
 			return err
 		}
-		return benchClient(ctx, fs, e, args[1], p)
+		return benchClient(ctx, o, e, args[1], p)
 	case "loopback", "local":
 		if len(args) > 1 {
 			return usagef("unexpected arguments %q after loopback", args[1:])
 		}
-		p, err := benchParamsFrom(fs, true)
+		p, err := benchParamsFrom(o, true)
 		if err != nil {
 			return err
 		}
-		return benchLoopback(ctx, fs, e, p)
+		return benchLoopback(ctx, o, e, p)
 	}
-	return usagef("unknown bench role %q: want server, client or loopback", args[0])
+	return usagef("unknown bench role %q (want server, client or loopback)", args[0])
 }
 
-func benchParamsFrom(fs *flag.FlagSet, loopback bool) (benchParams, error) {
+func benchParamsFrom(o *benchOptions, loopback bool) (benchParams, error) {
 	p := benchParams{
-		mode:     strings.ToLower(flagValue[string](fs, "mode")),
-		duration: flagValue[time.Duration](fs, "time"),
-		size:     flagValue[int64](fs, "size"),
-		count:    flagValue[int](fs, "count"),
-		msgSize:  int(flagValue[int64](fs, "msg-size")),
-		interval: flagValue[time.Duration](fs, "interval"),
-		json:     flagValue[bool](fs, "json"),
-		timeout:  flagValue[time.Duration](fs, "timeout"),
+		mode:     strings.ToLower(o.mode),
+		duration: o.duration,
+		size:     int64(o.size),
+		count:    o.count,
+		msgSize:  int(min(int64(o.msgSize), maxBenchMsg+1)),
+		interval: o.interval,
+		json:     o.json,
+		timeout:  o.timeout,
 	}
-	if loopback && !flagSet(fs, "time") {
+	if loopback && !o.timeGiven {
 		p.duration = 3 * time.Second
 	}
 	switch p.mode {
@@ -181,8 +203,8 @@ func benchParamsFrom(fs *flag.FlagSet, loopback bool) (benchParams, error) {
 		if p.count != 0 {
 			return p, usagef("--count is for --mode latency; use --size or --time")
 		}
-		if flagSet(fs, "size") {
-			if flagSet(fs, "time") {
+		if o.sizeGiven {
+			if o.timeGiven {
 				return p, usagef("give --time or --size, not both")
 			}
 			if p.size <= 0 {
@@ -192,14 +214,14 @@ func benchParamsFrom(fs *flag.FlagSet, loopback bool) (benchParams, error) {
 		}
 	case "latency", "l":
 		p.mode = "latency"
-		if flagSet(fs, "size") {
+		if o.sizeGiven {
 			return p, usagef("--size is for --mode throughput; use --count or --time")
 		}
 		if p.count < 0 {
 			return p, usagef("--count must be positive")
 		}
 		if p.count > 0 {
-			if flagSet(fs, "time") {
+			if o.timeGiven {
 				return p, usagef("give --time or --count, not both")
 			}
 			p.duration = 0
@@ -213,8 +235,8 @@ func benchParamsFrom(fs *flag.FlagSet, loopback bool) (benchParams, error) {
 	if p.duration < 0 || (p.duration == 0 && p.size == 0 && p.count == 0) {
 		return p, usagef("--time must be positive")
 	}
-	if p.interval < 0 || (p.interval > 0 && p.interval < 10*time.Millisecond) {
-		return p, usagef("--interval %v: want 0 (none) or at least 10ms", p.interval)
+	if err := checkInterval("--interval", p.interval); err != nil {
+		return p, err
 	}
 	if p.timeout <= 0 {
 		return p, usagef("--timeout must be positive")
@@ -223,13 +245,16 @@ func benchParamsFrom(fs *flag.FlagSet, loopback bool) (benchParams, error) {
 }
 
 // benchServer serves tests until ctx ends (or one test with --once).
-func benchServer(ctx context.Context, fs *flag.FlagSet, e *env) error {
-	t, err := newTransport(fs, e, trace.RoleServer)
+func benchServer(ctx context.Context, o *benchOptions, e *env) error {
+	if err := checkUDPAddr("--listen", o.listen); err != nil {
+		return err
+	}
+	t, err := newTransport(&o.transportOptions, e, trace.RoleServer)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
-	l, stop, err := t.listen(fs, "tju bench server")
+	l, stop, err := t.listen(o.listen, o.readyFile, "tju bench server")
 	if err != nil {
 		return err
 	}
@@ -238,7 +263,7 @@ func benchServer(ctx context.Context, fs *flag.FlagSet, e *env) error {
 	defer stopStats()
 
 	out := &lockedWriter{w: e.stdout}
-	if flagValue[bool](fs, "once") {
+	if o.once {
 		c, err := l.AcceptTJU(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -366,8 +391,8 @@ func serveBench(ctx context.Context, t *transport, c *tju.Conn, out io.Writer) e
 }
 
 // benchLoopback runs a server in this process and a client against it.
-func benchLoopback(ctx context.Context, fs *flag.FlagSet, e *env, p benchParams) error {
-	srvT, err := newTransport(fs, e, trace.RoleServer)
+func benchLoopback(ctx context.Context, o *benchOptions, e *env, p benchParams) error {
+	srvT, err := newTransport(&o.transportOptions, e, trace.RoleServer)
 	if err != nil {
 		return err
 	}
@@ -403,27 +428,32 @@ func benchLoopback(ctx context.Context, fs *flag.FlagSet, e *env, p benchParams)
 			}()
 		}
 	}()
-	return benchClient(ctx, fs, e, l.Addr().String(), p)
+	return benchClient(ctx, o, e, l.Addr().String(), p)
 }
 
 // benchClient runs one test against the server at addr.
-func benchClient(ctx context.Context, fs *flag.FlagSet, e *env, addr string, p benchParams) error {
-	hostport, inAddr, err := splitPeer(addr)
+func benchClient(ctx context.Context, o *benchOptions, e *env, addr string, p benchParams) error {
+	hostport, inAddr, err := splitPeer("server address", addr)
 	if err != nil {
-		return usagef("server address: %v", err)
+		return err
 	}
-	t, err := newTransport(fs, e, trace.RoleClient)
+	if o.bind != "" {
+		if err := checkUDPAddr("--bind", o.bind); err != nil {
+			return err
+		}
+	}
+	t, err := newTransport(&o.transportOptions, e, trace.RoleClient)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
-	port, err := t.peerPort(fs, inAddr)
+	port, err := t.peerPort(o.portGiven, inAddr)
 	if err != nil {
 		return err
 	}
-	ep, err := tju.OpenEndpoint(bindAddress(ctx, flagValue[string](fs, "bind"), hostport), t.cfg)
+	ep, err := tju.OpenEndpoint(bindAddress(ctx, o.bind, hostport), t.cfg)
 	if err != nil {
-		return fmt.Errorf("cannot open the local endpoint: %w", err)
+		return fmt.Errorf("cannot open the local endpoint: %w", inWords(err))
 	}
 	defer ep.Close()
 	stopMetrics, err := t.serve(ep)

@@ -194,9 +194,9 @@ func TestBenchRejectsBadUsage(t *testing.T) {
 		{[]string{"loopback", "--mode", "latency", "--size", "1MiB"}, "--size is for --mode throughput"},
 		{[]string{"loopback", "--mode", "latency", "--msg-size", "0"}, "--msg-size"},
 		{[]string{"loopback", "--interval", "1ms"}, "--interval"},
-		{[]string{"loopback", "--size", "lots"}, `invalid value "lots" for flag -size`},
+		{[]string{"loopback", "--size", "lots"}, `tju bench: --size "lots": want`},
 		{[]string{"server", "extra"}, "unexpected arguments"},
-		{[]string{"client", "h:1/x"}, "bad TJU port"},
+		{[]string{"client", "h:1/x"}, "the TJU port after the slash"},
 	} {
 		r := runCmd(context.Background(), nil, append([]string{"bench"}, tc.args...)...)
 		if r.code != 2 || !strings.Contains(r.stderr.String(), tc.want) {

@@ -4,35 +4,51 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/netip"
 	"os"
-	"slices"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/tjunet/tjunet/labpeer"
-	"github.com/tjunet/tjunet/netem"
 )
 
-func init() {
-	register(&command{
-		name:     "conform",
-		summary:  "check a TJU implementation with the lab's grader programs and transition checks",
-		usage:    conformUsage,
-		setFlags: conformFlags,
-		run:      runConform,
-	})
+func init() { register(newConformCommand) }
+
+// conformOptions are the flags of tju conform.
+type conformOptions struct {
+	listen    string
+	check     string
+	group     string
+	list      bool
+	shape     string
+	wait      time.Duration
+	lab       bool
+	portBase  uint16
+	transfer  bool
+	size      sizeValue
+	sizeGiven bool
+	file      string
+	compare   string
+	limit     time.Duration
+	impair    impairmentOptions
+	json      bool
+	verbose   bool
 }
 
-const conformUsage = `Usage: tju conform [flags] client
-       tju conform [flags] server [HOST[:PORT]]
+func newConformCommand(e *env) *cobra.Command { return conformCommand(&conformOptions{}, e) }
 
-Plays the TJU lab's four grader programs (receiver, sender, close_server 0
+// conformCommand is tju conform with its flags bound to o.
+func conformCommand(o *conformOptions, e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "conform [flags] client|server [HOST[:PORT]]",
+		Short: "check a TJU implementation with the lab's grader programs and transition checks",
+		Long: `Plays the TJU lab's four grader programs (receiver, sender, close_server 0
 and 1, close_client_for_server 0 and 1) exactly as the lab runs them, and
 one check per transition of the lab's connection diagram and teardown
 states (retransmission timing observed on the wire included), against a
@@ -61,10 +77,8 @@ output --compare), and reports the megabytes delivered within --limit
 (90 s), as the lab scores them.
 
 The exit status is 0 when every check passes, 1 otherwise, 2 for a usage
-error. --json prints the report as JSON, for CI.
-
-Examples:
-  # On the lab's server host: check a client (run it once per check).
+error, 130 when interrupted. --json prints the report as JSON, for CI.`,
+		Example: `  # On the lab's server host: check a client (run it once per check).
   tju conform client
 
   # Check a server, then send it 10 MB over 2% loss and 20 ms of delay;
@@ -75,25 +89,33 @@ Examples:
   tju conform --group grader --json server 172.17.0.3:20218
 
   # List the checks:
-  tju conform --list client`
+  tju conform --list client`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.sizeGiven = cmd.Flags().Changed("size")
+			return runConform(cmd.Context(), o, args, e)
+		},
+	}
+	o.addFlags(cmd.Flags())
+	return cmd
+}
 
-func conformFlags(fs *flag.FlagSet) {
-	fs.String("listen", ":20218", "UDP `address` of conform's end (the lab's hosts use port 20218)")
-	fs.String("check", "", "run only these checks (comma-separated `names`, as --list prints them; \"none\": only --transfer)")
-	fs.String("group", "", "run only these groups: grader, transition, tolerance (comma-separated)")
-	fs.Bool("list", false, "list the checks for the role and exit")
-	fs.String("shape", "any", "the sending shape the implementation must use for data and FIN: any, tcp (with the ACK bit) or skeleton (flags 0, FIN alone)")
-	fs.Duration("wait", time.Minute, "client: how long each check waits for the client's SYN")
-	fs.Bool("lab", true, "answer the peer host's port 20218 whatever port its datagrams come from, as a lab host (--lab=false: answer the source address)")
-	fs.Uint("port-base", labpeer.LabClientPort, "server: the TJU `port` of the first check; each next check uses the next port")
-	fs.Bool("transfer", false, "also run the lab's transfer check")
-	fs.Var(new(sizeValue), "size", "transfer, server: bytes to send (`size`, default 10MiB; the lab sends 50 MB)")
-	fs.String("file", "", "transfer: the `file` to send (server), or the file the client sends, to verify what arrives (client)")
-	fs.String("compare", "", "transfer, server: the `file` the server writes, compared with what was sent")
-	fs.Duration("limit", labpeer.LabLimit, "transfer: the scoring window; the transfer is cut off there")
-	impairmentFlags(fs, "transfer: ", ", on conform's own end, both ways", false)
-	fs.Bool("json", false, "print the report as JSON")
-	fs.Bool("v", false, "print every check's steps and the transcript of its datagrams")
+func (o *conformOptions) addFlags(fs *pflag.FlagSet) {
+	fs.StringVarP(&o.listen, "listen", "l", ":20218", "UDP `ADDR` of conform's end (the lab's hosts use port 20218)")
+	fs.StringVar(&o.check, "check", "", "run only these checks (comma-separated `NAMES`, as --list prints them; \"none\": only --transfer)")
+	fs.StringVar(&o.group, "group", "", "run only these `GROUPS`: grader, transition, tolerance (comma-separated)")
+	fs.BoolVar(&o.list, "list", false, "list the checks for the role and exit")
+	fs.StringVar(&o.shape, "shape", "any", "the sending `SHAPE` the implementation must use for data and FIN: any, tcp (with the ACK bit) or skeleton (flags 0, FIN alone)")
+	fs.DurationVar(&o.wait, "wait", time.Minute, "client: how long each check waits for the client's SYN (a `DURATION`)")
+	fs.BoolVar(&o.lab, "lab", true, "answer the peer host's port 20218 whatever port its datagrams come from, as a lab host (--lab=false: answer the source address)")
+	fs.Uint16Var(&o.portBase, "port-base", labpeer.LabClientPort, "server: the `TJUPORT` of the first check; each next check uses the next port")
+	fs.BoolVar(&o.transfer, "transfer", false, "also run the lab's transfer check")
+	fs.Var(&o.size, "size", "transfer, server: bytes to send (a `SIZE`, default 10MiB; the lab sends 50 MB)")
+	fs.StringVar(&o.file, "file", "", "transfer: the `FILE` to send (server), or the file the client sends, to verify what arrives (client)")
+	fs.StringVar(&o.compare, "compare", "", "transfer, server: the `FILE` the server writes, compared with what was sent")
+	fs.DurationVar(&o.limit, "limit", labpeer.LabLimit, "transfer: the scoring window (a `DURATION`); the transfer is cut off there")
+	o.impair.addFlags(fs, "transfer: ", ", on conform's own end, both ways", false)
+	fs.BoolVarP(&o.json, "json", "J", false, "print the report as JSON")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "print every check's steps and the transcript of its datagrams")
 }
 
 // conformConfig is what runConform read from the command line.
@@ -112,12 +134,11 @@ type conformConfig struct {
 	compare  string
 }
 
-func readConformFlags(fs *flag.FlagSet) (*conformConfig, bool, error) {
-	args := fs.Args()
+func readConformFlags(o *conformOptions, args []string) (*conformConfig, bool, error) {
 	if len(args) == 0 {
 		return nil, false, usagef("missing the role: client or server")
 	}
-	cfg := &conformConfig{listen: flagValue[string](fs, "listen"), verbose: flagValue[bool](fs, "v")}
+	cfg := &conformConfig{listen: o.listen, verbose: o.verbose}
 	switch args[0] {
 	case "client":
 		cfg.role = labpeer.Client
@@ -141,18 +162,18 @@ func readConformFlags(fs *flag.FlagSet) (*conformConfig, bool, error) {
 	default:
 		return nil, false, usagef("unknown role %q: want client or server", args[0])
 	}
-	checks, err := selectChecks(cfg.role, flagValue[string](fs, "check"), flagValue[string](fs, "group"))
+	checks, err := selectChecks(cfg.role, o.check, o.group)
 	if err != nil {
 		return nil, false, err
 	}
 	cfg.checks = checks
-	if len(checks) == 0 && !flagValue[bool](fs, "transfer") {
+	if len(checks) == 0 && !o.transfer {
 		return nil, false, usagef("--check none runs no check: add --transfer")
 	}
-	if flagValue[bool](fs, "list") {
+	if o.list {
 		return cfg, true, nil
 	}
-	switch s := flagValue[string](fs, "shape"); s {
+	switch s := o.shape; s {
 	case "any":
 	case "tcp":
 		cfg.opts.Shape = labpeer.TCPShape
@@ -161,116 +182,44 @@ func readConformFlags(fs *flag.FlagSet) (*conformConfig, bool, error) {
 	default:
 		return nil, false, usagef("--shape %q: want any, tcp or skeleton", s)
 	}
-	cfg.opts.StartWait = flagValue[time.Duration](fs, "wait")
+	cfg.opts.StartWait = o.wait
 	if cfg.opts.StartWait <= 0 {
 		return nil, false, usagef("--wait must be positive")
 	}
-	cfg.opts.LabReply = flagValue[bool](fs, "lab")
+	cfg.opts.LabReply = o.lab
 	cfg.opts.Transcript = true
-	pb := flagValue[uint](fs, "port-base")
-	if pb == 0 || pb > 65535-uint(len(cfg.checks)) {
+	pb := o.portBase
+	if pb == 0 || int(pb) > 65535-len(cfg.checks) {
 		return nil, false, usagef("--port-base %d: want a TJU port with room for %d checks", pb, len(cfg.checks))
 	}
-	cfg.portBase = uint16(pb)
+	cfg.portBase = pb
 
-	cfg.transfer = flagValue[bool](fs, "transfer")
-	cfg.file = flagValue[string](fs, "file")
-	cfg.size = flagValue[int64](fs, "size")
-	cfg.compare = flagValue[string](fs, "compare")
+	cfg.transfer = o.transfer
+	cfg.file = o.file
+	cfg.size = int64(o.size)
+	cfg.compare = o.compare
 	t := &cfg.topts
 	t.IUT, t.Peer, t.Lab = cfg.role, cfg.opts.Peer, cfg.opts.LabReply
 	t.Skeleton = cfg.opts.Shape == labpeer.SkeletonShape
-	t.Limit = flagValue[time.Duration](fs, "limit")
+	t.Limit = o.limit
 	t.Wait = cfg.opts.StartWait
 	if t.Limit <= 0 {
 		return nil, false, usagef("--limit must be positive")
 	}
-	if cfg.role == labpeer.Client && (cfg.compare != "" || flagSet(fs, "size")) {
+	if cfg.role == labpeer.Client && (cfg.compare != "" || o.sizeGiven) {
 		return nil, false, usagef("--size and --compare are for checking a server; a client sends what it sends (verify it with --file)")
 	}
-	if !cfg.transfer && (cfg.file != "" || cfg.compare != "" || flagSet(fs, "size")) {
+	if !cfg.transfer && (cfg.file != "" || cfg.compare != "" || o.sizeGiven) {
 		return nil, false, usagef("--file, --size and --compare describe the transfer check: add --transfer")
 	}
 	if cfg.size == 0 {
 		cfg.size = 10 << 20
 	}
-	t.Out, t.In, err = readImpairments(fs, false)
+	t.Out, t.In, err = o.impair.configs()
 	if err != nil {
 		return nil, false, err
 	}
 	return cfg, false, nil
-}
-
-// impairmentFlags declares the impairment flags of "tju netem" (--loss,
-// --delay, --jitter, --rate...) but those named in skip, --seed and
-// --jitter-reorders; with dirs, also each flag's -up and -down variants.
-func impairmentFlags(fs *flag.FlagSet, before, after string, dirs bool, skip ...string) {
-	fs.Uint64("seed", 1, "seed of the impairments' random decisions")
-	fs.Bool("jitter-reorders", false, "let jitter reorder datagrams (default: jitter keeps the order)")
-	for _, f := range netemImpairments {
-		if slices.Contains(skip, f.name) {
-			continue
-		}
-		fs.String(f.name, "", before+f.usage+after)
-		if dirs {
-			fs.String(f.name+"-up", "", "the --"+f.name+" `"+f.arg+"` of the client-to-server direction only")
-			fs.String(f.name+"-down", "", "the --"+f.name+" `"+f.arg+"` of the server-to-client direction only")
-		}
-	}
-}
-
-// readImpairments builds the two directions from impairmentFlags' flags
-// (declared with the same dirs and skip): up (client to server, or what
-// we send) and down.
-func readImpairments(fs *flag.FlagSet, dirs bool, skip ...string) (up, down netem.Config, err error) {
-	var d [2]netemDir
-	for _, f := range netemImpairments {
-		if slices.Contains(skip, f.name) {
-			continue
-		}
-		names := []string{f.name}
-		if dirs {
-			names = append(names, f.name+"-up", f.name+"-down")
-		}
-		for _, name := range names {
-			v := strings.TrimSpace(fs.Lookup(name).Value.String())
-			if v == "" {
-				continue
-			}
-			for i, suffix := range []string{"-up", "-down"} {
-				if name != f.name && !strings.HasSuffix(name, suffix) {
-					continue
-				}
-				if err := f.apply(&d[i], v); err != nil {
-					return up, down, usagef("invalid --%s %q: %v", name, v, err)
-				}
-			}
-		}
-	}
-	var out [2]netem.Config
-	for i := range d {
-		c := d[i].cfg
-		c.Seed = flagValue[uint64](fs, "seed") + uint64(i)
-		c.JitterReorders = flagValue[bool](fs, "jitter-reorders")
-		if d[i].burst > 0 {
-			if c.Loss == 0 {
-				return up, down, usagef("--burst sets the burst length of --loss: give a loss rate too")
-			}
-			ge, err := netem.BurstLoss(c.Loss, d[i].burst)
-			if err != nil {
-				return up, down, usageError{err}
-			}
-			c.Burst, c.Loss = ge, 0
-		}
-		if c.Rate == 0 && (c.QueueBytes > 0 || c.QueuePackets > 0) {
-			return up, down, usagef("--queue needs --rate")
-		}
-		if err := c.Validate(); err != nil {
-			return up, down, usageError{err}
-		}
-		out[i] = c
-	}
-	return out[0], out[1], nil
 }
 
 // resolvePeer reads HOST[:PORT] (port 20218 if absent).
@@ -557,8 +506,8 @@ func indent(s, pre string) string {
 	return b.String()
 }
 
-func runConform(ctx context.Context, fs *flag.FlagSet, e *env) error {
-	cfg, list, err := readConformFlags(fs)
+func runConform(ctx context.Context, o *conformOptions, args []string, e *env) error {
+	cfg, list, err := readConformFlags(o, args)
 	if err != nil {
 		return err
 	}
@@ -577,7 +526,7 @@ func runConform(ctx context.Context, fs *flag.FlagSet, e *env) error {
 		listen = pc.LocalAddr().String() // the transfer reopens the same port
 		return pc, nil
 	}
-	jsonOut := flagValue[bool](fs, "json")
+	jsonOut := o.json
 	progress := func(s string) { fmt.Fprintf(e.stderr, "tju conform: %s\n", s) }
 	if cfg.role == labpeer.Server {
 		progress(fmt.Sprintf("checking the server at %v, one connection per check (it must accept each)", cfg.opts.Peer))

@@ -24,11 +24,13 @@ import (
 // conformArgs parses a conform command line as the command does.
 func conformArgs(t *testing.T, args ...string) *conformConfig {
 	t.Helper()
-	fs := newFlagSet(commands["conform"], io.Discard)
-	if err := fs.Parse(args); err != nil {
+	o := &conformOptions{}
+	cmd := conformCommand(o, &env{stdout: io.Discard, stderr: io.Discard})
+	if err := cmd.ParseFlags(args); err != nil {
 		t.Fatal(err)
 	}
-	cfg, _, err := readConformFlags(fs)
+	o.sizeGiven = cmd.Flags().Changed("size")
+	cfg, _, err := readConformFlags(o, cmd.Flags().Args())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,21 +16,14 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/tjunet/tjunet/netem"
 	"github.com/tjunet/tjunet/plot"
 	"github.com/tjunet/tjunet/tju"
 	"github.com/tjunet/tjunet/trace"
 )
 
-func init() {
-	register(&command{
-		name:     "demo",
-		summary:  "run a transfer over an emulated lossy link and write its traces and charts (the default)",
-		usage:    demoUsage,
-		setFlags: demoFlags,
-		run:      runDemo,
-	})
-}
+func init() { register(newDemoCommand) }
 
 // The default scenario: the lab's link (100 Mbit/s, 20 ms each way) with a
 // little random loss, so that slow start, fast retransmit and congestion
@@ -44,9 +36,35 @@ const (
 	demoDefaultLoss  = 0.001
 )
 
-const demoUsage = `Usage: tju demo [flags]
+// demoOptions are the flags of tju demo.
+type demoOptions struct {
+	out      string
+	size     sizeValue
+	rate     rateValue
+	delay    time.Duration
+	jitter   time.Duration
+	loss     probValue
+	burst    float64
+	reorder  probValue
+	dup      probValue
+	corrupt  probValue
+	queue    sizeValue
+	cc       string
+	plain    bool
+	seed     uint64
+	charts   bool
+	formats  string
+	stats    time.Duration
+	progress progressMode
+	verbose  bool
+}
 
-Runs a TJU TCP sender and receiver in this process, joined by an emulated
+func newDemoCommand(e *env) *cobra.Command {
+	o := &demoOptions{size: demoDefaultSize, rate: demoDefaultRate, loss: demoDefaultLoss}
+	cmd := &cobra.Command{
+		Use:   "demo [flags]",
+		Short: "run a transfer over an emulated lossy link and write its traces and charts",
+		Long: `Runs a TJU TCP sender and receiver in this process, joined by an emulated
 link (package netem), sends --size bytes of random data from one to the
 other in real time, and then explains what happened:
 
@@ -72,10 +90,8 @@ bytes (10MB/s); sizes are bytes (16MiB, 1GB, 1048576); probabilities are
 written 1% or 0.01.
 
 Exit status: 0 if the data arrived intact, 1 if not or on an error, 2 for a
-usage error.
-
-Examples:
-  # The default scenario:
+usage error, 130 when interrupted.`,
+		Example: `  # The default scenario:
   tju demo
 
   # The lab's reliability test: 300 ms each way, 10% loss, jitter.
@@ -91,31 +107,32 @@ Examples:
   # Corrupted datagrams: CRC-32C catches them; with --plain (the lab's
   # header, which has no checksum) the SHA-256 check fails.
   tju demo --corrupt 0.1% --size 4MiB
-  tju demo --corrupt 0.1% --size 4MiB --plain`
-
-func demoFlags(fs *flag.FlagSet) {
-	size, rate, loss := sizeValue(demoDefaultSize), rateValue(demoDefaultRate), probValue(demoDefaultLoss)
-	fs.String("o", "tju-demo-out", "write the traces and charts into `DIR`")
-	fs.Var(&size, "size", "bytes to send (16MiB, 1GB, 1048576)")
-	fs.Var(&rate, "rate", "the link's rate in each direction, bits/s (100Mbit, 1Gbit) or bytes/s (10MB/s)")
-	fs.Duration("delay", demoDefaultDelay, "one-way propagation `delay` (the RTT is twice this)")
-	fs.Duration("jitter", 0, "the delay varies by up to ± this `duration` (datagrams stay in order)")
-	fs.Var(&loss, "loss", "random loss `probability` in each direction (0.1% or 0.001)")
-	fs.Float64("burst", 0, "make the loss bursty: mean burst `length` in datagrams (Gilbert-Elliott; >= 1)")
-	var reorder, dup, corrupt probValue
-	fs.Var(&reorder, "reorder", "`probability` that a datagram is held back 10ms, so later ones overtake it")
-	fs.Var(&dup, "dup", "`probability` that a datagram is delivered twice")
-	fs.Var(&corrupt, "corrupt", "`probability` that a datagram has a bit flipped")
-	var queue sizeValue
-	fs.Var(&queue, "queue", "the bottleneck's queue in bytes (default: one bandwidth-delay product, at least 64KiB)")
-	fs.String("cc", "reno", "congestion control: reno (the lab's), cubic, or bbr (model-based; for lossy long paths)")
-	fs.Bool("plain", false, "use the lab's plain header: no SACK, window scaling or CRC-32C checksum")
-	fs.Uint64("seed", 1, "seed of the link's random choices: the same seed gives the same losses")
-	fs.Bool("charts", true, "draw the charts (--charts=false: only the traces)")
-	fs.String("format", "png,svg", "comma-separated chart `formats`: png, svg")
-	fs.Duration("stats", 0, "print the sender's state, RTT, windows and counters every `interval` (1s)")
-	fs.Var(&progressMode{}, "progress", "draw a progress bar on stderr (default: only when stderr is a terminal; --progress=false: never)")
-	fs.Bool("v", false, "verbose: log connection state changes on stderr")
+  tju demo --corrupt 0.1% --size 4MiB --plain`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runDemo(cmd.Context(), o, e) },
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&o.out, "output", "o", "tju-demo-out", "write the traces and charts into `DIR`")
+	fs.VarP(&o.size, "size", "n", "`SIZE` of the data to send: 16MiB, 1GB, 1048576")
+	fs.Var(&o.rate, "rate", "the link's `RATE` in each direction, bits/s (100Mbit, 1Gbit) or bytes/s (10MB/s)")
+	fs.DurationVar(&o.delay, "delay", demoDefaultDelay, "one-way propagation `DELAY` (the RTT is twice this)")
+	fs.DurationVar(&o.jitter, "jitter", 0, "the delay varies by up to ± this `DURATION` (datagrams stay in order)")
+	fs.Var(&o.loss, "loss", "random loss `PROBABILITY` in each direction (0.1% or 0.001)")
+	fs.Float64Var(&o.burst, "burst", 0, "make the loss bursty: mean burst `LENGTH` in datagrams (Gilbert-Elliott; >= 1)")
+	fs.Var(&o.reorder, "reorder", "`PROBABILITY` that a datagram is held back 10ms, so later ones overtake it")
+	fs.Var(&o.dup, "dup", "`PROBABILITY` that a datagram is delivered twice")
+	fs.Var(&o.corrupt, "corrupt", "`PROBABILITY` that a datagram has a bit flipped")
+	fs.Var(&o.queue, "queue", "the bottleneck's queue `SIZE` in bytes (default: one bandwidth-delay product, at least 64KiB)")
+	fs.StringVarP(&o.cc, "cc", "C", "reno", "congestion control `NAME`: reno (the lab's), cubic, or bbr (model-based; for lossy long paths)")
+	fs.BoolVar(&o.plain, "plain", false, "use the lab's plain header: no SACK, window scaling or CRC-32C checksum")
+	fs.Uint64Var(&o.seed, "seed", 1, "`SEED` of the link's random choices: the same seed gives the same losses")
+	fs.BoolVar(&o.charts, "charts", true, "draw the charts (--charts=false: only the traces)")
+	fs.StringVar(&o.formats, "format", "png,svg", "comma-separated chart `FORMATS`: png, svg")
+	fs.DurationVar(&o.stats, "stats", 0, "print the sender's state, RTT, windows and counters every `INTERVAL`, like 1s")
+	fs.Var(&o.progress, "progress", "draw a progress bar on stderr: auto (when stderr is a terminal), true or false")
+	fs.Lookup("progress").NoOptDefVal = "true"
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log connection state changes on stderr")
+	return cmd
 }
 
 // demoScenario is the link and transfer a demo runs.
@@ -135,15 +152,12 @@ type demoScenario struct {
 	seed    uint64
 }
 
-func demoScenarioFrom(fs *flag.FlagSet) (demoScenario, error) {
+func demoScenarioFrom(o *demoOptions) (demoScenario, error) {
 	s := demoScenario{
-		size: flagValue[int64](fs, "size"), rate: flagValue[int64](fs, "rate"),
-		delay: flagValue[time.Duration](fs, "delay"), jitter: flagValue[time.Duration](fs, "jitter"),
-		loss: flagValue[float64](fs, "loss"), burst: flagValue[float64](fs, "burst"),
-		reorder: flagValue[float64](fs, "reorder"), dup: flagValue[float64](fs, "dup"),
-		corrupt: flagValue[float64](fs, "corrupt"), queue: flagValue[int64](fs, "queue"),
-		cc: strings.ToLower(flagValue[string](fs, "cc")), plain: flagValue[bool](fs, "plain"),
-		seed: flagValue[uint64](fs, "seed"),
+		size: int64(o.size), rate: int64(o.rate), delay: o.delay, jitter: o.jitter,
+		loss: float64(o.loss), burst: o.burst, reorder: float64(o.reorder), dup: float64(o.dup),
+		corrupt: float64(o.corrupt), queue: int64(o.queue), cc: strings.ToLower(o.cc), plain: o.plain,
+		seed: o.seed,
 	}
 	switch {
 	case s.size <= 0:
@@ -218,15 +232,8 @@ type demoEnd struct {
 	err   error
 }
 
-func runDemo(ctx context.Context, fs *flag.FlagSet, e *env) error {
-	args, err := positionalArgs(fs, e, "demo")
-	if err != nil {
-		return err
-	}
-	if len(args) > 0 {
-		return usagef("unexpected arguments %q (the demo takes only flags)", args)
-	}
-	s, err := demoScenarioFrom(fs)
+func runDemo(ctx context.Context, o *demoOptions, e *env) error {
+	s, err := demoScenarioFrom(o)
 	if err != nil {
 		return err
 	}
@@ -234,12 +241,12 @@ func runDemo(ctx context.Context, fs *flag.FlagSet, e *env) error {
 	if err != nil {
 		return err
 	}
-	stats := flagValue[time.Duration](fs, "stats")
-	if stats < 0 || (stats > 0 && stats < 10*time.Millisecond) {
-		return usagef("--stats %v: want an interval of at least 10ms, like 1s", stats)
+	stats := o.stats
+	if err := checkInterval("--stats", stats); err != nil {
+		return err
 	}
-	dir := flagValue[string](fs, "o")
-	formats, err := chartFormats(flagValue[string](fs, "format"))
+	dir := o.out
+	formats, err := chartFormats(o.formats)
 	if err != nil {
 		return err
 	}
@@ -263,7 +270,7 @@ func runDemo(ctx context.Context, fs *flag.FlagSet, e *env) error {
 		return err
 	}
 	var logger *slog.Logger
-	if flagValue[bool](fs, "v") {
+	if o.verbose {
 		logger = slog.New(slog.NewTextHandler(con, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	base := tju.Config{CongestionControl: s.cc, Plain: s.plain, Logger: logger}
@@ -312,7 +319,7 @@ func runDemo(ctx context.Context, fs *flag.FlagSet, e *env) error {
 	var set connSet
 	set.add(c)
 	stopStats := startStats(ctx, con, stats, &set)
-	prog := con.startProgress(flagValue[progressMode](fs, "progress").enabled(e.stderr), s.size, "transfer", received.Load)
+	prog := con.startProgress(o.progress.enabled(e.stderr), s.size, "transfer", received.Load)
 
 	sent := demoSend(c, s)
 	var got demoEnd
@@ -338,7 +345,7 @@ func runDemo(ctx context.Context, fs *flag.FlagSet, e *env) error {
 	intact := string(sent.sum) == string(got.sum) && sent.bytes == got.bytes
 	writeDemoSummary(out, s, elapsed, sent, got, up, down, intact)
 
-	if flagValue[bool](fs, "charts") {
+	if o.charts {
 		fmt.Fprintln(out)
 		if err := writeDemoCharts(out, dir, formats); err != nil {
 			return err

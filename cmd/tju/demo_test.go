@@ -50,9 +50,10 @@ func TestDemoRejectsBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--rate", "fast"}, `invalid value "fast" for flag -rate`},
-		{[]string{"--size", "big"}, `invalid value "big" for flag -size`},
-		{[]string{"--loss", "150%"}, `invalid value "150%" for flag -loss`},
+		{[]string{"--rate", "fast"}, `tju demo: --rate "fast": want`},
+		{[]string{"--size", "big"}, `tju demo: --size "big": want`},
+		{[]string{"--loss", "150%"}, `tju demo: --loss "150%": want`},
+		{[]string{"--delay", "20"}, `tju demo: --delay "20": want a duration like 1s`},
 		{[]string{"--loss", "60%"}, "nothing useful gets through"},
 		{[]string{"--burst", "3", "--loss", "0"}, "--burst needs --loss"},
 		{[]string{"--format", "gif"}, `unknown format "gif"`},
@@ -68,12 +69,33 @@ func TestDemoRejectsBadFlags(t *testing.T) {
 	}
 }
 
-func TestDemoIsTheDefaultCommand(t *testing.T) {
-	r := runCmd(context.Background(), nil, "help", "demo")
-	if r.code != 0 || !strings.Contains(r.stdout.String(), "Examples:") || !strings.Contains(r.stdout.String(), "-burst") {
-		t.Fatalf("tju help demo: exit %d:\n%s", r.code, r.stdout)
+// TestBareTjuPrintsHelp runs tju with no arguments: it prints the help,
+// with every subcommand, exits 0, and runs nothing (no demo, no files).
+func TestBareTjuPrintsHelp(t *testing.T) {
+	t.Chdir(t.TempDir())
+	r := runCmd(context.Background(), nil)
+	if r.code != 0 {
+		t.Fatalf("tju: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
-	if _, ok := commands["demo"]; !ok {
-		t.Fatal("no demo subcommand: plain \"tju\" would print the help instead")
+	out := r.stdout.String()
+	for _, w := range []string{"Usage:", "Commands:", "demo ", "send ", "recv ", "bench ", "netem ", "plot ", "version ", "--version", "Examples:"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("tju's help lacks %q:\n%s", w, out)
+		}
+	}
+	if strings.Contains(out, "TJU TCP demo: sending") || r.stderr.String() != "" {
+		t.Errorf("bare tju ran something:\nstdout:\n%s\nstderr:\n%s", out, r.stderr)
+	}
+	if left, _ := os.ReadDir("."); len(left) > 0 {
+		t.Errorf("bare tju wrote into the current directory: %v", left)
+	}
+}
+
+func TestHelpOfDemo(t *testing.T) {
+	for _, args := range [][]string{{"help", "demo"}, {"demo", "--help"}, {"demo", "-h"}} {
+		r := runCmd(context.Background(), nil, args...)
+		if r.code != 0 || !strings.Contains(r.stdout.String(), "Examples:") || !strings.Contains(r.stdout.String(), "--burst LENGTH") {
+			t.Fatalf("tju %q: exit %d:\n%s", args, r.code, r.stdout)
+		}
 	}
 }

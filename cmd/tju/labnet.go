@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -17,53 +16,41 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/tjunet/tjunet/labnet"
 )
 
-func init() {
-	register(&command{
-		name:    "labnet",
-		summary: "the lab's two hosts, server and client, on this machine (network namespaces; root)",
-		usage:   labnetUsage,
-		run:     runLabnet,
-	})
+func init() { register(newLabnetCommand) }
+
+// labnetOptions are the flags of the tju labnet commands.
+type labnetOptions struct {
+	id          string
+	rate        rateValue
+	impair      impairmentOptions
+	timeout     time.Duration
+	grace       time.Duration
+	clientAfter time.Duration
 }
 
-const labnetUsage = `Usage: tju labnet up     [--id ID] [--rate RATE] [impairments]
-       tju labnet exec   [--id ID] server|client -- COMMAND [ARGS...]
-       tju labnet run    [--id ID] [--rate RATE] [impairments] [--timeout D] [--grace D]
-                         -- SERVER-COMMAND [ARGS...] ::: CLIENT-COMMAND [ARGS...]
-       tju labnet status [--id ID]
-       tju labnet down   [--id ID]
-
-Builds the TJU lab's two hosts on this machine, as the lab has them, without
+func newLabnetCommand(e *env) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "labnet",
+		Short: "the lab's two hosts, server and client, on this machine (network namespaces; root)",
+		Long: `Builds the TJU lab's two hosts on this machine, as the lab has them, without
 Docker: two network namespaces, "server" (172.17.0.3) and "client"
 (172.17.0.2), joined by a veth pair. Each program runs with its host's
 hostname (a UTS namespace of its own), since a lab program learns its role
 from its hostname. Needs root and iproute2 (ip, tc).
 
-up      builds the hosts (namespaces tjunet-server and tjunet-client, or
-        tjunet-ID-server and tjunet-ID-client with --id). --rate limits
-        each direction with tc's tbf. Impairments (--loss, --delay,
-        --jitter, --reorder, --dup, --corrupt, each with -up for client to
-        server and -down for server to client, as in "tju netem") put the
-        project's emulator in the path: each host routes the other's
-        address into a TUN device, and a relay process ("tju labnet
-        relay", started by up) copies the IP packets between the two
-        devices through the impairments. Programs still send straight to
-        the other host's address.
-exec    runs a command on a host; its output and exit status are the
-        command's (the status is 1 for any failure).
-run     all in one: up, the server command, one second later the client
-        command, then down. When the client ends, the server gets --grace
-        to end too, then is stopped. Everything is removed on every exit,
-        interrupted or failed.
-status  shows what exists of the lab.
-down    stops the relay and any program still running on the hosts and
-        removes the namespaces, links and files. Safe to run any time.
-
-Examples:
-  # The lab's link: 100 Mbit/s, 20 ms each way, 1% loss.
+Impairments (--loss, --delay, --jitter, --reorder, --dup, --corrupt, each
+with -up for client to server and -down for server to client, as in "tju
+netem") put the project's emulator in the path: each host routes the
+other's address into a TUN device, and a relay process ("tju labnet
+relay", started by up) copies the IP packets between the two devices
+through the impairments. Programs still send straight to the other host's
+address.`,
+		Example: `  # The lab's link: 100 Mbit/s, 20 ms each way, 1% loss.
   sudo tju labnet up --rate 100mbit --delay 20ms --loss 1%
   sudo tju labnet exec server -- ./server
   sudo tju labnet exec client -- ./client
@@ -76,68 +63,85 @@ Examples:
   # Check a student's client with the lab's grader programs:
   sudo tju labnet up
   sudo tju labnet exec server -- tju conform client &
-  for i in $(seq 11); do sudo tju labnet exec client -- ./client; done`
-
-func runLabnet(ctx context.Context, fs *flag.FlagSet, e *env) error {
-	args := fs.Args()
-	if len(args) == 0 {
-		return usagef("missing the action: up, exec, run, status or down")
+  for i in $(seq 11); do sudo tju labnet exec client -- ./client; done`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return usagef("missing the action (want up, exec, run, status or down)")
+		},
 	}
-	action, args := args[0], args[1:]
-	sub := flag.NewFlagSet("tju labnet "+action, flag.ContinueOnError)
-	sub.SetOutput(e.stderr)
-	sub.String("id", "", "the lab's `ID`, to run several labs at once (names tjunet-ID-server, tjunet-ID-client)")
-	switch action {
-	case "up", "run", "relay":
-		sub.Var(new(rateValue), "rate", "limit each direction to this `rate` with tbf (100mbit)")
-		// The rate is tbf's; netem's bottleneck is not offered.
-		impairmentFlags(sub, "", " (through the emulator)", true, "rate", "queue")
+	sub := func(use, short, example string, link bool, run func(cmd *cobra.Command, o *labnetOptions, cfg labnet.Config, args []string) error) (*cobra.Command, *labnetOptions) {
+		o := &labnetOptions{}
+		c := &cobra.Command{
+			Use: use, Short: short, Example: example,
+			RunE: func(c *cobra.Command, args []string) error {
+				cfg := labnet.Config{ID: o.id}
+				if link {
+					cfg.Rate = int64(o.rate)
+					var err error
+					if cfg.Up, cfg.Down, err = o.impair.configs(); err != nil {
+						return err
+					}
+				}
+				return run(c, o, cfg, args)
+			},
+		}
+		fs := c.Flags()
+		fs.StringVar(&o.id, "id", "", "the lab's `ID`, to run several labs at once (names tjunet-ID-server, tjunet-ID-client)")
+		if link {
+			fs.Var(&o.rate, "rate", "limit each direction to this `RATE` with tbf (100mbit)")
+			// The rate is tbf's; netem's bottleneck is not offered.
+			o.impair.addFlags(fs, "", " (through the emulator)", true, "rate", "queue")
+		}
+		cmd.AddCommand(c)
+		return c, o
 	}
-	if action == "run" {
-		sub.Duration("timeout", 10*time.Minute, "stop both programs after this long")
-		sub.Duration("grace", 10*time.Second, "after the client ends, how long the server has to end by itself")
-		sub.Duration("client-after", time.Second, "start the client this long after the server")
-	}
-	if err := sub.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
+	up, _ := sub("up [flags]", "build the hosts (namespaces tjunet-server and tjunet-client, or tjunet-ID-server and tjunet-ID-client); --rate limits each direction with tc's tbf, impairments start the emulator",
+		"  sudo tju labnet up --rate 100mbit --delay 20ms --loss 1%", true,
+		func(c *cobra.Command, _ *labnetOptions, cfg labnet.Config, _ []string) error {
+			return labnetUp(c.Context(), c.Flags(), cfg, e)
+		})
+	up.Args = noArgs
+	exe, _ := sub("exec [flags] server|client -- COMMAND [ARGS...]", "run a command on a host; its output and exit status are the command's (the status is 1 for any failure)",
+		"  sudo tju labnet exec server -- ./server", false,
+		func(c *cobra.Command, _ *labnetOptions, cfg labnet.Config, args []string) error {
+			return labnetExec(c.Context(), cfg, args, e)
+		})
+	exe.Flags().SetInterspersed(false) // the command's own flags are its
+	run, ro := sub("run [flags] -- SERVER-COMMAND [ARGS...] ::: CLIENT-COMMAND [ARGS...]",
+		"all in one: up, the server command, the client command a second later, then down; the server gets --grace to end after the client, then is stopped",
+		"  sudo tju labnet run --loss 10% -- tju recv --lab -o /tmp/got.bin ::: tju send --lab 172.17.0.3 data.bin", true,
+		func(c *cobra.Command, o *labnetOptions, cfg labnet.Config, args []string) error {
+			return labnetRun(c.Context(), o, cfg, args, e)
+		})
+	run.Flags().SetInterspersed(false)
+	run.Flags().DurationVar(&ro.timeout, "timeout", 10*time.Minute, "stop both programs after this `DURATION`")
+	run.Flags().DurationVar(&ro.grace, "grace", 10*time.Second, "after the client ends, how long (a `DURATION`) the server has to end by itself")
+	run.Flags().DurationVar(&ro.clientAfter, "client-after", time.Second, "start the client this long (a `DURATION`) after the server")
+	st, _ := sub("status [flags]", "show what exists of the lab", "  tju labnet status", false,
+		func(_ *cobra.Command, _ *labnetOptions, cfg labnet.Config, _ []string) error {
+			return labnetStatus(cfg, e)
+		})
+	st.Args = noArgs
+	down, _ := sub("down [flags]", "stop the relay and any program still running on the hosts, and remove the namespaces, links and files; safe to run any time",
+		"  sudo tju labnet down", false,
+		func(_ *cobra.Command, _ *labnetOptions, cfg labnet.Config, _ []string) error {
+			if err := labnet.Remove(cfg.ID); err != nil {
+				return err
+			}
+			if left := labnet.Leftovers(cfg.ID); len(left) > 0 {
+				return fmt.Errorf("could not remove: %s", strings.Join(left, ", "))
+			}
+			fmt.Fprintf(e.stdout, "tju labnet: lab %s removed\n", labName(cfg.ID))
 			return nil
-		}
-		return usageError{err}
-	}
-	id := flagValue[string](sub, "id")
-	cfg := labnet.Config{ID: id}
-	if action == "up" || action == "run" || action == "relay" {
-		cfg.Rate = flagValue[int64](sub, "rate")
-		var err error
-		if cfg.Up, cfg.Down, err = readImpairments(sub, true, "rate", "queue"); err != nil {
-			return err
-		}
-	}
-	switch action {
-	case "up":
-		if sub.NArg() > 0 {
-			return usagef("unexpected arguments %q", sub.Args())
-		}
-		return labnetUp(ctx, sub, cfg, e)
-	case "exec":
-		return labnetExec(ctx, cfg, sub.Args(), e)
-	case "run":
-		return labnetRun(ctx, sub, cfg, e)
-	case "status":
-		return labnetStatus(cfg, e)
-	case "down":
-		if err := labnet.Remove(id); err != nil {
-			return err
-		}
-		if left := labnet.Leftovers(id); len(left) > 0 {
-			return fmt.Errorf("could not remove: %s", strings.Join(left, ", "))
-		}
-		fmt.Fprintf(e.stdout, "tju labnet: lab %s removed\n", labName(id))
-		return nil
-	case "relay":
-		return labnetRelay(ctx, cfg)
-	}
-	return usagef("unknown action %q: want up, exec, run, status or down", action)
+		})
+	down.Args = noArgs
+	relay, _ := sub("relay [flags]", "the emulator process that up starts", "", true,
+		func(c *cobra.Command, _ *labnetOptions, cfg labnet.Config, _ []string) error {
+			return labnetRelay(c.Context(), cfg)
+		})
+	relay.Hidden = true
+	relay.Args = noArgs
+	return cmd
 }
 
 func labName(id string) string {
@@ -166,7 +170,7 @@ func describeLab(w io.Writer, cfg labnet.Config) {
 	}
 }
 
-func labnetUp(ctx context.Context, sub *flag.FlagSet, cfg labnet.Config, e *env) error {
+func labnetUp(ctx context.Context, sub *pflag.FlagSet, cfg labnet.Config, e *env) error {
 	l, err := labnet.Create(cfg)
 	if err != nil {
 		return err
@@ -193,13 +197,13 @@ func labnetUp(ctx context.Context, sub *flag.FlagSet, cfg labnet.Config, e *env)
 
 // startRelay starts "tju labnet relay" in the background with the flags
 // up was given, and waits until its emulator is in the path.
-func startRelay(ctx context.Context, sub *flag.FlagSet, cfg labnet.Config) error {
+func startRelay(ctx context.Context, sub *pflag.FlagSet, cfg labnet.Config) error {
 	self, err := os.Executable()
 	if err != nil {
 		return err
 	}
 	args := []string{"labnet", "relay"}
-	sub.Visit(func(f *flag.Flag) {
+	sub.Visit(func(f *pflag.Flag) {
 		v := f.Value.String()
 		if f.Name == "rate" {
 			v = strconv.FormatInt(cfg.Rate, 10) // exact, not as printed
@@ -329,14 +333,12 @@ func splitRun(args []string) (server, client []string, err error) {
 	return server, client, nil
 }
 
-func labnetRun(ctx context.Context, sub *flag.FlagSet, cfg labnet.Config, e *env) (err error) {
-	serverArgs, clientArgs, err := splitRun(sub.Args())
+func labnetRun(ctx context.Context, o *labnetOptions, cfg labnet.Config, args []string, e *env) (err error) {
+	serverArgs, clientArgs, err := splitRun(args)
 	if err != nil {
 		return err
 	}
-	timeout := flagValue[time.Duration](sub, "timeout")
-	grace := flagValue[time.Duration](sub, "grace")
-	clientAfter := flagValue[time.Duration](sub, "client-after")
+	timeout, grace, clientAfter := o.timeout, o.grace, o.clientAfter
 	l, err := labnet.Create(cfg)
 	if err != nil {
 		return err

@@ -2,57 +2,21 @@ package main
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"math"
 	"net"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/tjunet/tjunet/netem"
 )
 
-func init() {
-	register(&command{
-		name:     "netem",
-		summary:  "relay UDP between two programs over an emulated bad link",
-		usage:    netemUsage,
-		setFlags: netemFlags,
-		run:      runNetem,
-	})
-}
-
-const netemUsage = `Usage: tju netem --to HOST:PORT [--listen HOST:PORT] [impairments] [--seed N] [--duration D]
-
-Listens on --listen and forwards every datagram to --to, and the replies
-back, through an emulated link. Each client address gets its own session
-(and its own socket towards --to), like a NAT, so the program behind --to
-sees one peer per client. "up" is the client-to-upstream direction, "down"
-the way back.
-
-Every impairment flag applies to both directions; the same flag with -up
-or -down (for example --loss-up) overrides it for one direction.
-Probabilities are written 10% or 0.1; durations 300ms, 1.5s; rates in
-bits per second: 800kbit, 10Mbit, 1Gbit, 10Mbps (a capital B means
-bytes: 1MB/s is 8 Mbit/s); queue sizes in bytes (64KiB or 64k, 64KB,
-1500) or packets (100p).
-
-The counters of both directions are printed when the relay stops: on
-SIGINT or SIGTERM, or after --duration.
-
-Examples:
-  # A TJU TCP receiver on port 20218, its sender talking to 127.0.0.1:9000:
-  # 300 ms each way with 50 ms of jitter, 10% loss.
-  tju netem --listen 127.0.0.1:9000 --to 127.0.0.1:20218 --delay 300ms --jitter 50ms --loss 10%
-
-  # Bursty loss (2% on average, bursts of 4 datagrams) only towards the server,
-  # a 10 Mbit/s bottleneck with a 64 KiB queue, and 1% reordering.
-  tju netem --to 127.0.0.1:20218 --loss-up 2% --burst-up 4 --rate 10Mbit --queue 64KiB --reorder 1%
-
-  # Duplication and corruption for one minute, with a fixed seed.
-  tju netem --to 127.0.0.1:20218 --dup 1% --corrupt 0.5% --seed 42 --duration 1m`
+func init() { register(newNetemCommand) }
 
 // netemImpairment is one impairment flag, declared as --name, --name-up
 // and --name-down.
@@ -70,151 +34,224 @@ type netemDir struct {
 }
 
 var netemImpairments = []netemImpairment{
-	{"loss", "probability", "loss `probability` (10% or 0.1)", func(d *netemDir, v string) (err error) {
+	{"loss", "PROBABILITY", "loss `PROBABILITY` (10% or 0.1)", func(d *netemDir, v string) (err error) {
 		d.cfg.Loss, err = parseProbability(v)
 		return err
 	}},
-	{"burst", "length", "mean loss burst `length` in datagrams (>= 1): makes --loss bursty (Gilbert-Elliott)", func(d *netemDir, v string) (err error) {
+	{"burst", "LENGTH", "mean loss burst `LENGTH` in datagrams (>= 1): makes --loss bursty (Gilbert-Elliott)", func(d *netemDir, v string) (err error) {
 		d.burst, err = strconv.ParseFloat(v, 64)
 		if err != nil || !(d.burst >= 1) || math.IsInf(d.burst, 0) {
 			return fmt.Errorf("want a number of datagrams >= 1")
 		}
 		return nil
 	}},
-	{"delay", "duration", "one-way delay `duration` (300ms)", func(d *netemDir, v string) (err error) {
+	{"delay", "DURATION", "one-way delay `DURATION` (300ms)", func(d *netemDir, v string) (err error) {
 		d.cfg.Delay, err = parseNetemDuration(v)
 		return err
 	}},
-	{"jitter", "duration", "the delay varies uniformly by up to ± this `duration`; keeps the order unless --jitter-reorders", func(d *netemDir, v string) (err error) {
+	{"jitter", "DURATION", "the delay varies uniformly by up to ± this `DURATION`; keeps the order unless --jitter-reorders", func(d *netemDir, v string) (err error) {
 		d.cfg.Jitter, err = parseNetemDuration(v)
 		return err
 	}},
-	{"reorder", "probability", "`probability` that a datagram is held back by --reorder-delay so later ones overtake it", func(d *netemDir, v string) (err error) {
+	{"reorder", "PROBABILITY", "`PROBABILITY` that a datagram is held back by --reorder-delay so later ones overtake it", func(d *netemDir, v string) (err error) {
 		d.cfg.Reorder, err = parseProbability(v)
 		return err
 	}},
-	{"reorder-delay", "duration", "extra delay `duration` of a held-back datagram (default 10ms)", func(d *netemDir, v string) (err error) {
+	{"reorder-delay", "DURATION", "extra delay `DURATION` of a held-back datagram (default 10ms)", func(d *netemDir, v string) (err error) {
 		d.cfg.ReorderDelay, err = parseNetemDuration(v)
 		return err
 	}},
-	{"dup", "probability", "duplication `probability`", func(d *netemDir, v string) (err error) {
+	{"dup", "PROBABILITY", "duplication `PROBABILITY`", func(d *netemDir, v string) (err error) {
 		d.cfg.Duplicate, err = parseProbability(v)
 		return err
 	}},
-	{"corrupt", "probability", "`probability` that a datagram has bits flipped", func(d *netemDir, v string) (err error) {
+	{"corrupt", "PROBABILITY", "`PROBABILITY` that a datagram has bits flipped", func(d *netemDir, v string) (err error) {
 		d.cfg.Corrupt, err = parseProbability(v)
 		return err
 	}},
-	{"corrupt-bits", "n", "`n` bits flipped in a corrupted datagram (default 1)", func(d *netemDir, v string) (err error) {
+	{"corrupt-bits", "N", "`N` bits flipped in a corrupted datagram (default 1)", func(d *netemDir, v string) (err error) {
 		d.cfg.CorruptBits, err = parseNetemCount(v)
 		return err
 	}},
-	{"rate", "bits/s", "bottleneck rate in `bits/s` (10Mbit); datagrams queue behind it", func(d *netemDir, v string) (err error) {
+	{"rate", "RATE", "bottleneck `RATE` in bits/s (10Mbit); datagrams queue behind it", func(d *netemDir, v string) (err error) {
 		d.cfg.Rate, err = parseNetemRate(v)
 		return err
 	}},
-	{"queue", "size", "bottleneck queue limit `size`, bytes (64KiB) or packets (100p); default unbounded", func(d *netemDir, v string) error {
+	{"queue", "SIZE", "bottleneck queue limit `SIZE`, bytes (64KiB) or packets (100p); default unbounded", func(d *netemDir, v string) error {
 		bytes, packets, err := parseNetemQueue(v)
 		d.cfg.QueueBytes, d.cfg.QueuePackets = bytes, packets
 		return err
 	}},
-	{"mtu", "bytes", "drop datagrams longer than this many `bytes`", func(d *netemDir, v string) (err error) {
+	{"mtu", "BYTES", "drop datagrams longer than this many `BYTES`", func(d *netemDir, v string) (err error) {
 		d.cfg.MTU, err = parseNetemCount(v)
 		return err
 	}},
 }
 
-func netemFlags(fs *flag.FlagSet) {
-	fs.String("listen", "127.0.0.1:9000", "UDP `address` the relay listens on for clients (port 0 picks one)")
-	fs.String("to", "", "UDP `address` of the upstream program (required)")
-	fs.Uint64("seed", 1, "seed of the random decisions: the same seed and traffic give the same losses")
-	fs.Duration("duration", 0, "stop after this long (default: run until interrupted)")
-	fs.Duration("every", 0, "also print the counters at this interval (default: only at the end)")
-	fs.Duration("idle", 0, "close a client's session after this long without traffic (default: never)")
-	fs.Bool("jitter-reorders", false, "let jitter reorder datagrams (default: jitter keeps the order)")
+// netemOptions are the flags of tju netem.
+type netemOptions struct {
+	listen   string
+	to       string
+	duration time.Duration
+	every    time.Duration
+	idle     time.Duration
+	impair   impairmentOptions
+}
+
+func newNetemCommand(e *env) *cobra.Command {
+	o := &netemOptions{}
+	cmd := &cobra.Command{
+		Use:   "netem --to HOST:PORT [--listen HOST:PORT] [impairments]",
+		Short: "relay UDP between two programs over an emulated bad link",
+		Long: `Listens on --listen and forwards every datagram to --to, and the replies
+back, through an emulated link. Each client address gets its own session
+(and its own socket towards --to), like a NAT, so the program behind --to
+sees one peer per client. "up" is the client-to-upstream direction, "down"
+the way back.
+
+Every impairment flag applies to both directions; the same flag with -up
+or -down (for example --loss-up) overrides it for one direction.
+Probabilities are written 10% or 0.1; durations 300ms, 1.5s; rates in
+bits per second: 800kbit, 10Mbit, 1Gbit, 10Mbps (a capital B means
+bytes: 1MB/s is 8 Mbit/s); queue sizes in bytes (64KiB or 64k, 64KB,
+1500) or packets (100p).
+
+The counters of both directions are printed when the relay stops: on
+SIGINT or SIGTERM, or after --duration.`,
+		Example: `  # A TJU TCP receiver on port 20218, its sender talking to 127.0.0.1:9000:
+  # 300 ms each way with 50 ms of jitter, 10% loss.
+  tju netem --listen 127.0.0.1:9000 --to 127.0.0.1:20218 --delay 300ms --jitter 50ms --loss 10%
+
+  # Bursty loss (2% on average, bursts of 4 datagrams) only towards the server,
+  # a 10 Mbit/s bottleneck with a 64 KiB queue, and 1% reordering.
+  tju netem --to 127.0.0.1:20218 --loss-up 2% --burst-up 4 --rate 10Mbit --queue 64KiB --reorder 1%
+
+  # Duplication and corruption for one minute, with a fixed seed.
+  tju netem --to 127.0.0.1:20218 --dup 1% --corrupt 0.5% --seed 42 --duration 1m`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runNetem(cmd.Context(), o, e) },
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&o.listen, "listen", "l", "127.0.0.1:9000", "UDP `ADDR` the relay listens on for clients (port 0 picks one)")
+	fs.StringVarP(&o.to, "to", "t", "", "UDP `ADDR` of the upstream program (required)")
+	fs.DurationVarP(&o.duration, "duration", "d", 0, "stop after this `DURATION` (default: run until interrupted)")
+	fs.DurationVar(&o.every, "every", 0, "also print the counters every `INTERVAL` (default: only at the end)")
+	fs.DurationVar(&o.idle, "idle", 0, "close a client's session after this `DURATION` without traffic (default: never)")
+	o.impair.addFlags(fs, "", "", true)
+	return cmd
+}
+
+// impairmentOptions are the impairment flags of "tju netem", which demo's
+// link, conform's transfer and labnet's emulator take too: --loss, --delay,
+// --rate..., with -up and -down variants when a command has directions.
+type impairmentOptions struct {
+	seed           uint64
+	jitterReorders bool
+	dirs           bool
+	skip           []string
+	text           map[string]*string // by flag name: what the command line said
+}
+
+// addFlags declares the impairment flags but those named in skip, --seed
+// and --jitter-reorders; with dirs, also each flag's -up and -down
+// variants. before and after frame each flag's description.
+func (o *impairmentOptions) addFlags(fs *pflag.FlagSet, before, after string, dirs bool, skip ...string) {
+	o.dirs, o.skip, o.text = dirs, skip, map[string]*string{}
+	fs.Uint64Var(&o.seed, "seed", 1, "`SEED` of the impairments' random decisions: the same seed and traffic give the same losses")
+	fs.BoolVar(&o.jitterReorders, "jitter-reorders", false, "let jitter reorder datagrams (default: jitter keeps the order)")
 	for _, f := range netemImpairments {
-		arg := "`" + f.arg + "`"
-		fs.String(f.name, "", f.usage)
-		fs.String(f.name+"-up", "", "the --"+f.name+" "+arg+" for the client-to-upstream direction only")
-		fs.String(f.name+"-down", "", "the --"+f.name+" "+arg+" for the upstream-to-client direction only")
+		if slices.Contains(skip, f.name) {
+			continue
+		}
+		o.text[f.name] = fs.String(f.name, "", before+f.usage+after)
+		if dirs {
+			o.text[f.name+"-up"] = fs.String(f.name+"-up", "", "the --"+f.name+" `"+f.arg+"` of the client-to-server direction only")
+			o.text[f.name+"-down"] = fs.String(f.name+"-down", "", "the --"+f.name+" `"+f.arg+"` of the server-to-client direction only")
+		}
 	}
 }
 
-// netemConfigs builds the relay's configuration from the parsed flags.
-func netemConfigs(fs *flag.FlagSet) (netem.RelayConfig, error) {
-	get := func(name string) string { return fs.Lookup(name).Value.String() }
-	var up, down netemDir
+// configs builds the two directions from the flags: up (client to server,
+// or what we send) and down.
+func (o *impairmentOptions) configs() (up, down netem.Config, err error) {
+	var d [2]netemDir
 	for _, f := range netemImpairments {
-		for _, set := range []struct {
-			flag string
-			dirs []*netemDir
-		}{{f.name, []*netemDir{&up, &down}}, {f.name + "-up", []*netemDir{&up}}, {f.name + "-down", []*netemDir{&down}}} {
-			v := strings.TrimSpace(get(set.flag))
+		if slices.Contains(o.skip, f.name) {
+			continue
+		}
+		names := []string{f.name}
+		if o.dirs {
+			names = append(names, f.name+"-up", f.name+"-down")
+		}
+		for _, name := range names {
+			v := strings.TrimSpace(*o.text[name])
 			if v == "" {
 				continue
 			}
-			for _, d := range set.dirs {
-				if err := f.apply(d, v); err != nil {
-					return netem.RelayConfig{}, usagef("invalid --%s %q: %v", set.flag, v, err)
+			for i, suffix := range []string{"-up", "-down"} {
+				if name != f.name && !strings.HasSuffix(name, suffix) {
+					continue
+				}
+				if err := f.apply(&d[i], v); err != nil {
+					return up, down, usagef("--%s %q: %v", name, v, err)
 				}
 			}
 		}
 	}
-	if (up.burst > 0 && up.cfg.Loss == 0) && (down.burst > 0 && down.cfg.Loss == 0) ||
-		(up.burst > 0 && up.cfg.Loss == 0 && down.burst == 0) || (down.burst > 0 && down.cfg.Loss == 0 && up.burst == 0) {
-		return netem.RelayConfig{}, usagef("--burst sets the burst length of --loss: give a loss rate too")
-	}
-	seed, _ := strconv.ParseUint(get("seed"), 10, 64)
-	jitterReorders := get("jitter-reorders") == "true"
-	for _, d := range []struct {
-		name string
-		spec *netemDir
-	}{{"up", &up}, {"down", &down}} {
-		c := &d.spec.cfg
-		c.Seed = seed
-		c.JitterReorders = jitterReorders
-		if d.spec.burst > 0 && c.Loss > 0 {
-			ge, err := netem.BurstLoss(c.Loss, d.spec.burst)
+	var out [2]netem.Config
+	for i, dir := range []string{"up", "down"} {
+		c := d[i].cfg
+		c.Seed = o.seed + uint64(i)
+		c.JitterReorders = o.jitterReorders
+		if d[i].burst > 0 {
+			if c.Loss == 0 {
+				return up, down, usagef("--burst sets the burst length of --loss: give a loss rate too")
+			}
+			ge, err := netem.BurstLoss(c.Loss, d[i].burst)
 			if err != nil {
-				return netem.RelayConfig{}, usageError{fmt.Errorf("%s direction: %w", d.name, err)}
+				return up, down, usagef("--burst: %v", err)
 			}
 			c.Burst, c.Loss = ge, 0
 		}
 		if c.Rate == 0 && (c.QueueBytes > 0 || c.QueuePackets > 0) {
-			return netem.RelayConfig{}, usagef("--queue needs --rate for the %s direction", d.name)
+			return up, down, usagef("--queue needs --rate (the %s direction has none)", dir)
 		}
 		if err := c.Validate(); err != nil {
-			return netem.RelayConfig{}, usageError{fmt.Errorf("%s direction: %w", d.name, err)}
+			return up, down, usagef("the %s direction: %v", dir, err)
 		}
+		out[i] = c
 	}
-	rc := netem.RelayConfig{Listen: get("listen"), Upstream: get("to"), Up: up.cfg, Down: down.cfg}
-	rc.IdleTimeout, _ = time.ParseDuration(get("idle"))
+	return out[0], out[1], nil
+}
+
+// netemConfigs builds the relay's configuration from the flags.
+func netemConfigs(o *netemOptions) (netem.RelayConfig, error) {
+	up, down, err := o.impair.configs()
+	if err != nil {
+		return netem.RelayConfig{}, err
+	}
+	rc := netem.RelayConfig{Listen: o.listen, Upstream: o.to, Up: up, Down: down, IdleTimeout: o.idle}
 	if rc.Upstream == "" {
 		return rc, usagef("--to is required: the UDP address of the program to relay to")
 	}
-	for _, a := range []struct{ flag, addr string }{{"listen", rc.Listen}, {"to", rc.Upstream}} {
-		ua, err := net.ResolveUDPAddr("udp", a.addr)
-		if err != nil {
-			return rc, usagef("invalid --%s %q: %v", a.flag, a.addr, err)
-		}
-		if a.flag == "to" && ua.Port == 0 {
-			return rc, usagef("invalid --to %q: want a port", a.addr)
-		}
+	if err := checkUDPAddr("--listen", rc.Listen); err != nil {
+		return rc, err
+	}
+	if err := checkUDPAddr("--to", rc.Upstream); err != nil {
+		return rc, err
+	}
+	if _, port, _ := net.SplitHostPort(rc.Upstream); port == "0" {
+		return rc, usagef("--to %q: want the upstream program's port, not 0", rc.Upstream)
 	}
 	return rc, nil
 }
 
-func runNetem(ctx context.Context, fs *flag.FlagSet, e *env) error {
-	if fs.NArg() > 0 {
-		return usagef("unexpected arguments %q", fs.Args())
-	}
-	rc, err := netemConfigs(fs)
+func runNetem(ctx context.Context, o *netemOptions, e *env) error {
+	rc, err := netemConfigs(o)
 	if err != nil {
 		return err
 	}
-	var duration, every time.Duration
-	duration, _ = time.ParseDuration(fs.Lookup("duration").Value.String())
-	every, _ = time.ParseDuration(fs.Lookup("every").Value.String())
+	duration, every := o.duration, o.every
 	if duration < 0 || every < 0 || rc.IdleTimeout < 0 {
 		return usagef("--duration, --every and --idle must not be negative")
 	}

@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"path/filepath"
@@ -14,44 +12,40 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/pflag"
 	"github.com/tjunet/tjunet/tju"
 	"github.com/tjunet/tjunet/trace"
 )
 
-// flagValue returns the value of the flag name declared on fs.
-func flagValue[T any](fs *flag.FlagSet, name string) T {
-	return fs.Lookup(name).Value.(flag.Getter).Get().(T)
+// transportOptions are the flags shared by send, recv and bench, which run
+// real connections.
+type transportOptions struct {
+	port     uint16
+	cc       string
+	plain    bool
+	lab      bool
+	skeleton bool
+	trace    string
+	stats    time.Duration
+	metrics  string
+	verbose  bool
+	progress progressMode
 }
 
-// flagSet reports whether the flag name was given on the command line.
-func flagSet(fs *flag.FlagSet, name string) bool {
-	set := false
-	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
-	return set
-}
-
-// The flags shared by send, recv and bench, which run real connections.
-//
-//	--port N        TJU port
-//	--cc NAME       congestion control
-//	--plain         no tjunet header options (as the lab's C peers)
-//	--trace DIR     the lab's event trace
-//	--stats D       print each connection's Info every D
-//	--metrics ADDR  serve /debug/vars
-//	--progress      progress bar (default: when stderr is a terminal)
-//	-v              log connection state changes
-func transportFlags(fs *flag.FlagSet, progress bool) {
-	fs.Uint("port", tju.DefaultPort, "TJU `port` (the lab's server listens on 1234)")
-	fs.String("cc", "reno", "congestion control: reno (the lab's), cubic, or bbr (model-based; for lossy long paths)")
-	fs.Bool("plain", false, "offer no tjunet header options (window scaling, SACK, CRC-32C, RST), as the lab's C peers")
-	fs.Bool("lab", false, "behave exactly as a TJU lab host: plain segments, replies to the peer's UDP port 20218, client TJU port 5678, a 2 s TIME_WAIT (with --bind/--listen :20218)")
-	fs.Bool("skeleton", false, "send data with no flag bits and a bare FIN, as the lab's skeleton code does (for lab peers that expect it)")
-	fs.String("trace", "", "write the lab's event trace into `DIR` (client.event.trace or server.event.trace)")
-	fs.Duration("stats", 0, "print the connection's state, RTT, windows and counters on stderr every `interval` (1s)")
-	fs.String("metrics", "", "serve the expvar page http://ADDR/debug/vars with the endpoint's and connections' counters on `addr` (localhost:6060)")
-	fs.Bool("v", false, "verbose: log connection state changes and retransmission events on stderr")
+// addFlags declares the transport flags on fs; progress adds --progress.
+func (o *transportOptions) addFlags(fs *pflag.FlagSet, progress bool) {
+	fs.Uint16VarP(&o.port, "port", "p", tju.DefaultPort, "`TJUPORT` to listen on or dial (the lab's server listens on 1234)")
+	fs.StringVarP(&o.cc, "cc", "C", "reno", "congestion control `NAME`: reno (the lab's), cubic, or bbr (model-based; for lossy long paths)")
+	fs.BoolVar(&o.plain, "plain", false, "offer no tjunet header options (window scaling, SACK, CRC-32C, RST), as the lab's C peers")
+	fs.BoolVar(&o.lab, "lab", false, "behave exactly as a TJU lab host: plain segments, replies to the peer's UDP port 20218, client TJU port 5678, a 2 s TIME_WAIT (with --bind/--listen :20218)")
+	fs.BoolVar(&o.skeleton, "skeleton", false, "send data with no flag bits and a bare FIN, as the lab's skeleton code does (for lab peers that expect it)")
+	fs.StringVar(&o.trace, "trace", "", "write the lab's event trace into `DIR` (client.event.trace or server.event.trace)")
+	fs.DurationVar(&o.stats, "stats", 0, "print the connection's state, RTT, windows and counters on stderr every `INTERVAL`, like 1s")
+	fs.StringVar(&o.metrics, "metrics", "", "serve the endpoint's and connections' counters at http://`ADDR`/debug/vars, like localhost:6060")
+	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log connection state changes and retransmission events on stderr")
 	if progress {
-		fs.Var(&progressMode{}, "progress", "draw a progress bar on stderr (default: only when stderr is a terminal; --progress=false: never)")
+		fs.Var(&o.progress, "progress", "draw a progress bar on stderr: auto (when stderr is a terminal), true or false")
+		fs.Lookup("progress").NoOptDefVal = "true"
 	}
 }
 
@@ -75,40 +69,38 @@ type transport struct {
 	conns       connSet
 }
 
-// newTransport reads the transport flags. role names the trace file
-// (trace.RoleClient or trace.RoleServer). Close must be called when done.
-func newTransport(fs *flag.FlagSet, e *env, role string) (*transport, error) {
+// newTransport makes the transport of the flags in o. role names the
+// trace file (trace.RoleClient or trace.RoleServer). Close must be called
+// when done.
+func newTransport(o *transportOptions, e *env, role string) (*transport, error) {
 	t := &transport{con: newConsole(e.stderr)}
-	port := flagValue[uint](fs, "port")
-	if port == 0 || port > 65535 {
-		return nil, usagef("--port %d: want a TJU port from 1 to 65535", port)
+	if o.port == 0 {
+		return nil, usagef("--port 0: want a TJU port from 1 to 65535")
 	}
-	t.port = uint16(port)
-	cc := strings.ToLower(flagValue[string](fs, "cc"))
+	t.port = o.port
+	cc := strings.ToLower(o.cc)
 	if err := checkCC(cc); err != nil {
 		return nil, err
 	}
-	t.stats = flagValue[time.Duration](fs, "stats")
-	if t.stats < 0 || (t.stats > 0 && t.stats < 10*time.Millisecond) {
-		return nil, usagef("--stats %v: want an interval of at least 10ms, like 1s", t.stats)
+	t.stats = o.stats
+	if err := checkInterval("--stats", t.stats); err != nil {
+		return nil, err
 	}
-	t.metrics = flagValue[string](fs, "metrics")
-	if fs.Lookup("progress") != nil {
-		t.progress = flagValue[progressMode](fs, "progress").enabled(e.stderr)
-	}
-	t.lab = flagValue[bool](fs, "lab")
-	t.cfg = &tju.Config{Port: t.port, CongestionControl: cc, Plain: flagValue[bool](fs, "plain"),
-		Lab: t.lab, SkeletonShape: flagValue[bool](fs, "skeleton")}
+	t.metrics = o.metrics
+	t.progress = o.progress.enabled(e.stderr)
+	t.lab = o.lab
+	t.cfg = &tju.Config{Port: t.port, CongestionControl: cc, Plain: o.plain,
+		Lab: t.lab, SkeletonShape: o.skeleton}
 	if t.lab {
 		t.cfg.MSL = labMSL
 	}
-	if flagValue[bool](fs, "v") {
+	if o.verbose {
 		t.log = slog.New(slog.NewTextHandler(t.con, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		t.cfg.Logger = t.log
 	} else {
 		t.log = slog.New(slog.DiscardHandler)
 	}
-	if dir := flagValue[string](fs, "trace"); dir != "" {
+	if dir := o.trace; dir != "" {
 		w, err := trace.Create(dir, role)
 		if err != nil {
 			return nil, fmt.Errorf("--trace: %w", err)
@@ -116,6 +108,15 @@ func newTransport(fs *flag.FlagSet, e *env, role string) (*transport, error) {
 		t.traceDir, t.tracer, t.cfg.Tracer = dir, w, w
 	}
 	return t, nil
+}
+
+// checkInterval reports a reporting interval that is negative or so short
+// that printing would be all the command does.
+func checkInterval(flag string, d time.Duration) error {
+	if d < 0 || (d > 0 && d < 10*time.Millisecond) {
+		return usagef("%s %v: want 0 (none) or an interval of at least 10ms, like 1s", flag, d)
+	}
+	return nil
 }
 
 // serve starts --metrics for ep, if asked, and returns a function that
@@ -155,34 +156,39 @@ func (t *transport) traceNote(role string) string {
 
 // splitPeer reads HOST[:PORT][/TJUPORT] for send and bench client: the UDP
 // address of the peer's endpoint (port 20218, the lab's, if omitted) and
-// the TJU port, 0 if not given.
-func splitPeer(s string) (hostport string, tjuPort uint16, err error) {
-	if i := strings.LastIndexByte(s, '/'); i >= 0 {
-		p, perr := strconv.ParseUint(s[i+1:], 10, 16)
-		if perr != nil || p == 0 {
-			return "", 0, fmt.Errorf("bad TJU port after / in %q", s)
-		}
-		s, tjuPort = s[:i], uint16(p)
+// the TJU port, 0 if not given. Its errors are usage errors.
+func splitPeer(what, s string) (hostport string, tjuPort uint16, err error) {
+	hostport, tjuPort, err = tju.ParseAddr(s)
+	var ae *tju.AddrError
+	if errors.As(err, &ae) {
+		return "", 0, usagef("%s %q: %s", what, s, ae.Why)
 	}
-	if s == "" {
-		return "", 0, errors.New("empty address")
+	return hostport, tjuPort, err
+}
+
+// checkUDPAddr reports a --listen or --bind address that is not
+// [HOST]:PORT with a port from 0 (any free one) to 65535, as a usage error.
+func checkUDPAddr(flag, s string) error {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil {
+		return usagef("%s %q: want [HOST]:PORT, like :20218 or 127.0.0.1:0", flag, s)
 	}
-	if _, _, err := net.SplitHostPort(s); err != nil {
-		host := strings.TrimSuffix(strings.TrimPrefix(s, "["), "]")
-		if strings.Contains(host, ":") && !strings.HasPrefix(s, "[") && strings.Count(host, ":") == 1 {
-			return "", 0, fmt.Errorf("bad address %q: %v", s, err)
-		}
-		s = net.JoinHostPort(host, "20218")
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil || strings.TrimLeft(port, "0123456789") != "" {
+		return usagef("%s %q: want a UDP port from 0 to 65535 after the colon", flag, s)
 	}
-	return s, tjuPort, nil
+	if strings.ContainsAny(host, " /") {
+		return usagef("%s %q: %q is not a host name or IP address", flag, s, host)
+	}
+	return nil
 }
 
 // peerPort picks the TJU port to dial: the one in the address, else --port.
-func (t *transport) peerPort(fs *flag.FlagSet, inAddr uint16) (uint16, error) {
+// portGiven says whether --port was on the command line.
+func (t *transport) peerPort(portGiven bool, inAddr uint16) (uint16, error) {
 	if inAddr == 0 {
 		return t.port, nil
 	}
-	if flagSet(fs, "port") && inAddr != t.port {
+	if portGiven && inAddr != t.port {
 		return 0, usagef("the address says TJU port %d but --port says %d", inAddr, t.port)
 	}
 	return inAddr, nil
@@ -206,7 +212,7 @@ func dial(ctx context.Context, ep *tju.Endpoint, addr string, port uint16, timeo
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return nil, fmt.Errorf("%s refused the connection: its endpoint is up but nothing listens on TJU port %d (see --port)", addr, port)
 	}
-	return nil, fmt.Errorf("cannot connect to %s: %w", where, err)
+	return nil, fmt.Errorf("cannot connect to %s: %w", where, inWords(err))
 }
 
 // connError turns an error of a transfer into words.
@@ -219,42 +225,43 @@ func connError(ctx context.Context, what string, err error) error {
 	case errors.Is(err, syscall.ETIMEDOUT):
 		return fmt.Errorf("%s: the peer stopped answering (retransmissions ran out)", what)
 	}
-	return fmt.Errorf("%s: %w", what, err)
+	return fmt.Errorf("%s: %w", what, inWords(err))
 }
 
-// positionalArgs returns the arguments left after the flags main parsed,
-// parsing the flags that follow them ("tju send HOST FILE --cc cubic").
-// A "--" ends the flags. After --help it prints the usage and returns
-// errHelpShown.
-func positionalArgs(fs *flag.FlagSet, e *env, name string) ([]string, error) {
-	var pos []string
-	args := fs.Args()
-	for len(args) > 0 {
-		a := args[0]
-		switch {
-		case a == "--":
-			return append(pos, args[1:]...), nil
-		case len(a) > 1 && a[0] == '-':
-			fs.SetOutput(io.Discard) // run reports the error
-			if err := fs.Parse(args); err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					printUsage(e.stdout, commands[name], fs)
-					return nil, errHelpShown
-				}
-				return nil, usageError{err}
-			}
-			args = fs.Args()
-		default:
-			pos = append(pos, a)
-			args = args[1:]
-		}
+// inWords strips what the message of a library error repeats of the
+// command's own words: the "dial tju 127.0.0.1:9/1234:" of a
+// *net.OpError (the command names the peer itself) and the "tju: "
+// package prefix, so that a line reads "tju send: cannot connect to
+// HOST: WHY", not "tju send: ...: dial tju HOST: tju: WHY". The error
+// stays in the chain for errors.Is.
+func inWords(err error) error {
+	var oe *net.OpError
+	inner := err
+	for errors.As(inner, &oe) && oe.Err != nil {
+		inner = oe.Err
 	}
-	return pos, nil
+	msg := inner.Error()
+	for {
+		m, ok := strings.CutPrefix(msg, "tju: ")
+		if !ok {
+			break
+		}
+		msg = m
+	}
+	if msg == err.Error() {
+		return err
+	}
+	return &wordedError{msg: msg, err: err}
 }
 
-// errHelpShown says that the usage was printed for a --help after the
-// arguments; a command returns it as it is and run exits 0.
-var errHelpShown = errors.New("help shown")
+// wordedError is an error with a shorter message than the error it wraps.
+type wordedError struct {
+	msg string
+	err error
+}
+
+func (e *wordedError) Error() string { return e.msg }
+func (e *wordedError) Unwrap() error { return e.err }
 
 // checkCC reports a --cc value the transport does not know.
 func checkCC(cc string) error {
@@ -269,16 +276,16 @@ func checkCC(cc string) error {
 // --metrics and announces the address on stderr (and in --ready-file):
 // what every server-side command does before accepting. The returned
 // function undoes it all.
-func (t *transport) listen(fs *flag.FlagSet, who string) (*tju.Listener, func(), error) {
+func (t *transport) listen(listen, readyFile, who string) (*tju.Listener, func(), error) {
 	var undo []func()
 	cleanup := func() {
 		for i := len(undo) - 1; i >= 0; i-- {
 			undo[i]()
 		}
 	}
-	ep, err := tju.OpenEndpoint(flagValue[string](fs, "listen"), t.cfg)
+	ep, err := tju.OpenEndpoint(listen, t.cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cannot listen: %w", err)
+		return nil, nil, fmt.Errorf("cannot listen on %s: %w", listen, inWords(err))
 	}
 	undo = append(undo, func() { ep.Close() })
 	l, err := ep.Listen(t.port)
@@ -295,7 +302,7 @@ func (t *transport) listen(fs *flag.FlagSet, who string) (*tju.Listener, func(),
 	undo = append(undo, stopMetrics)
 	addr := l.Addr().String()
 	t.con.Printf("%s: listening on %s", who, addr)
-	if rf := flagValue[string](fs, "ready-file"); rf != "" {
+	if rf := readyFile; rf != "" {
 		if err := writeFileAtomic(rf, addr+"\n"); err != nil {
 			cleanup()
 			return nil, nil, fmt.Errorf("--ready-file: %w", err)

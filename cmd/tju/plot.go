@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,23 +13,29 @@ import (
 
 	"gonum.org/v1/plot/vg"
 
+	"github.com/spf13/cobra"
 	"github.com/tjunet/tjunet/plot"
 	"github.com/tjunet/tjunet/trace"
 )
 
-func init() {
-	register(&command{
-		name:     "plot",
-		summary:  "draw the lab's charts (windows, RTT, throughput, sequence) from event traces",
-		usage:    plotUsage,
-		setFlags: plotFlags,
-		run:      runPlot,
-	})
+func init() { register(newPlotCommand) }
+
+// plotOpts holds the flags of tju plot.
+type plotOpts struct {
+	out           string
+	formats       string
+	title         string
+	width, height float64
+	dpi           int
+	maxBad        int
 }
 
-const plotUsage = `Usage: tju plot [-o DIR] [--format png,svg] [--title TEXT] [--width IN --height IN --dpi N] TRACE...
-
-Reads event traces in the TJU lab's format, as tjunet and the lab's C
+func newPlotCommand(e *env) *cobra.Command {
+	o := &plotOpts{}
+	cmd := &cobra.Command{
+		Use:   "plot [flags] TRACE...",
+		Short: "draw the lab's charts (windows, RTT, throughput, sequence) from event traces",
+		Long: `Reads event traces in the TJU lab's format, as tjunet and the lab's C
 framework write them (client.event.trace, server.event.trace; "-" reads
 standard input), and draws for each trace every chart it has the events for:
 
@@ -50,61 +55,38 @@ its extension); the files written are printed, one a line. Lines that are
 not in the trace format are reported on stderr with their file name and line
 number, and the rest of the trace is still plotted; lines with event names
 the lab's format does not know are counted and skipped, as the lab's script
-does. Flags may also follow the trace names.
+does.
 
 Exit status: 0 if every trace was plotted, 1 if a trace could not be read or
-had nothing to plot, 2 for a usage error.
-
-Examples:
-  # Both sides of a lab run, into ./tju-plots:
+had nothing to plot, 2 for a usage error.`,
+		Example: `  # Both sides of a lab run, into ./tju-plots:
   tju plot client.event.trace server.event.trace
 
   # PNG only, into results/, with a title on every chart:
   tju plot -o results --format png --title "Reno, 10% loss" client.event.trace
 
   # A trace from a pipe, drawn large for a slide:
-  ssh lab cat client.event.trace | tju plot --width 16 --height 9 --dpi 120 -`
-
-// plotOpts holds the flags of tju plot.
-type plotOpts struct {
-	out           string
-	formats       string
-	title         string
-	width, height float64
-	dpi           int
-	maxBad        int
-}
-
-func plotFlags(fs *flag.FlagSet) {
-	fs.String("o", "tju-plots", "write the charts into `DIR`")
-	fs.String("format", "png,svg", "comma-separated `formats` to write: png, svg")
-	fs.String("title", "", "`text` before each chart's title (default: the trace's name)")
-	fs.Float64("width", 10, "chart width in `inches`")
-	fs.Float64("height", 5, "chart height in `inches`")
-	fs.Int("dpi", 96, "PNG resolution in `dots` per inch")
-	fs.Int("max-errors", 20, "report at most `N` bad lines per trace (0: all)")
-}
-
-// plotFlagValues reads the flags plotFlags declared.
-func plotFlagValues(fs *flag.FlagSet) plotOpts {
-	get := func(name string) any { return fs.Lookup(name).Value.(flag.Getter).Get() }
-	return plotOpts{
-		out:     get("o").(string),
-		formats: get("format").(string),
-		title:   get("title").(string),
-		width:   get("width").(float64),
-		height:  get("height").(float64),
-		dpi:     get("dpi").(int),
-		maxBad:  get("max-errors").(int),
+  ssh lab cat client.event.trace | tju plot --width 16 --height 9 --dpi 120 -`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("no trace file given (want TRACE..., or - for standard input)")
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runPlot(cmd.Context(), o, args, e) },
 	}
+	fs := cmd.Flags()
+	fs.StringVarP(&o.out, "output", "o", "tju-plots", "write the charts into `DIR`")
+	fs.StringVar(&o.formats, "format", "png,svg", "comma-separated `FORMATS` to write: png, svg")
+	fs.StringVar(&o.title, "title", "", "`TEXT` before each chart's title (default: the trace's name)")
+	fs.Float64Var(&o.width, "width", 10, "chart width in `INCHES`")
+	fs.Float64Var(&o.height, "height", 5, "chart height in `INCHES`")
+	fs.IntVar(&o.dpi, "dpi", 96, "PNG resolution in `DOTS` per inch")
+	fs.IntVar(&o.maxBad, "max-errors", 20, "report at most `N` bad lines per trace (0: all)")
+	return cmd
 }
 
-func runPlot(ctx context.Context, fs *flag.FlagSet, e *env) error {
-	files, err := plotArgs(fs, e)
-	if err != nil || files == nil {
-		return err
-	}
-	o := plotFlagValues(fs)
+func runPlot(ctx context.Context, o *plotOpts, files []string, e *env) error {
 	opt := plot.Options{Width: vg.Length(o.width) * vg.Inch, Height: vg.Length(o.height) * vg.Inch, DPI: o.dpi}
 	for _, f := range strings.Split(o.formats, ",") {
 		f = strings.ToLower(strings.TrimSpace(f))
@@ -149,38 +131,6 @@ func runPlot(ctx context.Context, fs *flag.FlagSet, e *env) error {
 	return errors.Join(errs...)
 }
 
-// plotArgs returns the trace names, parsing flags that follow them. It
-// returns nil names and a nil error after printing the usage for --help.
-func plotArgs(fs *flag.FlagSet, e *env) ([]string, error) {
-	var files []string
-	args := fs.Args()
-	for len(args) > 0 {
-		a := args[0]
-		switch {
-		case a == "--":
-			files = append(files, args[1:]...)
-			args = nil
-		case len(a) > 1 && a[0] == '-':
-			fs.SetOutput(io.Discard) // run reports the error
-			if err := fs.Parse(args); err != nil {
-				if errors.Is(err, flag.ErrHelp) {
-					printUsage(e.stdout, commands["plot"], fs)
-					return nil, nil
-				}
-				return nil, usageError{err}
-			}
-			args = fs.Args()
-		default:
-			files = append(files, a)
-			args = args[1:]
-		}
-	}
-	if len(files) == 0 {
-		return nil, usagef("no trace file given")
-	}
-	return files, nil
-}
-
 // tracePrefix names a trace's charts after its file: "client" for
 // "logs/client.event.trace", "run1" for "run1.trace", "stdin" for "-".
 func tracePrefix(name string) string {
@@ -211,7 +161,7 @@ func uniquePrefix(p string, used map[string]bool) string {
 }
 
 // plotTrace reads one trace, reports its bad lines and writes its charts.
-func plotTrace(name, prefix string, o plotOpts, opt plot.Options, e *env) error {
+func plotTrace(name, prefix string, o *plotOpts, opt plot.Options, e *env) error {
 	var r io.Reader
 	display := name
 	if name == "-" {

@@ -48,7 +48,7 @@ func (c *console) Printf(format string, a ...any) {
 type progressMode struct{ set, on bool }
 
 func (m *progressMode) IsBoolFlag() bool { return true }
-func (m *progressMode) Get() any         { return *m }
+func (m *progressMode) Type() string     { return "bool" }
 func (m *progressMode) String() string {
 	if m == nil || !m.set {
 		return "auto"

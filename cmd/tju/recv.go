@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,23 +12,28 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/tjunet/tjunet/tju"
 	"github.com/tjunet/tjunet/trace"
 )
 
-func init() {
-	register(&command{
-		name:     "recv",
-		summary:  "receive what a tju send sends, into a file or standard output",
-		usage:    recvUsage,
-		setFlags: recvFlags,
-		run:      runRecv,
-	})
+func init() { register(newRecvCommand) }
+
+// recvOptions are the flags of tju recv.
+type recvOptions struct {
+	transportOptions
+	listen    string
+	output    string
+	keep      bool
+	readyFile string
 }
 
-const recvUsage = `Usage: tju recv [flags]
-
-Listens on UDP address --listen (default :20218, the lab's port) and TJU
+func newRecvCommand(e *env) *cobra.Command {
+	o := &recvOptions{}
+	cmd := &cobra.Command{
+		Use:   "recv [flags]",
+		Short: "receive what a tju send sends, into a file or standard output",
+		Long: `Listens on UDP address --listen (default :20218, the lab's port) and TJU
 port --port (default 1234), accepts one connection and writes what arrives
 to -o FILE (default "-": standard output). With --keep it then waits for
 the next connection, and the next, appending each one's data to the output.
@@ -47,11 +51,10 @@ prints on stderr the bytes, the time, the goodput in MB/s (10^6 bytes a
 second) and Mbit/s, and the SHA-256 of the data, to compare with the one
 "tju send" prints.
 
-Exit status: 0 after a complete transfer, 1 if the connection or the output
-fails, 2 for a usage error.
-
-Examples:
-  # Receive one file:
+Exit status: 0 after a complete transfer (with --keep: when stopped by
+Ctrl-C after one), 1 if the connection or the output fails, 2 for a usage
+error, 130 when interrupted before the transfer ended.`,
+		Example: `  # Receive one file:
   tju recv -o copy.iso
 
   # Any free UDP port on loopback, serving connection after connection:
@@ -61,39 +64,43 @@ Examples:
   tju recv --trace traces -v | tar x
 
   # Counters at http://localhost:6060/debug/vars while it runs:
-  tju recv --metrics localhost:6060 -o /dev/null`
-
-func recvFlags(fs *flag.FlagSet) {
-	fs.String("listen", ":20218", "UDP `address` of our endpoint (\"127.0.0.1:0\": a free port on loopback)")
-	fs.String("o", "-", "write the data to `FILE` (\"-\": standard output)")
-	fs.Bool("keep", false, "after a connection ends, accept the next one (until interrupted); their data is appended")
-	fs.String("ready-file", "", "once listening, write the address to dial (UDP address/TJU port) into `FILE`")
-	transportFlags(fs, true)
+  tju recv --metrics localhost:6060 -o /dev/null`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("unexpected arguments %q (the output file goes after -o)", args)
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return runRecv(cmd.Context(), o, e) },
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&o.listen, "listen", "l", ":20218", "UDP `ADDR` of our endpoint (\"127.0.0.1:0\": a free port on loopback)")
+	fs.StringVarP(&o.output, "output", "o", "-", "write the data to `FILE` (\"-\": standard output)")
+	fs.BoolVarP(&o.keep, "keep", "k", false, "after a connection ends, accept the next one (until interrupted); their data is appended")
+	fs.StringVar(&o.readyFile, "ready-file", "", "once listening, write the address to dial (UDP address/TJU port) into `FILE`")
+	o.addFlags(fs, true)
+	return cmd
 }
 
-func runRecv(ctx context.Context, fs *flag.FlagSet, e *env) error {
-	args, err := positionalArgs(fs, e, "recv")
-	if err != nil {
+func runRecv(ctx context.Context, o *recvOptions, e *env) error {
+	if err := checkUDPAddr("--listen", o.listen); err != nil {
 		return err
 	}
-	if len(args) > 0 {
-		return usagef("unexpected arguments %q (the output file goes after -o)", args)
-	}
-	t, err := newTransport(fs, e, trace.RoleServer)
+	t, err := newTransport(&o.transportOptions, e, trace.RoleServer)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
 
 	// Open the output before the network, so a bad path fails at once.
-	outName := flagValue[string](fs, "o")
+	outName := o.output
 	out, err := openOutput(outName, e)
 	if err != nil {
 		return err
 	}
 	defer out.Close()
 
-	l, stop, err := t.listen(fs, "tju recv")
+	l, stop, err := t.listen(o.listen, o.readyFile, "tju recv")
 	if err != nil {
 		return err
 	}
@@ -101,7 +108,7 @@ func runRecv(ctx context.Context, fs *flag.FlagSet, e *env) error {
 	stopStats := startStats(ctx, t.con, t.stats, &t.conns)
 	defer stopStats()
 
-	keep := flagValue[bool](fs, "keep")
+	keep := o.keep
 	for {
 		c, err := l.AcceptTJU(ctx)
 		if err != nil {

@@ -4,30 +4,32 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"time"
 
+	"github.com/spf13/cobra"
 	"github.com/tjunet/tjunet/tju"
 	"github.com/tjunet/tjunet/trace"
 )
 
-func init() {
-	register(&command{
-		name:     "send",
-		summary:  "send a file (or standard input) to a tju recv over TJU TCP",
-		usage:    sendUsage,
-		setFlags: sendFlags,
-		run:      runSend,
-	})
+func init() { register(newSendCommand) }
+
+// sendOptions are the flags of tju send.
+type sendOptions struct {
+	transportOptions
+	bind    string
+	timeout time.Duration
 }
 
-const sendUsage = `Usage: tju send [flags] HOST[:PORT][/TJUPORT] [FILE|-]
-
-Connects to a "tju recv" at HOST (UDP port PORT, default 20218, the lab's;
+func newSendCommand(e *env) *cobra.Command {
+	o := &sendOptions{}
+	cmd := &cobra.Command{
+		Use:   "send [flags] HOST[:PORT][/TJUPORT] [FILE|-]",
+		Short: "send a file (or standard input) to a tju recv over TJU TCP",
+		Long: `Connects to a "tju recv" at HOST (UDP port PORT, default 20218, the lab's;
 TJU port --port, default 1234, or the one after a slash, as "tju recv"
 prints it), sends FILE (standard input if FILE is "-" or absent), closes
 its side and waits until the receiver has read everything and closed too.
@@ -40,10 +42,8 @@ retransmission timeouts and the RTT, and the SHA-256 of the data, which
 "tju recv" prints too: the two must be equal.
 
 Exit status: 0 when the receiver has everything, 1 if the connection or
-the file fails, 2 for a usage error.
-
-Examples:
-  # On host B:  tju recv -o copy.iso
+the file fails, 2 for a usage error, 130 when interrupted.`,
+		Example: `  # On host B:  tju recv -o copy.iso
   # On host A:
   tju send hostB photo.iso
 
@@ -54,30 +54,38 @@ Examples:
   tar c dir | tju send --cc cubic --trace traces --stats 1s 10.0.0.2:20218
 
   # The lab's setup: our endpoint on UDP port 20218 too, plain headers:
-  tju send --bind :20218 --plain 172.17.0.3 data.bin`
-
-func sendFlags(fs *flag.FlagSet) {
-	fs.String("bind", "", "local UDP `address` of our endpoint (default: a free port, on loopback for a loopback peer)")
-	fs.Duration("timeout", 10*time.Second, "give up connecting after this `duration`")
-	transportFlags(fs, true)
+  tju send --bind :20218 --plain 172.17.0.3 data.bin`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return usagef("missing the receiver's address (want HOST[:PORT][/TJUPORT])")
+			}
+			if len(args) > 2 {
+				return usagef("too many arguments %q (want the receiver's address and one FILE)", args[2:])
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSend(cmd.Context(), o, cmd.Flags().Changed("port"), args, e)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&o.bind, "bind", "b", "", "local UDP `ADDR` of our endpoint (default: a free port, on loopback for a loopback peer)")
+	fs.DurationVarP(&o.timeout, "timeout", "t", 10*time.Second, "give up connecting after this `DURATION`")
+	o.addFlags(fs, true)
+	return cmd
 }
 
-func runSend(ctx context.Context, fs *flag.FlagSet, e *env) error {
-	args, err := positionalArgs(fs, e, "send")
+func runSend(ctx context.Context, o *sendOptions, portGiven bool, args []string, e *env) error {
+	hostport, inAddr, err := splitPeer("receiver address", args[0])
 	if err != nil {
 		return err
 	}
-	if len(args) == 0 {
-		return usagef("missing the receiver's address (HOST[:PORT][/TJUPORT])")
+	if o.bind != "" {
+		if err := checkUDPAddr("--bind", o.bind); err != nil {
+			return err
+		}
 	}
-	if len(args) > 2 {
-		return usagef("too many arguments %q: want the receiver's address and one FILE", args[2:])
-	}
-	hostport, inAddr, err := splitPeer(args[0])
-	if err != nil {
-		return usagef("receiver address: %v", err)
-	}
-	timeout := flagValue[time.Duration](fs, "timeout")
+	timeout := o.timeout
 	if timeout <= 0 {
 		return usagef("--timeout %v: want a positive duration like 10s", timeout)
 	}
@@ -85,12 +93,12 @@ func runSend(ctx context.Context, fs *flag.FlagSet, e *env) error {
 	if len(args) == 2 {
 		name = args[1]
 	}
-	t, err := newTransport(fs, e, trace.RoleClient)
+	t, err := newTransport(&o.transportOptions, e, trace.RoleClient)
 	if err != nil {
 		return err
 	}
 	defer t.Close()
-	port, err := t.peerPort(fs, inAddr)
+	port, err := t.peerPort(portGiven, inAddr)
 	if err != nil {
 		return err
 	}
@@ -102,13 +110,13 @@ func runSend(ctx context.Context, fs *flag.FlagSet, e *env) error {
 	}
 	defer in.Close()
 
-	bind := flagValue[string](fs, "bind")
+	bind := o.bind
 	if bind == "" && t.lab {
 		bind = fmt.Sprintf(":%d", tju.LabUDPPort) // a lab host's one UDP port
 	}
 	ep, err := tju.OpenEndpoint(bindAddress(ctx, bind, hostport), t.cfg)
 	if err != nil {
-		return fmt.Errorf("cannot open the local endpoint: %w", err)
+		return fmt.Errorf("cannot open the local endpoint: %w", inWords(err))
 	}
 	defer ep.Close()
 	stopMetrics, err := t.serve(ep)

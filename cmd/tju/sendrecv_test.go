@@ -236,15 +236,18 @@ func TestSendRecvErrors(t *testing.T) {
 		{"directory", []string{"send", "127.0.0.1:9", dir}, 1, "is a directory"},
 		{"no address", []string{"send"}, 2, "missing the receiver's address"},
 		{"too many arguments", []string{"send", "h", "a", "b"}, 2, "too many arguments"},
-		{"unknown flag", []string{"send", "--bogus", "h"}, 2, "flag provided but not defined: -bogus"},
-		{"unknown flag after args", []string{"send", "h", file, "--bogus"}, 2, "flag provided but not defined: -bogus"},
+		{"unknown flag", []string{"send", "--bogus", "h"}, 2, "tju send: unknown flag --bogus"},
+		{"unknown flag after args", []string{"send", "h", file, "--bogus"}, 2, "tju send: unknown flag --bogus"},
 		{"bad cc", []string{"send", "--cc", "vegas", "h", file}, 2, `--cc "vegas": want reno, cubic or bbr`},
-		{"bad TJU port", []string{"send", "h:1/0", file}, 2, "bad TJU port"},
+		{"bad TJU port", []string{"send", "h:1/0", file}, 2, "the TJU port after the slash"},
 		{"port conflict", []string{"send", "--port", "5", "h:1/6", file}, 2, "--port says 5"},
 		{"bad stats", []string{"recv", "--stats", "1ns"}, 2, "--stats"},
 		{"no answer", []string{"send", "--timeout", "300ms", silent.LocalAddr().String(), file}, 1, "no answer from " + silent.LocalAddr().String()},
 		{"unwritable output", []string{"recv", "--listen", "127.0.0.1:0", "-o", filepath.Join(dir, "no", "such", "dir")}, 1, "cannot write the output"},
-		{"bad listen address", []string{"recv", "--listen", "nowhere:x"}, 1, "cannot listen"},
+		{"bad listen address", []string{"recv", "--listen", "nowhere:x"}, 2, `--listen "nowhere:x": want a UDP port`},
+		{"listen port out of range", []string{"recv", "--listen", ":99999"}, 2, `--listen ":99999": want a UDP port from 0 to 65535`},
+		{"receiver port out of range", []string{"send", "h:99999", file}, 2, `tju send: receiver address "h:99999": the UDP port 99999`},
+		{"stats without unit", []string{"recv", "--stats", "1"}, 2, `tju recv: --stats "1": want a duration like 1s`},
 		{"recv argument", []string{"recv", "file"}, 2, "unexpected arguments"},
 		{"bad metrics address", []string{"recv", "--listen", "127.0.0.1:0", "--metrics", "256.0.0.1:x"}, 1, "--metrics"},
 	} {
@@ -286,7 +289,7 @@ func TestSendRecvHelpHasExamples(t *testing.T) {
 		if r.code != 0 {
 			t.Fatalf("%s --help: exit %d", name, r.code)
 		}
-		for _, w := range []string{"Usage: tju " + name, "Examples:", "-trace", "-stats", "-metrics", "-cc"} {
+		for _, w := range []string{"Usage:\n  tju " + name, "Examples:", "-trace", "-stats", "-metrics", "-cc"} {
 			if !strings.Contains(r.stdout.String(), w) {
 				t.Errorf("%s --help lacks %q", name, w)
 			}
@@ -334,7 +337,7 @@ func TestRecvKeepSurvivesAnInterruptedSender(t *testing.T) {
 		time.Sleep(5 * time.Millisecond)
 	}
 	interrupt()
-	if code := <-sendDone; code != 1 || !strings.Contains(stderr.String(), "interrupted") {
+	if code := <-sendDone; code != 130 || !strings.Contains(stderr.String(), "interrupted") {
 		t.Fatalf("interrupted send: exit %d:\n%s", code, stderr.String())
 	}
 	// The receiver goes on with the next sender.

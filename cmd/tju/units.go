@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -106,11 +107,11 @@ func parseBitRate(s string) (int64, error) {
 type sizeValue int64
 
 func (v *sizeValue) String() string { return formatSizeFlag(int64(*v)) }
-func (v *sizeValue) Get() any       { return int64(*v) }
+func (v *sizeValue) Type() string   { return "SIZE" }
 func (v *sizeValue) Set(s string) error {
 	n, err := parseSize(s)
 	if err != nil {
-		return err
+		return errors.New("want a size in bytes like 1048576, 64KiB, 64MiB, 1GiB or 1GB")
 	}
 	*v = sizeValue(n)
 	return nil
@@ -119,12 +120,17 @@ func (v *sizeValue) Set(s string) error {
 // rateValue is a flag.Value holding a rate in bits per second.
 type rateValue int64
 
-func (v *rateValue) String() string { return formatBitRate(float64(*v)) }
-func (v *rateValue) Get() any       { return int64(*v) }
+func (v *rateValue) String() string {
+	if *v == 0 {
+		return "0" // unset: no default to show in the help
+	}
+	return formatBitRate(float64(*v))
+}
+func (v *rateValue) Type() string { return "RATE" }
 func (v *rateValue) Set(s string) error {
 	n, err := parseBitRate(s)
 	if err != nil {
-		return err
+		return errors.New("want a rate in bits/s like 100Mbit, 1Gbit, 800kbit, or bytes/s like 10MB/s, up to 1Pbit")
 	}
 	*v = rateValue(n)
 	return nil
@@ -133,8 +139,13 @@ func (v *rateValue) Set(s string) error {
 // probValue is a flag.Value holding a probability, written 0.5% or 0.005.
 type probValue float64
 
-func (v *probValue) String() string { return formatPercent(float64(*v)) }
-func (v *probValue) Get() any       { return float64(*v) }
+func (v *probValue) String() string {
+	if *v == 0 {
+		return "0"
+	}
+	return formatPercent(float64(*v))
+}
+func (v *probValue) Type() string { return "PROBABILITY" }
 func (v *probValue) Set(s string) error {
 	p, err := parseProbability(s) // shared with tju netem
 	if err != nil {
