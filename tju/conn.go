@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/tjunet/tjunet/internal/tcb"
-	"github.com/tjunet/tjunet/internal/wire"
 )
 
 // Conn is a TJU connection: a reliable, ordered byte stream. It implements
@@ -45,7 +44,6 @@ type Conn struct {
 
 	mu          sync.Mutex
 	tcb         *tcb.TCB
-	tx          [wire.MaxDatagram]byte
 	userClosed  bool
 	wasEstab    bool
 	finished    bool
@@ -96,6 +94,7 @@ func (c *Conn) afterLocked(now time.Duration) {
 	if t.TakeStateChange() {
 		c.stateChanged()
 	}
+	t.Trim() // a closed connection, or one in TIME_WAIT, keeps no buffers
 	if t.Readable() > 0 || t.EOF() || c.finished {
 		signal(c.readWake)
 	}

@@ -368,16 +368,19 @@ type txBatch struct {
 // socket supports them. c.mu must be held.
 func (e *Endpoint) transmit(c *Conn, now time.Duration) {
 	t := c.tcb
-	if !e.gso.Load() {
-		for {
-			n := t.Poll(now, c.tx[:])
-			if n == 0 {
-				return
-			}
-			e.send(c.tx[:n], c.key.peer)
-		}
-	}
 	b := e.txPool.Get().(*txBatch)
+	if !e.gso.Load() {
+		tx := b.buf[:wire.MaxDatagram]
+		for {
+			n := t.Poll(now, tx)
+			if n == 0 {
+				break
+			}
+			e.send(tx[:n], c.key.peer)
+		}
+		e.txPool.Put(b)
+		return
+	}
 	b.used, b.count, b.peer = 0, 0, c.key.peer
 	for {
 		if b.count == maxBatchSegs || b.used+wire.MaxDatagram > len(b.buf) {
