@@ -44,6 +44,9 @@ func (t *TCB) Trim() {
 	if done && t.unreported != nil {
 		t.unreported = nil
 	}
+	if t.state == Closed && !t.rstPending {
+		t.mac = nil // nothing will be sent or accepted again
+	}
 }
 
 // BufferBytes returns the bytes of memory the connection's send and
