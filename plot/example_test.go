@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/tjunet/tjunet/plot"
-	"github.com/tjunet/tjunet/trace"
+	"github.com/tjunet/tjunet/trace/traceio"
 )
 
 // A few seconds of a lab client's trace: slow start, then a timeout.
@@ -27,7 +27,7 @@ const labTrace = `[1663745643123456] [SEND] [seq:0 ack:0 flag:8 length:0]
 `
 
 func ExampleWriteAll() {
-	events, _, err := trace.Read(strings.NewReader(labTrace))
+	events, _, err := traceio.Read(strings.NewReader(labTrace))
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -58,7 +58,7 @@ func ExampleWriteAll() {
 }
 
 func ExampleCwnd() {
-	events, _, err := trace.Read(strings.NewReader(labTrace))
+	events, _, err := traceio.Read(strings.NewReader(labTrace))
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -7,7 +7,7 @@
 // callers who want one chart or want to change it, and WriteAll writes every
 // chart a trace has the events for:
 //
-//	events, _, err := trace.ReadFile("client.event.trace")
+//	events, _, err := traceio.ReadFile("client.event.trace")
 //	...
 //	rep, err := plot.WriteAll(events, "plots", "client", plot.Options{Title: "client"})
 //

@@ -89,8 +89,8 @@ type Config struct {
 	MaxPayload int
 
 	// Tracer, when set, receives every connection's events in the lab's
-	// trace format (see package trace; trace.Create writes the lab's
-	// client.event.trace / server.event.trace files).
+	// trace format (see package trace; Create in package trace/traceio
+	// writes the lab's client.event.trace / server.event.trace files).
 	Tracer trace.Tracer
 
 	// Logger receives connection state changes and retransmission events

@@ -18,6 +18,10 @@
 // tjunet adds one event the lab's tools skip because they do not know its name:
 //
 //	SSTH  size:%d      (slow-start threshold, bytes)
+//
+// This package is the format and the Tracer interface only: it does no I/O,
+// so the protocol engine can depend on it. Package trace/traceio writes
+// trace files (without blocking the tracer) and reads them back.
 package trace
 
 import (

@@ -181,3 +181,16 @@ func FuzzParseLine(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkParseLine(b *testing.B) {
+	var lines []string
+	for _, e := range oneOfEachKind() {
+		lines = append(lines, e.String())
+	}
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if _, err := ParseLine(lines[i%len(lines)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/tjunet/tjunet/plot"
 	"github.com/tjunet/tjunet/tju"
 	"github.com/tjunet/tjunet/trace"
+	"github.com/tjunet/tjunet/trace/traceio"
 )
 
 func init() { register(newDemoCommand) }
@@ -254,12 +255,12 @@ func runDemo(ctx context.Context, o *demoOptions, e *env) error {
 	out := e.stdout
 
 	// The lab's trace files, one per host.
-	cliTrace, err := trace.Create(dir, trace.RoleClient)
+	cliTrace, err := traceio.Create(dir, trace.RoleClient)
 	if err != nil {
 		return fmt.Errorf("cannot write into the output folder: %w", err)
 	}
 	defer cliTrace.Close()
-	srvTrace, err := trace.Create(dir, trace.RoleServer)
+	srvTrace, err := traceio.Create(dir, trace.RoleServer)
 	if err != nil {
 		return fmt.Errorf("cannot write into the output folder: %w", err)
 	}
@@ -475,7 +476,7 @@ func writeDemoCharts(w io.Writer, dir string, formats []string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, role := range []string{trace.RoleClient, trace.RoleServer} {
 		name := filepath.Join(dir, trace.FileName(role))
-		events, _, err := trace.ReadFile(name)
+		events, _, err := traceio.ReadFile(name)
 		if err != nil {
 			return fmt.Errorf("reading back the trace: %w", err)
 		}

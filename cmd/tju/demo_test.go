@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tjunet/tjunet/trace"
+	"github.com/tjunet/tjunet/trace/traceio"
 )
 
 func TestDemoWritesTracesAndCharts(t *testing.T) {
@@ -28,7 +29,7 @@ func TestDemoWritesTracesAndCharts(t *testing.T) {
 		}
 	}
 	for _, role := range []string{trace.RoleClient, trace.RoleServer} {
-		events, bad, err := trace.ReadFile(filepath.Join(dir, trace.FileName(role)))
+		events, bad, err := traceio.ReadFile(filepath.Join(dir, trace.FileName(role)))
 		if err != nil || len(bad) > 0 || len(events) == 0 {
 			t.Errorf("%s trace: %d events, %d bad lines, %v", role, len(events), len(bad), err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/tjunet/tjunet/tju"
 	"github.com/tjunet/tjunet/trace"
+	"github.com/tjunet/tjunet/trace/traceio"
 )
 
 // transportOptions are the flags shared by send, recv and bench, which run
@@ -61,7 +62,7 @@ type transport struct {
 	con         *console
 	log         *slog.Logger // never nil; discards unless -v
 	traceDir    string
-	tracer      *trace.Writer // nil without --trace
+	tracer      *traceio.Writer // nil without --trace
 	traceClosed bool
 	stats       time.Duration
 	metrics     string
@@ -101,7 +102,7 @@ func newTransport(o *transportOptions, e *env, role string) (*transport, error) 
 		t.log = slog.New(slog.DiscardHandler)
 	}
 	if dir := o.trace; dir != "" {
-		w, err := trace.Create(dir, role)
+		w, err := traceio.Create(dir, role)
 		if err != nil {
 			return nil, fmt.Errorf("--trace: %w", err)
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tjunet/tjunet/plot"
 	"github.com/tjunet/tjunet/trace"
+	"github.com/tjunet/tjunet/trace/traceio"
 )
 
 func init() { register(newPlotCommand) }
@@ -178,11 +179,11 @@ func plotTrace(name, prefix string, o *plotOpts, opt plot.Options, e *env) error
 		r = f
 	}
 
-	sc := trace.NewScanner(r)
+	sc := traceio.NewScanner(r)
 	sc.File = display
 	bad := 0
 	unknown := map[string]int{}
-	sc.OnLineError = func(le *trace.LineError) {
+	sc.OnLineError = func(le *traceio.LineError) {
 		if ue := (*trace.UnknownEventError)(nil); errors.As(le, &ue) {
 			unknown[ue.Name]++
 			return

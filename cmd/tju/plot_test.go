@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/tjunet/tjunet/trace"
+	"github.com/tjunet/tjunet/trace/traceio"
 )
 
 // labClientTrace is written as the lab's C framework prints a client's trace:
@@ -263,11 +264,11 @@ func TestTracePrefix(t *testing.T) {
 	}
 }
 
-// A trace written through trace.Writer, as the transport writes it, plots
+// A trace written through traceio.Writer, as the transport writes it, plots
 // like a lab one.
 func TestPlotTraceWrittenByWriter(t *testing.T) {
 	dir := t.TempDir()
-	w, err := trace.Create(dir, trace.RoleServer)
+	w, err := traceio.Create(dir, trace.RoleServer)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,8 +1,9 @@
-package trace
+package traceio
 
 import (
 	"bytes"
 	"errors"
+	"github.com/tjunet/tjunet/trace"
 	"io"
 	"os"
 	"path/filepath"
@@ -23,15 +24,15 @@ func TestReadLabTrace(t *testing.T) {
 	if len(events) != 33 {
 		t.Fatalf("read %d events, want 33", len(events))
 	}
-	first := Event{Time: 1663745643123456, Kind: KindSend, Seq: 0, Ack: 0, Flags: FlagSYN}
+	first := trace.Event{Time: 1663745643123456, Kind: trace.KindSend, Seq: 0, Ack: 0, Flags: trace.FlagSYN}
 	if events[0] != first {
 		t.Errorf("first event %+v, want %+v", events[0], first)
 	}
-	counts := map[Kind]int{}
+	counts := map[trace.Kind]int{}
 	for _, e := range events {
 		counts[e.Kind]++
 	}
-	want := map[Kind]int{KindSend: 12, KindRecv: 9, KindCwnd: 6, KindRwnd: 2, KindSwnd: 2, KindRtts: 2}
+	want := map[trace.Kind]int{trace.KindSend: 12, trace.KindRecv: 9, trace.KindCwnd: 6, trace.KindRwnd: 2, trace.KindSwnd: 2, trace.KindRtts: 2}
 	for k, n := range want {
 		if counts[k] != n {
 			t.Errorf("%d %v events, want %d", counts[k], k, n)
@@ -81,7 +82,7 @@ func TestReadReportsBadLinesAndGoesOn(t *testing.T) {
 	if !errs[1].Unknown() || errs[0].Unknown() || errs[2].Unknown() {
 		t.Errorf("Unknown() wrong: %v %v %v", errs[0].Unknown(), errs[1].Unknown(), errs[2].Unknown())
 	}
-	if !errors.Is(errs[1], ErrUnknownEvent) || !errors.Is(errs[0], ErrSyntax) {
+	if !errors.Is(errs[1], trace.ErrUnknownEvent) || !errors.Is(errs[0], trace.ErrSyntax) {
 		t.Errorf("line errors do not unwrap: %v, %v", errs[0], errs[1])
 	}
 	if errs[0].Text != "garbage" {
@@ -110,7 +111,7 @@ func TestScannerLongLineAndSmallReads(t *testing.T) {
 	long := "[1] [SEND] [seq:0 ack:0 flag:8 length:0 " + strings.Repeat("x", 200000) + "]\n"
 	in := long + "[2] [SWND] [size:10]\n"
 	sc := NewScanner(iotest.HalfReader(strings.NewReader(in)))
-	var got []Event
+	var got []trace.Event
 	var bad []*LineError
 	sc.OnLineError = func(le *LineError) { bad = append(bad, le) }
 	for sc.Scan() {

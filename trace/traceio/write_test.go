@@ -1,4 +1,4 @@
-package trace
+package traceio
 
 import (
 	"bytes"
@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/tjunet/tjunet/trace"
 )
 
 func TestWriterRoundTrip(t *testing.T) {
@@ -57,7 +59,7 @@ func TestWriterConcurrentWholeLines(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e := Event{Kind: KindDelv, Seq: uint32(g)}
+			e := trace.Event{Kind: trace.KindDelv, Seq: uint32(g)}
 			for i := range each {
 				e.Time = int64(i)
 				e.Size = i
@@ -100,9 +102,12 @@ func (f *failWriter) Write(p []byte) (int, error) {
 func TestWriterKeepsFirstError(t *testing.T) {
 	fw := &failWriter{}
 	w := NewWriter(fw)
-	e := Event{Kind: KindRwnd, Size: 1}
+	e := trace.Event{Kind: trace.KindRwnd, Size: 1}
 	for range 20000 { // several buffers' worth
 		w.Trace(&e)
+	}
+	if err := w.Flush(); err == nil {
+		t.Fatal("Flush returned nil after a failed write")
 	}
 	if err := w.Err(); err == nil {
 		t.Fatal("no error after a failed write")
@@ -117,12 +122,12 @@ func TestWriterKeepsFirstError(t *testing.T) {
 
 func TestCreateUsesLabFileNames(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "run1")
-	for _, role := range []string{RoleClient, RoleServer} {
+	for _, role := range []string{trace.RoleClient, trace.RoleServer} {
 		w, err := Create(dir, role)
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.Trace(&Event{Time: 7, Kind: KindSwnd, Size: 1375})
+		w.Trace(&trace.Event{Time: 7, Kind: trace.KindSwnd, Size: 1375})
 		if err := w.Close(); err != nil {
 			t.Fatal(err)
 		}
@@ -141,24 +146,9 @@ func TestCreateUsesLabFileNames(t *testing.T) {
 	}
 }
 
-func TestRecorderAndMulti(t *testing.T) {
-	var r1, r2 Recorder
-	tr := Multi(&r1, nil, &r2)
-	e := Event{Kind: KindCwnd, Size: 1}
-	tr.Trace(&e)
-	e.Size = 2 // the recorder copied the first
-	tr.Trace(&e)
-	for _, r := range []*Recorder{&r1, &r2} {
-		got := r.Events()
-		if len(got) != 2 || got[0].Size != 1 || got[1].Size != 2 {
-			t.Errorf("recorded %+v", got)
-		}
-	}
-}
-
 func TestWriterTraceDoesNotAllocate(t *testing.T) {
 	w := NewWriter(io.Discard)
-	e := Event{Time: 1663745643146010, Kind: KindRtts, SampleRTT: 20.7, EstimatedRTT: 20.7, DeviationRTT: 10.35, TimeoutInterval: 62.1}
+	e := trace.Event{Time: 1663745643146010, Kind: trace.KindRtts, SampleRTT: 20.7, EstimatedRTT: 20.7, DeviationRTT: 10.35, TimeoutInterval: 62.1}
 	if n := testing.AllocsPerRun(10000, func() { w.Trace(&e) }); n != 0 {
 		t.Errorf("Trace allocates %v times per event", n)
 	}
@@ -180,24 +170,11 @@ func BenchmarkWriterTraceParallel(b *testing.B) {
 	w := NewWriter(io.Discard)
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
-		e := Event{Time: 1663745643125300, Kind: KindSend, Seq: 123456, Flags: FlagACK, Length: 1375}
+		e := trace.Event{Time: 1663745643125300, Kind: trace.KindSend, Seq: 123456, Flags: trace.FlagACK, Length: 1375}
 		for pb.Next() {
 			w.Trace(&e)
 		}
 	})
-}
-
-func BenchmarkParseLine(b *testing.B) {
-	var lines []string
-	for _, e := range oneOfEachKind() {
-		lines = append(lines, e.String())
-	}
-	b.ReportAllocs()
-	for i := 0; b.Loop(); i++ {
-		if _, err := ParseLine(lines[i%len(lines)]); err != nil {
-			b.Fatal(err)
-		}
-	}
 }
 
 func BenchmarkRead(b *testing.B) {
@@ -212,5 +189,91 @@ func BenchmarkRead(b *testing.B) {
 		if _, errs, err := Read(bytes.NewReader(buf)); err != nil || len(errs) != 0 {
 			b.Fatal(errs, err)
 		}
+	}
+}
+
+// oneOfEachKind is an event of every kind, as in package trace's tests.
+func oneOfEachKind() []trace.Event {
+	return []trace.Event{
+		{Time: 1663745643123456, Kind: trace.KindSend, Seq: 4294967295, Ack: 17, Flags: trace.FlagSYN | trace.FlagACK, Length: 1375},
+		{Time: 1663745643123457, Kind: trace.KindRecv, Seq: 646, Ack: 1, Flags: trace.FlagACK, Length: 0},
+		{Time: 1663745643123458, Kind: trace.KindCwnd, Type: trace.CwndFastRetransmit, Size: 6187},
+		{Time: 1663745643123459, Kind: trace.KindRwnd, Size: 44000},
+		{Time: 1663745643123460, Kind: trace.KindSwnd, Size: 2750},
+		{Time: 1663745643123461, Kind: trace.KindRtts, SampleRTT: 20.5, EstimatedRTT: 20.0625, DeviationRTT: 3.25, TimeoutInterval: 1000},
+		{Time: 1663745643123462, Kind: trace.KindDelv, Seq: 2147483648, Size: 10000},
+		{Time: 1663745643123463, Kind: trace.KindSsth, Size: 65535},
+	}
+}
+
+// blockedWriter blocks every Write until release is closed.
+type blockedWriter struct {
+	entered chan struct{} // receives once per Write
+	release chan struct{}
+	buf     bytes.Buffer
+}
+
+func (b *blockedWriter) Write(p []byte) (int, error) {
+	b.entered <- struct{}{}
+	<-b.release
+	return b.buf.Write(p)
+}
+
+// TestWriterTraceDoesNotWaitForTheWriter holds the io.Writer blocked while
+// many blocks' worth of events are traced: Trace must keep returning (were
+// it writing synchronously, the test would hang), and every line must come
+// out, in order, once the writer moves again.
+func TestWriterTraceDoesNotWaitForTheWriter(t *testing.T) {
+	bw := &blockedWriter{entered: make(chan struct{}, 1000), release: make(chan struct{})}
+	w := NewWriter(bw)
+	const n = 50000 // about 20 blocks
+	for i := range n {
+		w.Trace(&trace.Event{Time: int64(i), Kind: trace.KindRwnd, Size: i})
+	}
+	<-bw.entered // the goroutine is inside Write, blocked
+	close(bw.release)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	events, errs, err := Read(&bw.buf)
+	if err != nil || len(errs) != 0 {
+		t.Fatalf("Read: %v %v", errs, err)
+	}
+	if len(events) != n {
+		t.Fatalf("%d events written, want %d", len(events), n)
+	}
+	for i, e := range events {
+		if e.Size != i {
+			t.Fatalf("event %d has size %d: out of order", i, e.Size)
+		}
+	}
+}
+
+// TestWriterDropsAndCountsWhenFarBehind fills the memory bound while the
+// io.Writer is blocked: the excess is counted, not kept, and what is kept
+// is whole lines.
+func TestWriterDropsAndCountsWhenFarBehind(t *testing.T) {
+	bw := &blockedWriter{entered: make(chan struct{}, 1000), release: make(chan struct{})}
+	w := NewWriter(bw)
+	w.limit = 1 << 20
+	e := trace.Event{Time: 1663745643123456, Kind: trace.KindSend, Seq: 123456, Ack: 654321, Flags: trace.FlagACK, Length: 1375}
+	line := len(e.Append(nil))
+	n := 2*w.limit/line + 1000
+	for range n {
+		w.Trace(&e)
+	}
+	close(bw.release)
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if w.Dropped() == 0 {
+		t.Fatalf("nothing dropped after %d bytes of events against a blocked writer", n*line)
+	}
+	events, errs, err := Read(&bw.buf)
+	if err != nil || len(errs) != 0 {
+		t.Fatalf("Read: %v %v", len(errs), err)
+	}
+	if got := uint64(len(events)) + w.Dropped(); got != uint64(n) {
+		t.Fatalf("%d written + %d dropped = %d, want %d", len(events), w.Dropped(), got, n)
 	}
 }

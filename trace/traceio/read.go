@@ -1,4 +1,4 @@
-package trace
+package traceio
 
 import (
 	"bufio"
@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/tjunet/tjunet/trace"
 )
 
 // MaxLineLength is the longest line a Scanner accepts; a longer line is
@@ -18,7 +20,7 @@ type LineError struct {
 	File string // name of the trace file, or "" if not known
 	Line int    // line number, counting from 1
 	Text string // the line, shortened to at most 80 bytes, without its line ending
-	Err  error  // why: wraps ErrSyntax or ErrUnknownEvent
+	Err  error  // why: wraps trace.ErrSyntax or trace.ErrUnknownEvent
 }
 
 // Error returns "file:line: reason", or "line N: reason" without a file name.
@@ -29,18 +31,18 @@ func (e *LineError) Error() string {
 	return fmt.Sprintf("line %d: %v", e.Line, e.Err)
 }
 
-// Unwrap returns the reason, so errors.Is(err, ErrUnknownEvent) works.
+// Unwrap returns the reason, so errors.Is(err, trace.ErrUnknownEvent) works.
 func (e *LineError) Unwrap() error { return e.Err }
 
 // Unknown reports whether the line was skipped only because its event name is
 // unknown, as the lab's plotting script does silently.
-func (e *LineError) Unknown() bool { return errors.Is(e.Err, ErrUnknownEvent) }
+func (e *LineError) Unknown() bool { return errors.Is(e.Err, trace.ErrUnknownEvent) }
 
 // Scanner reads events from a trace one at a time. Lines that cannot be parsed
 // do not stop it: Scan skips them and records a LineError, available from
 // LineErrors (or passed to OnLineError if set). Blank lines are ignored.
 //
-//	sc := trace.NewScanner(f)
+//	sc := traceio.NewScanner(f)
 //	sc.File = "client.event.trace"
 //	for sc.Scan() {
 //		e := sc.Event()
@@ -57,7 +59,7 @@ type Scanner struct {
 
 	r    *bufio.Reader
 	line int
-	ev   Event
+	ev   trace.Event
 	errs []*LineError
 	err  error
 	long []byte // accumulates a line split by bufio
@@ -85,14 +87,14 @@ func (s *Scanner) Scan() bool {
 		}
 		s.line++
 		if len(raw) > MaxLineLength {
-			s.report(raw, fmt.Errorf("%w: line longer than %d bytes", ErrSyntax, MaxLineLength))
+			s.report(raw, fmt.Errorf("%w: line longer than %d bytes", trace.ErrSyntax, MaxLineLength))
 			continue
 		}
 		text := string(raw)
 		if strings.TrimSpace(text) == "" {
 			continue
 		}
-		ev, perr := ParseLine(text)
+		ev, perr := trace.ParseLine(text)
 		if perr != nil {
 			s.report(raw, perr)
 			continue
@@ -144,7 +146,7 @@ func (s *Scanner) report(raw []byte, err error) {
 }
 
 // Event returns the event found by the last successful Scan.
-func (s *Scanner) Event() Event { return s.ev }
+func (s *Scanner) Event() trace.Event { return s.ev }
 
 // Line returns the number of lines read so far, which is the line number of
 // the current event after a successful Scan.
@@ -170,13 +172,13 @@ func (s *Scanner) LineErrors() []*LineError { return s.errs }
 // unknown event name, which a caller may choose to ignore with
 // LineError.Unknown), and a non-nil err only if reading r failed; the events
 // read before the failure are still returned.
-func Read(r io.Reader) (events []Event, errs []*LineError, err error) {
+func Read(r io.Reader) (events []trace.Event, errs []*LineError, err error) {
 	return read(r, "")
 }
 
 // ReadFile reads the trace file name as Read does, with name in the
 // LineErrors.
-func ReadFile(name string) (events []Event, errs []*LineError, err error) {
+func ReadFile(name string) (events []trace.Event, errs []*LineError, err error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, nil, err
@@ -185,10 +187,10 @@ func ReadFile(name string) (events []Event, errs []*LineError, err error) {
 	return read(f, name)
 }
 
-func read(r io.Reader, name string) ([]Event, []*LineError, error) {
+func read(r io.Reader, name string) ([]trace.Event, []*LineError, error) {
 	sc := NewScanner(r)
 	sc.File = name
-	var events []Event
+	var events []trace.Event
 	for sc.Scan() {
 		events = append(events, sc.Event())
 	}
