@@ -1,6 +1,7 @@
 package minitalk
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -54,7 +55,9 @@ type ClientConfig struct {
 	MaxBackoff  time.Duration // cap of the sleep after a reject (DefaultMaxBackoff)
 	GiveUp      time.Duration // give up after sleeping this long in total because of rejects; 0: never
 	MaxRestarts int           // start the message over at most this often (DefaultMaxRestarts); <0: never
-	// Rand draws the jitter of the sleeps; nil uses the global source.
+	// Rand draws the jitter of the sleeps. nil: a source seeded from the
+	// message, so that a run can be replayed (the state machine reads no
+	// global randomness); package driver gives each Send a random one.
 	Rand *rand.Rand
 }
 
@@ -126,15 +129,15 @@ type Client struct {
 func NewClient(msg []byte, cfg ClientConfig) *Client {
 	cfg = cfg.withDefaults()
 	p := frame(msg)
+	if cfg.Rand == nil {
+		crc := binary.BigEndian.Uint32(p[len(msg):])
+		cfg.Rand = rand.New(rand.NewPCG(uint64(crc), uint64(len(msg))))
+	}
 	return &Client{cfg: cfg, payload: p, nbits: 8 * len(p), state: Conn, backoff: cfg.Backoff, base: cfg.Retry}
 }
 
 // State returns the client's state.
 func (c *Client) State() ClientState { return c.state }
-
-// Progress returns how many data bits of the payload the server has taken and
-// how many there are.
-func (c *Client) Progress() (done, total int) { return c.pos, c.nbits }
 
 // Start knocks: it moves the client from conn to conn_w and returns the knock.
 // Call it first, and again after every OpSleep.
@@ -227,13 +230,7 @@ func (c *Client) sleep(ev EventKind) Step {
 	d := c.backoff
 	c.backoff = min(2*c.backoff, c.cfg.MaxBackoff)
 	half := int64(d / 2)
-	var j int64
-	if c.cfg.Rand != nil {
-		j = c.cfg.Rand.Int64N(half + 1)
-	} else {
-		j = rand.Int64N(half + 1)
-	}
-	d = time.Duration(half + j)
+	d = time.Duration(half + c.cfg.Rand.Int64N(half+1))
 	c.slept += d
 	return Step{Op: OpSleep, Wait: d, Event: ev}
 }

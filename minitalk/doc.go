@@ -3,12 +3,13 @@
 // on the signal channel 1 is SIGUSR1 and 0 is SIGUSR2, in both directions.
 //
 // The package is the protocol and nothing else: [Client] and [Server] are
-// deterministic state machines that own no signal, no goroutine and no clock.
-// They are told "this symbol arrived" and "this much time passed" and answer
-// with the symbol to send, how long to wait, and what happened. The loops
-// [Send] and [Serve] drive them over any [Port]; package
-// github.com/tjunet/tjunet/minitalk/sigchan is the Port of real signals
-// (Linux, sender PID from siginfo) and package
+// deterministic state machines that own no signal, no goroutine, no clock and
+// no global randomness. They are told "this symbol arrived" and "this much
+// time passed" and answer with the symbol to send, how long to wait, and what
+// happened. Package github.com/tjunet/tjunet/minitalk/driver drives them
+// over a channel (its Send and Serve loops hold the clock and the timers);
+// package github.com/tjunet/tjunet/minitalk/sigchan is the channel of real
+// signals (Linux, sender PID from siginfo) and package
 // github.com/tjunet/tjunet/minitalk/memchan an in-memory channel that merges,
 // drops and delays symbols for tests.
 //

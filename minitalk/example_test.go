@@ -1,35 +1,11 @@
 package minitalk_test
 
 import (
-	"context"
 	"fmt"
 	"time"
 
 	"github.com/tjunet/tjunet/minitalk"
-	"github.com/tjunet/tjunet/minitalk/memchan"
 )
-
-// Send and Serve over the in-memory channel; package sigchan gives the same
-// loops real signals.
-func ExampleSend() {
-	net := memchan.New(memchan.Faults{})
-	server, client := net.Spawn(), net.Spawn()
-	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = minitalk.Serve(ctx, server, minitalk.ServerConfig{}, func(from int, msg []byte) error {
-			fmt.Printf("%s\n", msg)
-			return nil
-		}, nil)
-	}()
-	if err := minitalk.Send(context.Background(), client, server.PID(), []byte("hello, world"), minitalk.ClientConfig{}, nil); err != nil {
-		fmt.Println(err)
-	}
-	stop()
-	<-done
-	// Output: hello, world
-}
 
 // A client and a server driven by hand, with no channel between them: the
 // state machines only say what to send.

@@ -26,12 +26,6 @@ func (s Symbol) String() string {
 	return "0"
 }
 
-// Signal is a symbol together with the process that sent it.
-type Signal struct {
-	From int    // sender's process ID
-	Sym  Symbol // the symbol
-}
-
 // Default timing. The order matters for the protocol's safety argument:
 // DefaultRetry < DefaultPatience < DefaultResend < DefaultDrop.
 const (

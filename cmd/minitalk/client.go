@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tjunet/tjunet/minitalk"
+	"github.com/tjunet/tjunet/minitalk/driver"
 	"github.com/tjunet/tjunet/minitalk/sigchan"
 )
 
@@ -62,7 +63,7 @@ func clientMain(name string, args []string, stdin io.Reader, stderr io.Writer) i
 	}
 	start := time.Now()
 	var lastSaid time.Time
-	log := func(e minitalk.Event) {
+	log := func(e driver.Event) {
 		switch e.Kind {
 		case minitalk.EventRejected:
 			if *verbose || time.Since(lastSaid) > time.Second {
@@ -85,11 +86,11 @@ func clientMain(name string, args []string, stdin io.Reader, stderr io.Writer) i
 			}
 		}
 	}
-	err = minitalk.Send(context.Background(), port, pid, msg, cfg, log)
+	err = driver.Send(context.Background(), port, pid, msg, cfg, log)
 	switch {
 	case err == nil:
 		return 0
-	case errors.Is(err, minitalk.ErrNoProcess):
+	case errors.Is(err, driver.ErrNoProcess):
 		fmt.Fprintf(stderr, "%s: no process with PID %d (or it exited mid-message)\n", name, pid)
 	case errors.Is(err, minitalk.ErrNoAnswer):
 		fmt.Fprintf(stderr, "%s: process %d does not answer: is it a minitalk server? (%v)\n", name, pid, err)

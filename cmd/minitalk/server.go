@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/tjunet/tjunet/minitalk"
+	"github.com/tjunet/tjunet/minitalk/driver"
 	"github.com/tjunet/tjunet/minitalk/sigchan"
 )
 
@@ -66,7 +67,7 @@ func serverMain(name string, args []string, stdout, stderr io.Writer) int {
 		_, err := stdout.Write(line)
 		return err
 	}
-	log := func(e minitalk.Event) {
+	log := func(e driver.Event) {
 		switch e.Kind {
 		case minitalk.EventGone:
 			fmt.Fprintf(stderr, "%s: client %d is gone mid-message; waiting for the next client\n", name, e.PID)
@@ -84,7 +85,7 @@ func serverMain(name string, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
-	err = minitalk.Serve(context.Background(), port, cfg, deliver, log)
+	err = driver.Serve(context.Background(), port, cfg, deliver, log)
 	if errors.Is(err, sigchan.ErrInterrupted) {
 		return 0
 	}

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/tjunet/tjunet/minitalk"
+	"github.com/tjunet/tjunet/minitalk/driver"
 )
 
 // Faults are the channel's impairments beyond merging.
@@ -71,7 +72,7 @@ func (n *Net) Stats() Stats {
 	return n.stats
 }
 
-// Port is one process of a Net. It implements minitalk.Port.
+// Port is one process of a Net. It implements driver.Port.
 type Port struct {
 	n       *Net
 	pid     int
@@ -97,7 +98,7 @@ func (n *Net) Spawn() *Port {
 func (p *Port) PID() int { return p.pid }
 
 // Kill removes the process from the network: symbols to it fail with
-// minitalk.ErrNoProcess and Alive reports false.
+// driver.ErrNoProcess and Alive reports false.
 func (p *Port) Kill() {
 	p.n.mu.Lock()
 	defer p.n.mu.Unlock()
@@ -111,7 +112,7 @@ func (p *Port) Send(pid int, s minitalk.Symbol) error {
 	defer n.mu.Unlock()
 	to, ok := n.procs[pid]
 	if !ok {
-		return fmt.Errorf("memchan: send to %d: %w", pid, minitalk.ErrNoProcess)
+		return fmt.Errorf("memchan: send to %d: %w", pid, driver.ErrNoProcess)
 	}
 	n.stats.Sent++
 	if n.f.Drop > 0 && (n.f.DropTo == nil || n.f.DropTo(pid)) && n.rng.Float64() < n.f.Drop {
@@ -153,20 +154,20 @@ func (n *Net) arrive(to *Port, from int, s minitalk.Symbol) {
 
 // take returns a pending symbol, One before Zero as Linux delivers SIGUSR1
 // before SIGUSR2.
-func (p *Port) take() (minitalk.Signal, bool) {
+func (p *Port) take() (driver.Signal, bool) {
 	p.n.mu.Lock()
 	defer p.n.mu.Unlock()
 	for _, s := range []minitalk.Symbol{minitalk.One, minitalk.Zero} {
 		if from := p.pending[s]; from != 0 {
 			p.pending[s] = 0
-			return minitalk.Signal{From: from, Sym: s}, true
+			return driver.Signal{From: from, Sym: s}, true
 		}
 	}
-	return minitalk.Signal{}, false
+	return driver.Signal{}, false
 }
 
 // Receive waits up to timeout for a pending symbol.
-func (p *Port) Receive(timeout time.Duration) (minitalk.Signal, bool, error) {
+func (p *Port) Receive(timeout time.Duration) (driver.Signal, bool, error) {
 	if d := p.stall(); d > 0 && timeout > 0 {
 		time.Sleep(d)
 		timeout = max(0, timeout-d)

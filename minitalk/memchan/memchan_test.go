@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tjunet/tjunet/minitalk"
+	"github.com/tjunet/tjunet/minitalk/driver"
 	"github.com/tjunet/tjunet/minitalk/memchan"
 )
 
@@ -15,7 +16,7 @@ func TestSameSymbolPendingIsMergedAndFirstSenderKept(t *testing.T) {
 	_ = a.Send(to.PID(), minitalk.One)
 	_ = b.Send(to.PID(), minitalk.One)
 	_ = b.Send(to.PID(), minitalk.Zero)
-	want := []minitalk.Signal{{From: a.PID(), Sym: minitalk.One}, {From: b.PID(), Sym: minitalk.Zero}}
+	want := []driver.Signal{{From: a.PID(), Sym: minitalk.One}, {From: b.PID(), Sym: minitalk.Zero}}
 	for _, w := range want {
 		if sig, ok, _ := to.Receive(0); !ok || sig != w {
 			t.Fatalf("got %+v %v, want %+v", sig, ok, w)
@@ -33,7 +34,7 @@ func TestSendToKilledProcessFails(t *testing.T) {
 	n := memchan.New(memchan.Faults{})
 	a, b := n.Spawn(), n.Spawn()
 	b.Kill()
-	if err := a.Send(b.PID(), minitalk.One); !errors.Is(err, minitalk.ErrNoProcess) {
+	if err := a.Send(b.PID(), minitalk.One); !errors.Is(err, driver.ErrNoProcess) {
 		t.Errorf("Send: %v", err)
 	}
 	if a.Alive(b.PID()) {

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tjunet/tjunet/minitalk"
+	"github.com/tjunet/tjunet/minitalk/driver"
 )
 
 // wordBits is the number of signals in one word of a unix.Sigset_t.
@@ -39,7 +40,7 @@ func sigset(sigs ...syscall.Signal) unix.Sigset_t {
 var symbols = []syscall.Signal{unix.SIGUSR1, unix.SIGUSR2}
 
 // Port is a process's end of the signal channel. It implements
-// minitalk.Port. It must be used only by the goroutine that opened it, which
+// driver.Port. It must be used only by the goroutine that opened it, which
 // stays locked to the main thread.
 type Port struct {
 	opt         Options
@@ -116,14 +117,14 @@ func signalOf(s minitalk.Symbol) syscall.Signal {
 // for 0.
 func (p *Port) Send(pid int, s minitalk.Symbol) error {
 	if pid <= 0 {
-		return fmt.Errorf("sigchan: send to %d: %w", pid, minitalk.ErrNoProcess)
+		return fmt.Errorf("sigchan: send to %d: %w", pid, driver.ErrNoProcess)
 	}
 	err := unix.Tgkill(pid, pid, signalOf(s))
 	switch {
 	case err == nil:
 		return nil
 	case errors.Is(err, unix.ESRCH):
-		return fmt.Errorf("sigchan: send to %d: %w", pid, minitalk.ErrNoProcess)
+		return fmt.Errorf("sigchan: send to %d: %w", pid, driver.ErrNoProcess)
 	}
 	return fmt.Errorf("sigchan: send to %d: %w", pid, err)
 }
@@ -133,18 +134,18 @@ func (p *Port) Send(pid int, s minitalk.Symbol) error {
 const siPidOffset = 8 + 4*unsafe.Sizeof(uintptr(0))/4
 
 // signal returns the symbol rt_sigtimedwait returned as r, with its sender.
-func (p *Port) signal(r uintptr) minitalk.Signal {
+func (p *Port) signal(r uintptr) driver.Signal {
 	pid := int(*(*int32)(unsafe.Pointer(&p.info[siPidOffset])))
 	if syscall.Signal(r) == unix.SIGUSR1 {
-		return minitalk.Signal{From: pid, Sym: minitalk.One}
+		return driver.Signal{From: pid, Sym: minitalk.One}
 	}
-	return minitalk.Signal{From: pid, Sym: minitalk.Zero}
+	return driver.Signal{From: pid, Sym: minitalk.Zero}
 }
 
 // poll takes a pending symbol without waiting. It does not enter the Go
 // scheduler (a raw system call that never blocks), which saves a tenth of a
 // microsecond a call in the spin.
-func (p *Port) poll() (minitalk.Signal, bool, error) {
+func (p *Port) poll() (driver.Signal, bool, error) {
 	r, _, errno := unix.RawSyscall6(unix.SYS_RT_SIGTIMEDWAIT,
 		uintptr(unsafe.Pointer(&p.set)), uintptr(unsafe.Pointer(&p.info[0])),
 		uintptr(unsafe.Pointer(&p.zero)), kernelSigsetSize, 0, 0)
@@ -152,16 +153,16 @@ func (p *Port) poll() (minitalk.Signal, bool, error) {
 	case 0:
 		return p.signal(r), true, nil
 	case unix.EAGAIN, unix.EINTR:
-		return minitalk.Signal{}, false, nil
+		return driver.Signal{}, false, nil
 	}
-	return minitalk.Signal{}, false, fmt.Errorf("sigchan: rt_sigtimedwait: %w", errno)
+	return driver.Signal{}, false, fmt.Errorf("sigchan: rt_sigtimedwait: %w", errno)
 }
 
 // Receive waits up to timeout for SIGUSR1 or SIGUSR2 and returns the symbol
 // and its sender. It polls for up to Options.Spin first, then blocks.
-func (p *Port) Receive(timeout time.Duration) (minitalk.Signal, bool, error) {
+func (p *Port) Receive(timeout time.Duration) (driver.Signal, bool, error) {
 	if sig := p.interrupted.Load(); sig != nil {
-		return minitalk.Signal{}, false, fmt.Errorf("%w by %v", ErrInterrupted, sig)
+		return driver.Signal{}, false, fmt.Errorf("%w by %v", ErrInterrupted, sig)
 	}
 	if sig, ok, err := p.poll(); ok || err != nil || timeout <= 0 {
 		return sig, ok, err
@@ -181,7 +182,7 @@ func (p *Port) Receive(timeout time.Duration) (minitalk.Signal, bool, error) {
 	}
 	for {
 		if sig := p.interrupted.Load(); sig != nil {
-			return minitalk.Signal{}, false, fmt.Errorf("%w by %v", ErrInterrupted, sig)
+			return driver.Signal{}, false, fmt.Errorf("%w by %v", ErrInterrupted, sig)
 		}
 		timeout = time.Until(deadline)
 		if timeout <= 0 {
@@ -195,14 +196,14 @@ func (p *Port) Receive(timeout time.Duration) (minitalk.Signal, bool, error) {
 		case 0:
 			return p.signal(r), true, nil
 		case unix.EAGAIN:
-			return minitalk.Signal{}, false, nil
+			return driver.Signal{}, false, nil
 		case unix.EINTR:
 			// Another signal ran a handler on this thread (the Go
 			// scheduler's preemption, SIGINT): wait for the rest of the
 			// time.
 			continue
 		}
-		return minitalk.Signal{}, false, fmt.Errorf("sigchan: rt_sigtimedwait: %w", errno)
+		return driver.Signal{}, false, fmt.Errorf("sigchan: rt_sigtimedwait: %w", errno)
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tjunet/tjunet/minitalk"
+	"github.com/tjunet/tjunet/minitalk/driver"
 )
 
 var errUnsupported = errors.New("sigchan: only Linux is supported")
@@ -21,8 +22,8 @@ func Open(opt Options) (*Port, error) { return nil, errUnsupported }
 func (p *Port) Send(pid int, s minitalk.Symbol) error { return errUnsupported }
 
 // Receive fails: only Linux is supported.
-func (p *Port) Receive(timeout time.Duration) (minitalk.Signal, bool, error) {
-	return minitalk.Signal{}, false, errUnsupported
+func (p *Port) Receive(timeout time.Duration) (driver.Signal, bool, error) {
+	return driver.Signal{}, false, errUnsupported
 }
 
 // Alive reports false: only Linux is supported.

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/tjunet/tjunet/minitalk"
+	"github.com/tjunet/tjunet/minitalk/driver"
 	"github.com/tjunet/tjunet/minitalk/sigchan"
 )
 
@@ -38,7 +39,7 @@ func TestOpenRefusesAThreadOtherThanMain(t *testing.T) {
 }
 
 // A client: Open on the main thread (main locked there by an init function),
-// then minitalk.Send.
+// then driver.Send.
 func ExampleOpen() {
 	port, err := sigchan.Open(sigchan.Options{Pin: sigchan.PinClient})
 	if err != nil {
@@ -46,7 +47,7 @@ func ExampleOpen() {
 		return
 	}
 	serverPID := 12345
-	if err := minitalk.Send(context.Background(), port, serverPID, []byte("hello"), minitalk.ClientConfig{}, nil); err != nil {
+	if err := driver.Send(context.Background(), port, serverPID, []byte("hello"), minitalk.ClientConfig{}, nil); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 	}
 }
@@ -60,7 +61,7 @@ func ExampleOpen_server() {
 		return
 	}
 	fmt.Println(os.Getpid())
-	_ = minitalk.Serve(context.Background(), port, minitalk.ServerConfig{}, func(from int, msg []byte) error {
+	_ = driver.Serve(context.Background(), port, minitalk.ServerConfig{}, func(from int, msg []byte) error {
 		_, err := fmt.Printf("%s\n", msg)
 		return err
 	}, nil)

@@ -1,4 +1,4 @@
-package minitalk_test
+package driver_test
 
 import (
 	"bytes"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/tjunet/tjunet/minitalk"
+	"github.com/tjunet/tjunet/minitalk/driver"
 	"github.com/tjunet/tjunet/minitalk/memchan"
 )
 
@@ -49,7 +50,7 @@ func newWorld(f memchan.Faults, cfg minitalk.ServerConfig) *world {
 	w.server = w.net.Spawn()
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
-	go func() { w.done <- minitalk.Serve(ctx, w.server, cfg, w.out.deliver, nil) }()
+	go func() { w.done <- driver.Serve(ctx, w.server, cfg, w.out.deliver, nil) }()
 	return w
 }
 
@@ -70,7 +71,7 @@ func (w *world) sendAll(msgs []string, cfg minitalk.ClientConfig) []error {
 		p := w.net.Spawn()
 		wg.Go(func() {
 			defer p.Kill()
-			errs[i] = minitalk.Send(context.Background(), p, w.server.PID(), []byte(m), cfg, nil)
+			errs[i] = driver.Send(context.Background(), p, w.server.PID(), []byte(m), cfg, nil)
 		})
 	}
 	wg.Wait()
@@ -268,7 +269,7 @@ func TestServerServesNextClientAfterOneIsKilledMidMessage(t *testing.T) {
 		victim := w.net.Spawn()
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
-			_ = minitalk.Send(ctx, victim, w.server.PID(), []byte(minitalk.SeedBanner), minitalk.ClientConfig{}, nil)
+			_ = driver.Send(ctx, victim, w.server.PID(), []byte(minitalk.SeedBanner), minitalk.ClientConfig{}, nil)
 		}()
 		time.Sleep(time.Millisecond)
 		synctest.Wait()
@@ -297,12 +298,12 @@ func TestClientReportsServerThatDisappearsOrNeverAnswers(t *testing.T) {
 		gone := n.Spawn()
 		gone.Kill()
 		c := n.Spawn()
-		err := minitalk.Send(context.Background(), c, mute.PID(), []byte("hi"), minitalk.ClientConfig{}, nil)
+		err := driver.Send(context.Background(), c, mute.PID(), []byte("hi"), minitalk.ClientConfig{}, nil)
 		if !errors.Is(err, minitalk.ErrNoAnswer) {
 			t.Errorf("to a mute process: %v, want ErrNoAnswer", err)
 		}
-		err = minitalk.Send(context.Background(), c, gone.PID(), []byte("hi"), minitalk.ClientConfig{}, nil)
-		if !errors.Is(err, minitalk.ErrNoProcess) {
+		err = driver.Send(context.Background(), c, gone.PID(), []byte("hi"), minitalk.ClientConfig{}, nil)
+		if !errors.Is(err, driver.ErrNoProcess) {
 			t.Errorf("to a gone process: %v, want ErrNoProcess", err)
 		}
 	})
@@ -314,12 +315,12 @@ func TestClientOfKilledServerFailsWithNoProcess(t *testing.T) {
 		c := w.net.Spawn()
 		done := make(chan error, 1)
 		go func() {
-			done <- minitalk.Send(context.Background(), c, w.server.PID(), bytes.Repeat([]byte("x"), 1000), minitalk.ClientConfig{}, nil)
+			done <- driver.Send(context.Background(), c, w.server.PID(), bytes.Repeat([]byte("x"), 1000), minitalk.ClientConfig{}, nil)
 		}()
 		time.Sleep(time.Millisecond)
 		w.server.Kill()
 		w.stop(t)
-		if err := <-done; !errors.Is(err, minitalk.ErrNoProcess) && !errors.Is(err, minitalk.ErrNoAnswer) {
+		if err := <-done; !errors.Is(err, driver.ErrNoProcess) && !errors.Is(err, minitalk.ErrNoAnswer) {
 			t.Errorf("Send: %v, want ErrNoProcess or ErrNoAnswer", err)
 		}
 	})

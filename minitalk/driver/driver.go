@@ -1,18 +1,32 @@
-package minitalk
+// Package driver runs minitalk's state machines over a channel: [Send] drives
+// a [minitalk.Client] and [Serve] a [minitalk.Server] over any [Port], with
+// the clock and the timers the state machines do not have. Package
+// github.com/tjunet/tjunet/minitalk/sigchan is the Port of real signals and
+// github.com/tjunet/tjunet/minitalk/memchan an in-memory one for tests.
+package driver
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"time"
+
+	"github.com/tjunet/tjunet/minitalk"
 )
+
+// Signal is a symbol together with the process that sent it.
+type Signal struct {
+	From int             // sender's process ID
+	Sym  minitalk.Symbol // the symbol
+}
 
 // Port is one process's end of a channel that carries symbols between
 // processes, such as signals.
 type Port interface {
 	// Send sends s to process pid. It returns an error wrapping
 	// ErrNoProcess if pid does not exist.
-	Send(pid int, s Symbol) error
+	Send(pid int, s minitalk.Symbol) error
 	// Receive waits up to timeout for a symbol and returns it; ok is false
 	// if none came in time. A timeout of 0 only looks at what is pending.
 	Receive(timeout time.Duration) (sig Signal, ok bool, err error)
@@ -25,11 +39,11 @@ var ErrNoProcess = errors.New("no such process")
 
 // Event is something that happened, as reported to a Logger.
 type Event struct {
-	Kind EventKind
-	PID  int           // the other process
-	Wait time.Duration // EventRejected, EventRestarted: the sleep before the next knock
-	Sym  Symbol        // EventResent: the symbol sent again
-	Err  error         // EventFailed
+	Kind minitalk.EventKind
+	PID  int             // the other process
+	Wait time.Duration   // minitalk.EventRejected, minitalk.EventRestarted: the sleep before the next knock
+	Sym  minitalk.Symbol // minitalk.EventResent: the symbol sent again
+	Err  error           // minitalk.EventFailed
 }
 
 // Logger receives events; it is called synchronously, so it must be quick.
@@ -37,20 +51,26 @@ type Logger func(Event)
 
 // Send sends msg to the server with process ID server over p and returns nil
 // once the server acknowledged the end of the message. It returns an error
-// wrapping ErrNoProcess, ErrNoAnswer, ErrBusy, ErrTooManyRestarts, a Port
+// wrapping ErrNoProcess, minitalk.ErrNoAnswer, minitalk.ErrBusy, minitalk.ErrTooManyRestarts, a Port
 // error or ctx's error. ctx is looked at between symbols and during sleeps.
-func Send(ctx context.Context, p Port, server int, msg []byte, cfg ClientConfig, log Logger) error {
-	c := NewClient(msg, cfg)
+//
+// When cfg.Rand is nil, Send draws the jitter of its sleeps from a source of
+// its own, seeded at random.
+func Send(ctx context.Context, p Port, server int, msg []byte, cfg minitalk.ClientConfig, log Logger) error {
+	if cfg.Rand == nil {
+		cfg.Rand = rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+	}
+	c := minitalk.NewClient(msg, cfg)
 	st := c.Start()
 	var answered time.Time
 	for {
 		switch st.Op {
-		case OpSend:
+		case minitalk.OpSend:
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("minitalk: sending to %d: %w", server, err)
 			}
-			if st.Event == EventResent && log != nil {
-				log(Event{Kind: EventResent, PID: server, Sym: st.Sym})
+			if st.Event == minitalk.EventResent && log != nil {
+				log(Event{Kind: minitalk.EventResent, PID: server, Sym: st.Sym})
 			}
 			// Nothing the server sent can be pending before this send, but
 			// for an answer it sent again while this process was stopped
@@ -59,13 +79,13 @@ func Send(ctx context.Context, p Port, server int, msg []byte, cfg ClientConfig,
 			// to this symbol, a stale 1 would let a later loss go unseen;
 			// so every send but a retry first clears what is pending, and
 			// a 0 among it means start over.
-			if !answered.IsZero() && st.Event != EventResent {
+			if !answered.IsZero() && st.Event != minitalk.EventResent {
 				rejected, err := drainFrom(p, server)
 				if err != nil {
 					return err
 				}
 				if rejected {
-					st = c.Answer(Reject)
+					st = c.Answer(minitalk.Reject)
 					continue
 				}
 			}
@@ -89,10 +109,10 @@ func Send(ctx context.Context, p Port, server int, msg []byte, cfg ClientConfig,
 			answered = time.Now()
 			c.Latency(answered.Sub(sent))
 			st = c.Answer(a)
-			if st.Event == EventAccepted && log != nil {
-				log(Event{Kind: EventAccepted, PID: server})
+			if st.Event == minitalk.EventAccepted && log != nil {
+				log(Event{Kind: minitalk.EventAccepted, PID: server})
 			}
-		case OpSleep:
+		case minitalk.OpSleep:
 			if log != nil {
 				log(Event{Kind: st.Event, PID: server, Wait: st.Wait})
 			}
@@ -108,14 +128,14 @@ func Send(ctx context.Context, p Port, server int, msg []byte, cfg ClientConfig,
 			}
 			answered = time.Time{}
 			st = c.Start()
-		case OpDone:
+		case minitalk.OpDone:
 			if log != nil {
-				log(Event{Kind: EventDone, PID: server})
+				log(Event{Kind: minitalk.EventDone, PID: server})
 			}
 			return nil
-		case OpFail:
+		case minitalk.OpFail:
 			if log != nil {
-				log(Event{Kind: EventFailed, PID: server, Err: st.Err})
+				log(Event{Kind: minitalk.EventFailed, PID: server, Err: st.Err})
 			}
 			return fmt.Errorf("minitalk: sending to %d: %w", server, st.Err)
 		default:
@@ -126,7 +146,7 @@ func Send(ctx context.Context, p Port, server int, msg []byte, cfg ClientConfig,
 
 // await waits up to d for a symbol from process from, ignoring others; with
 // d == 0 it only looks at what is pending.
-func await(p Port, from int, d time.Duration) (Symbol, bool, error) {
+func await(p Port, from int, d time.Duration) (minitalk.Symbol, bool, error) {
 	var deadline time.Time
 	for {
 		sig, ok, err := p.Receive(d)
@@ -160,7 +180,7 @@ func drainFrom(p Port, from int) (rejected bool, err error) {
 		if !ok {
 			return rejected, nil
 		}
-		rejected = rejected || (sig.From == from && sig.Sym == Reject)
+		rejected = rejected || (sig.From == from && sig.Sym == minitalk.Reject)
 	}
 }
 
@@ -186,15 +206,15 @@ const pollEvery = 100 * time.Millisecond
 // is valid only during the call), before the client's end is acknowledged; an
 // error from deliver ends Serve. It returns ctx's error or a Port error,
 // wrapped.
-func Serve(ctx context.Context, p Port, cfg ServerConfig, deliver func(from int, msg []byte) error, log Logger) error {
-	s := NewServer(cfg)
-	do := func(st ServerStep) error {
+func Serve(ctx context.Context, p Port, cfg minitalk.ServerConfig, deliver func(from int, msg []byte) error, log Logger) error {
+	s := minitalk.NewServer(cfg)
+	do := func(st minitalk.ServerStep) error {
 		if st.Message != nil {
 			if err := deliver(st.Peer, st.Message); err != nil {
 				return fmt.Errorf("minitalk: delivering a message: %w", err)
 			}
 		}
-		if st.Event != EventNone && log != nil {
+		if st.Event != minitalk.EventNone && log != nil {
 			log(Event{Kind: st.Event, PID: st.Peer})
 		}
 		if st.Reply {
