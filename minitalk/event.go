@@ -26,11 +26,13 @@ const (
 	EventReanswer  // the bound client was silent: last answer sent again
 	EventSilent    // the bound client was silent too long: dropped
 	EventGone      // the bound client's process is gone: dropped
+	EventIdle      // the bound client was stopped or asleep, silent too long: dropped
+	EventReceiving // the first byte of a message arrived
 )
 
 var eventNames = [...]string{
 	"none", "accepted", "rejected", "restarted", "resent", "done", "failed",
-	"bound", "delivered", "damaged", "busy", "noise", "stale", "reanswer", "silent", "gone",
+	"bound", "delivered", "damaged", "busy", "noise", "stale", "reanswer", "silent", "gone", "idle", "receiving",
 }
 
 // String returns a short lower-case name of the event.

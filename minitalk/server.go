@@ -35,6 +35,7 @@ func (s ServerState) String() string {
 // field means its default.
 type ServerConfig struct {
 	FirstSymbol time.Duration // silence after an accept before the client is dropped (DefaultFirstSymbol)
+	Release     time.Duration // silence before a client that is not running is dropped (DefaultRelease)
 	Resend      time.Duration // silence before the last answer is sent again (DefaultResend)
 	Drop        time.Duration // silence before the client is dropped (DefaultDrop)
 	MaxMessage  int           // longest message kept, in bytes (DefaultMaxMessage)
@@ -46,6 +47,9 @@ type ServerConfig struct {
 func (c ServerConfig) withDefaults() ServerConfig {
 	if c.FirstSymbol <= 0 {
 		c.FirstSymbol = DefaultFirstSymbol
+	}
+	if c.Release <= 0 {
+		c.Release = DefaultRelease
 	}
 	if c.Resend <= 0 {
 		c.Resend = DefaultResend
@@ -78,8 +82,9 @@ type ServerStep struct {
 const staleSlots = 16
 
 // Server is the server's side of the protocol: a state machine with no I/O.
-// Feed it every symbol with Receive, call Tick when Deadline passes, and
-// PeerGone when the bound client's process no longer exists.
+// Feed it every symbol with Receive, call Tick when Deadline passes,
+// PeerGone when the bound client's process no longer exists, and PeerIdle
+// when it exists but is not running (stopped, or asleep).
 type Server struct {
 	cfg     ServerConfig
 	state   ServerState
@@ -147,6 +152,9 @@ func (s *Server) Receive(from int, sym Symbol, now time.Time) ServerStep {
 			}
 			s.buf = append(s.buf, s.cur)
 			s.cur, s.n = 0, 0
+			if len(s.buf) == 1 {
+				return s.answer(SBit, SMsgW, Accept, EventReceiving)
+			}
 		}
 		return s.answer(SBit, SMsgW, Accept, EventNone)
 	}
@@ -254,6 +262,19 @@ func (s *Server) Tick(now time.Time) ServerStep {
 		return ServerStep{Reply: true, To: s.peer, Sym: s.last, Event: EventReanswer, Peer: s.peer}
 	}
 	return ServerStep{}
+}
+
+// PeerIdle tells the server that at time now the bound client's process
+// exists but is not running: it is stopped, or asleep (waiting for something
+// it will not get, as a client of this protocol waiting for an answer speaks
+// again within its retry timeout). If the client has been silent for
+// ServerConfig.Release, it is dropped, so that the next client is served; a
+// running client (merely slow) is kept until ServerConfig.Drop.
+func (s *Server) PeerIdle(now time.Time) ServerStep {
+	if s.state == SWait || now.Sub(s.heard) < s.cfg.Release {
+		return ServerStep{}
+	}
+	return s.drop(EventIdle)
 }
 
 // PeerGone tells the server that the bound client's process no longer exists.

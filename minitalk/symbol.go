@@ -27,7 +27,9 @@ func (s Symbol) String() string {
 }
 
 // Default timing. The order matters for the protocol's safety argument:
-// DefaultRetry < DefaultPatience < DefaultResend < DefaultDrop.
+// DefaultRetry < DefaultPatience < DefaultResend < DefaultDrop; and
+// DefaultMaxRetry < DefaultRelease, so that a client waiting for an answer
+// speaks again before a server could take its silence for a stop.
 const (
 	// DefaultRetry is how long a client waits for an answer before it
 	// sends its symbol again; it doubles on each retry up to DefaultMaxRetry,
@@ -41,6 +43,11 @@ const (
 	// DefaultFirstSymbol is how long a server waits for the first message
 	// flag after it accepted a knock; a real client sends it at once.
 	DefaultFirstSymbol = 100 * time.Millisecond
+	// DefaultRelease is the silence after which a server drops its client
+	// if that process is not running (stopped, or asleep: waiting for
+	// something that is not coming); a client that is running, merely slow
+	// on a loaded machine, is kept until DefaultDrop.
+	DefaultRelease = 1500 * time.Millisecond
 	// DefaultResend is the silence after which a server sends its last
 	// answer again. It is longer than DefaultPatience.
 	DefaultResend = 6 * time.Second

@@ -30,9 +30,19 @@ type Port interface {
 	// Receive waits up to timeout for a symbol and returns it; ok is false
 	// if none came in time. A timeout of 0 only looks at what is pending.
 	Receive(timeout time.Duration) (sig Signal, ok bool, err error)
-	// Alive reports whether process pid exists.
-	Alive(pid int) bool
+	// Status tells whether process pid is running, idle or gone.
+	Status(pid int) Status
 }
+
+// Status is what a Port can tell of a process.
+type Status uint8
+
+// Statuses.
+const (
+	StatusRunning Status = iota // running or waiting for a processor: alive, maybe slow
+	StatusIdle                  // stopped, or asleep
+	StatusGone                  // no such process, or a zombie
+)
 
 // ErrNoProcess is wrapped by Port.Send when the process does not exist.
 var ErrNoProcess = errors.New("no such process")
@@ -198,7 +208,7 @@ func drain(p Port) error {
 }
 
 // pollEvery bounds how long the server waits without looking at its context
-// and, when bound, at whether its client still exists.
+// and, when bound, at whether its client still exists and runs.
 const pollEvery = 100 * time.Millisecond
 
 // Serve runs a server over p until ctx is done or p fails, serving clients
@@ -256,10 +266,15 @@ func Serve(ctx context.Context, p Port, cfg minitalk.ServerConfig, deliver func(
 		// client is silent: the timers do not wait for a quiet channel.
 		if s.Quiet(now) >= pollEvery && now.Sub(checked) >= pollEvery {
 			checked = now
-			if !p.Alive(s.Peer()) {
-				if err := do(s.PeerGone()); err != nil {
-					return err
-				}
+			var st minitalk.ServerStep
+			switch p.Status(s.Peer()) {
+			case StatusGone:
+				st = s.PeerGone()
+			case StatusIdle:
+				st = s.PeerIdle(now)
+			}
+			if err := do(st); err != nil {
+				return err
 			}
 		}
 		if d, ok := s.Deadline(); ok && !now.Before(d) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"testing/synctest"
@@ -17,10 +18,36 @@ import (
 	"github.com/tjunet/tjunet/minitalk/memchan"
 )
 
-// printer records what a server printed, in order.
+// printer records what a server printed, in order, and the events it
+// reported.
 type printer struct {
-	mu   sync.Mutex
-	msgs []string
+	mu     sync.Mutex
+	msgs   []string
+	events []driver.Event
+	onLog  func(driver.Event) // if set, called with every event
+}
+
+func (p *printer) log(e driver.Event) {
+	p.mu.Lock()
+	p.events = append(p.events, e)
+	f := p.onLog
+	p.mu.Unlock()
+	if f != nil {
+		f(e)
+	}
+}
+
+// count returns how many events of kind k the server reported.
+func (p *printer) count(k minitalk.EventKind) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, e := range p.events {
+		if e.Kind == k {
+			n++
+		}
+	}
+	return n
 }
 
 func (p *printer) deliver(_ int, msg []byte) error {
@@ -46,11 +73,16 @@ type world struct {
 }
 
 func newWorld(f memchan.Faults, cfg minitalk.ServerConfig) *world {
-	w := &world{net: memchan.New(f), out: &printer{}, done: make(chan error, 1)}
+	return newWorldLogged(f, cfg, nil)
+}
+
+// newWorldLogged is newWorld with onLog called on every event of the server.
+func newWorldLogged(f memchan.Faults, cfg minitalk.ServerConfig, onLog func(driver.Event)) *world {
+	w := &world{net: memchan.New(f), out: &printer{onLog: onLog}, done: make(chan error, 1)}
 	w.server = w.net.Spawn()
 	ctx, cancel := context.WithCancel(context.Background())
 	w.cancel = cancel
-	go func() { w.done <- driver.Serve(ctx, w.server, cfg, w.out.deliver, nil) }()
+	go func() { w.done <- driver.Serve(ctx, w.server, cfg, w.out.deliver, w.out.log) }()
 	return w
 }
 
@@ -364,5 +396,80 @@ func TestRejectedClientGivesUpAfterItsTimeout(t *testing.T) {
 		if !errors.Is(errs[0], minitalk.ErrBusy) {
 			t.Fatalf("Send: %v, want ErrBusy", errs[0])
 		}
+	})
+}
+
+// A client stopped mid-message (SIGSTOP) holds the server for
+// minitalk.DefaultRelease, not longer: the next client is served within 2 s
+// of the stop. Continued, the stopped client is told to start over and
+// delivers its message too.
+func TestStoppedClientReleasesTheServerWithinTwoSeconds(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		receiving := make(chan int, 1)
+		w := newWorldLogged(memchan.Faults{Latency: 5 * time.Microsecond}, minitalk.ServerConfig{}, func(e driver.Event) {
+			if e.Kind == minitalk.EventReceiving {
+				select {
+				case receiving <- e.PID:
+				default:
+				}
+			}
+		})
+		stopped := w.net.Spawn()
+		long := strings.Repeat(minitalk.SeedLine, 4)
+		done := make(chan error, 1)
+		go func() {
+			done <- driver.Send(context.Background(), stopped, w.server.PID(), []byte(long), minitalk.ClientConfig{}, nil)
+		}()
+		if pid := <-receiving; pid != stopped.PID() {
+			t.Fatalf("receiving from %d, want %d", pid, stopped.PID())
+		}
+		stopped.Stop() // mid-message: a byte arrived, the message is not whole
+		stoppedAt := time.Now()
+		errs := w.sendAll([]string{"next"}, minitalk.ClientConfig{})
+		if took := time.Since(stoppedAt); errs[0] != nil || took > 2*time.Second {
+			t.Errorf("next client: %v after %v, want served within 2s of the stop", errs[0], took)
+		}
+		if got := w.out.printed(); len(got) != 1 || got[0] != "next" {
+			t.Fatalf("printed %.40q, want only the next client's message", got)
+		}
+		stopped.Continue()
+		if err := <-done; err != nil {
+			t.Errorf("the continued client: %v", err)
+		}
+		w.stop(t)
+		wantExactlyOnce(t, w.out.printed(), []string{"next", long})
+		if n := w.out.count(minitalk.EventIdle); n != 1 {
+			t.Errorf("%d idle drops, want 1", n)
+		}
+	})
+}
+
+// A client that is running but gets no processor for seconds at a time (an
+// overloaded machine) is never dropped: its silence is not a stop.
+func TestClientSlowUnderOverloadIsNeverDropped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		const client = memchan.FirstPID + 1
+		f := memchan.Faults{
+			Stall: 5 * time.Second, StallRate: 0.01, StallOnly: func(pid int) bool { return pid == client },
+			Seed: 4,
+		}
+		w := newWorld(f, minitalk.ServerConfig{})
+		msg := minitalk.SeedLine[:64]
+		errs := w.sendAll([]string{msg}, minitalk.ClientConfig{Patience: time.Minute})
+		w.stop(t)
+		if errs[0] != nil {
+			t.Fatalf("client: %v", errs[0])
+		}
+		wantExactlyOnce(t, w.out.printed(), []string{msg})
+		st := w.net.Stats()
+		if st.LongestStall < minitalk.DefaultRelease {
+			t.Fatalf("longest stall %v, want one longer than the release time %v", st.LongestStall, minitalk.DefaultRelease)
+		}
+		for _, k := range []minitalk.EventKind{minitalk.EventIdle, minitalk.EventSilent, minitalk.EventStale} {
+			if n := w.out.count(k); n != 0 {
+				t.Errorf("%d %v events: the slow client was dropped", n, k)
+			}
+		}
+		t.Logf("%+v", st)
 	})
 }

@@ -48,6 +48,7 @@ type Faults struct {
 // Stats counts what the channel did.
 type Stats struct {
 	Sent, Merged, Dropped, Delayed, Stalled int
+	LongestStall                            time.Duration
 }
 
 // Net is a set of processes that can send each other symbols.
@@ -78,6 +79,8 @@ type Port struct {
 	pid     int
 	wake    chan struct{} // capacity 1: something became pending
 	pending [2]int        // sender PID per symbol, 0 if none is pending
+	waiting bool          // blocked in Receive (asleep)
+	cont    chan struct{} // not nil while stopped; closed by Continue
 }
 
 // FirstPID is the PID of the first process spawned in a Net; the next ones
@@ -98,15 +101,50 @@ func (n *Net) Spawn() *Port {
 func (p *Port) PID() int { return p.pid }
 
 // Kill removes the process from the network: symbols to it fail with
-// driver.ErrNoProcess and Alive reports false.
+// driver.ErrNoProcess and Status reports driver.StatusGone.
 func (p *Port) Kill() {
 	p.n.mu.Lock()
 	defer p.n.mu.Unlock()
 	delete(p.n.procs, p.pid)
 }
 
+// Stop stops the process, as SIGSTOP does: until Continue, its Send and
+// Receive do not return (symbols sent to it stay pending and merge), and
+// Status reports driver.StatusIdle.
+func (p *Port) Stop() {
+	p.n.mu.Lock()
+	defer p.n.mu.Unlock()
+	if p.cont == nil {
+		p.cont = make(chan struct{})
+	}
+}
+
+// Continue lets a stopped process run again, as SIGCONT does.
+func (p *Port) Continue() {
+	p.n.mu.Lock()
+	defer p.n.mu.Unlock()
+	if p.cont != nil {
+		close(p.cont)
+		p.cont = nil
+	}
+}
+
+// whileStopped waits until the process is not stopped.
+func (p *Port) whileStopped() {
+	for {
+		p.n.mu.Lock()
+		c := p.cont
+		p.n.mu.Unlock()
+		if c == nil {
+			return
+		}
+		<-c
+	}
+}
+
 // Send sends s to process pid, subject to the network's faults.
 func (p *Port) Send(pid int, s minitalk.Symbol) error {
+	p.whileStopped()
 	n := p.n
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -168,13 +206,17 @@ func (p *Port) take() (driver.Signal, bool) {
 
 // Receive waits up to timeout for a pending symbol.
 func (p *Port) Receive(timeout time.Duration) (driver.Signal, bool, error) {
+	defer p.whileStopped()
+	p.whileStopped()
 	if d := p.stall(); d > 0 && timeout > 0 {
-		time.Sleep(d)
+		time.Sleep(d) // descheduled: running, not asleep
 		timeout = max(0, timeout-d)
 	}
 	if sig, ok := p.take(); ok || timeout <= 0 {
 		return sig, ok, nil
 	}
+	p.asleep(true)
+	defer p.asleep(false)
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for {
@@ -190,6 +232,12 @@ func (p *Port) Receive(timeout time.Duration) (driver.Signal, bool, error) {
 	}
 }
 
+func (p *Port) asleep(b bool) {
+	p.n.mu.Lock()
+	defer p.n.mu.Unlock()
+	p.waiting = b
+}
+
 // stall draws how long this Receive sleeps first.
 func (p *Port) stall() time.Duration {
 	n := p.n
@@ -202,13 +250,22 @@ func (p *Port) stall() time.Duration {
 		return 0
 	}
 	n.stats.Stalled++
-	return time.Duration(n.rng.Int64N(int64(n.f.Stall) + 1))
+	d := time.Duration(n.rng.Int64N(int64(n.f.Stall) + 1))
+	n.stats.LongestStall = max(n.stats.LongestStall, d)
+	return d
 }
 
-// Alive reports whether process pid is in the network.
-func (p *Port) Alive(pid int) bool {
+// Status reports whether process pid is in the network and, if so, whether
+// it is stopped or blocked in Receive (driver.StatusIdle) or running.
+func (p *Port) Status(pid int) driver.Status {
 	p.n.mu.Lock()
 	defer p.n.mu.Unlock()
-	_, ok := p.n.procs[pid]
-	return ok
+	q, ok := p.n.procs[pid]
+	switch {
+	case !ok:
+		return driver.StatusGone
+	case q.cont != nil || q.waiting:
+		return driver.StatusIdle
+	}
+	return driver.StatusRunning
 }

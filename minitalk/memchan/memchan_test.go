@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"testing/synctest"
+	"time"
 
 	"github.com/tjunet/tjunet/minitalk"
 	"github.com/tjunet/tjunet/minitalk/driver"
@@ -37,9 +39,43 @@ func TestSendToKilledProcessFails(t *testing.T) {
 	if err := a.Send(b.PID(), minitalk.One); !errors.Is(err, driver.ErrNoProcess) {
 		t.Errorf("Send: %v", err)
 	}
-	if a.Alive(b.PID()) {
-		t.Error("killed process alive")
+	if st := a.Status(b.PID()); st != driver.StatusGone {
+		t.Errorf("killed process: status %v, want gone", st)
 	}
+}
+
+func TestStatusOfStoppedSleepingAndRunningProcesses(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		n := memchan.New(memchan.Faults{})
+		a, b := n.Spawn(), n.Spawn()
+		if st := a.Status(b.PID()); st != driver.StatusRunning {
+			t.Errorf("running: %v", st)
+		}
+		got := make(chan driver.Signal)
+		go func() {
+			sig, _, _ := b.Receive(time.Hour)
+			got <- sig
+		}()
+		synctest.Wait()
+		if st := a.Status(b.PID()); st != driver.StatusIdle {
+			t.Errorf("blocked in Receive: %v, want idle", st)
+		}
+		b.Stop()
+		_ = a.Send(b.PID(), minitalk.Zero)
+		synctest.Wait()
+		select {
+		case <-got:
+			t.Fatal("a stopped process received")
+		default:
+		}
+		if st := a.Status(b.PID()); st != driver.StatusIdle {
+			t.Errorf("stopped: %v, want idle", st)
+		}
+		b.Continue()
+		if sig := <-got; sig.From != a.PID() || sig.Sym != minitalk.Zero {
+			t.Errorf("after Continue: %+v", sig)
+		}
+	})
 }
 
 func ExampleNet() {

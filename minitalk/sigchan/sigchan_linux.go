@@ -44,11 +44,18 @@ var symbols = []syscall.Signal{unix.SIGUSR1, unix.SIGUSR2}
 // stays locked to the main thread.
 type Port struct {
 	opt         Options
-	spin        time.Duration
+	spin        time.Duration // the most Receive polls before it blocks
+	spinning    bool          // spin now (there is room for it), pinned
+	lookAt      time.Time     // when to look at the load again
+	loadavg     [128]byte
 	set         unix.Sigset_t
 	info        [128]byte
 	ts          unix.Timespec
 	zero        unix.Timespec
+	ready       bool         // setUp ran
+	canPin      bool         // the thread is pinned while it spins
+	free        unix.CPUSet  // the processors the thread may run on
+	pinned      unix.CPUSet  // the processor(s) it is pinned to while it spins
 	interrupted atomic.Value // the os.Signal that interrupted, if any
 }
 
@@ -56,7 +63,8 @@ type Port struct {
 // thread, which must be the main thread (runtime.LockOSThread in an init
 // function keeps the main goroutine there), and blocks SIGUSR1 and SIGUSR2
 // on it. From then on a symbol sent to this process by a Port is kept until
-// Receive takes it.
+// Receive takes it. The thread is pinned (Options.Pin) the first time
+// Receive waits.
 func Open(opt Options) (*Port, error) {
 	p := &Port{opt: opt, set: sigset(symbols...), spin: opt.Spin}
 	runtime.LockOSThread()
@@ -66,9 +74,6 @@ func Open(opt Options) (*Port, error) {
 	}
 	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &p.set, nil); err != nil {
 		return nil, fmt.Errorf("sigchan: blocking signals: %w", err)
-	}
-	if pin(opt.Pin) && p.spin == 0 {
-		p.spin = DefaultSpin
 	}
 	if opt.Interrupts {
 		c := make(chan os.Signal, 1)
@@ -80,30 +85,63 @@ func Open(opt Options) (*Port, error) {
 	return p, nil
 }
 
-// pin pins the calling thread as mode says and reports whether it is now on
-// a processor its peer is not on (so that spinning makes sense).
-func pin(mode Pin) bool {
-	if mode == PinNone {
-		return false
+// setUp prepares the spin and the pinning, on the first wait: a pinned
+// thread may have to wait for its processor, and a server must print its PID
+// at once.
+func (p *Port) setUp() {
+	p.ready = true
+	if unix.SchedGetaffinity(0, &p.free) != nil {
+		p.free.Zero() // nothing known: no spin
 	}
-	var set unix.CPUSet
-	if unix.SchedGetaffinity(0, &set) != nil || set.Count() < 2 {
-		return false
-	}
-	first := -1
-	for cpu := 0; first < 0 && cpu < 1024; cpu++ {
-		if set.IsSet(cpu) {
-			first = cpu
+	if p.spin >= 0 && p.opt.Pin != PinNone && p.free.Count() >= 2 {
+		first := -1
+		for cpu := 0; first < 0 && cpu < 1024; cpu++ {
+			if p.free.IsSet(cpu) {
+				first = cpu
+			}
+		}
+		p.pinned = p.free
+		if p.opt.Pin == PinServer {
+			p.pinned.Zero()
+			p.pinned.Set(first)
+		} else {
+			p.pinned.Clear(first)
+		}
+		p.canPin = true
+		if p.spin == 0 {
+			p.spin = DefaultSpin
 		}
 	}
-	if mode == PinServer {
-		set.Zero()
-		set.Set(first)
-	} else {
-		set.Clear(first)
+}
+
+// lookEvery is how often a Port looks at the load to decide whether to spin.
+const lookEvery = 10 * time.Millisecond
+
+// look decides at time now whether to spin (see roomToSpin), and pins the
+// thread while it does.
+func (p *Port) look(now time.Time) {
+	p.lookAt = now.Add(lookEvery)
+	spin := false
+	if f, err := os.Open("/proc/loadavg"); err == nil {
+		n, _ := f.Read(p.loadavg[:])
+		f.Close()
+		spin = roomToSpin(p.loadavg[:n], p.free.Count())
+	}
+	if spin == p.spinning {
+		return
+	}
+	p.spinning = spin
+	if !p.canPin {
+		return
+	}
+	set := &p.free
+	if spin {
+		set = &p.pinned
 	}
 	// pid 0: this thread only; the runtime's other threads run anywhere.
-	return unix.SchedSetaffinity(0, &set) == nil
+	if unix.SchedSetaffinity(0, set) != nil {
+		p.canPin = false
+	}
 }
 
 func signalOf(s minitalk.Symbol) syscall.Signal {
@@ -159,17 +197,25 @@ func (p *Port) poll() (driver.Signal, bool, error) {
 }
 
 // Receive waits up to timeout for SIGUSR1 or SIGUSR2 and returns the symbol
-// and its sender. It polls for up to Options.Spin first, then blocks.
+// and its sender. While the machine has room for it (see roomToSpin) it
+// polls for up to Options.Spin first, on its pinned thread, then blocks;
+// otherwise it blocks at once, on a thread free to run anywhere.
 func (p *Port) Receive(timeout time.Duration) (driver.Signal, bool, error) {
 	if sig := p.interrupted.Load(); sig != nil {
 		return driver.Signal{}, false, fmt.Errorf("%w by %v", ErrInterrupted, sig)
 	}
-	if sig, ok, err := p.poll(); ok || err != nil || timeout <= 0 {
-		return sig, ok, err
+	if timeout <= 0 {
+		return p.poll()
+	}
+	if !p.ready {
+		p.setUp()
 	}
 	start := time.Now()
 	deadline := start.Add(timeout)
-	if p.spin > 0 {
+	if p.spin > 0 && !start.Before(p.lookAt) {
+		p.look(start)
+	}
+	if p.spinning {
 		spinUntil := start.Add(min(p.spin, timeout))
 		for {
 			if sig, ok, err := p.poll(); ok || err != nil {
@@ -207,20 +253,29 @@ func (p *Port) Receive(timeout time.Duration) (driver.Signal, bool, error) {
 	}
 }
 
-// Alive reports whether process pid exists and is not a zombie.
-func (p *Port) Alive(pid int) bool {
+// Status tells from kill(pid, 0) and /proc/<pid>/stat whether process pid is
+// running (R: on a processor or waiting for one), idle (stopped, traced,
+// asleep) or gone (no such process, a zombie).
+func (p *Port) Status(pid int) driver.Status {
 	if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
-		return false
+		return driver.StatusGone
 	}
 	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
-		return true
+		return driver.StatusRunning // it exists; nothing more is known
 	}
 	// The state follows the command name, which is in parentheses.
-	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
-		return stat[i+2] != 'Z' && stat[i+2] != 'X'
+	i := bytes.LastIndexByte(stat, ')')
+	if i < 0 || i+2 >= len(stat) {
+		return driver.StatusRunning
 	}
-	return true
+	switch stat[i+2] {
+	case 'R':
+		return driver.StatusRunning
+	case 'Z', 'X', 'x':
+		return driver.StatusGone
+	}
+	return driver.StatusIdle
 }
 
 // Handles reports whether process pid blocks, ignores or catches SIGUSR1, as

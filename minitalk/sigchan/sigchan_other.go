@@ -26,8 +26,8 @@ func (p *Port) Receive(timeout time.Duration) (driver.Signal, bool, error) {
 	return driver.Signal{}, false, errUnsupported
 }
 
-// Alive reports false: only Linux is supported.
-func (p *Port) Alive(pid int) bool { return false }
+// Status reports StatusGone: only Linux is supported.
+func (p *Port) Status(pid int) driver.Status { return driver.StatusGone }
 
 // Handles does not know: only Linux is supported.
 func Handles(pid int) (handles, known bool) { return false, false }
