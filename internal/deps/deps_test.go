@@ -37,6 +37,9 @@ var cores = []struct {
 	// The event format and the Tracer interface the engine calls; file
 	// writing lives in trace/traceio, which no core may import.
 	{"trace", []string{"errors", "fmt", "math", "strconv", "strings", "sync"}},
+	// minitalk's state machines; the loops with the clock and the timers
+	// are in minitalk/driver. embed: the seed's test data, compiled in.
+	{"minitalk", []string{"embed", "encoding/binary", "errors", "fmt", "hash/crc32", "math/rand/v2", "time"}},
 }
 
 // forbidden are the package-level names no core may use even where their
