@@ -57,7 +57,8 @@ type Config struct {
 	// CongestionControl names the algorithm: "reno" (the lab's, default),
 	// "cubic" (RFC 9438), or "bbr" (a simplified BBR: the window follows
 	// max delivery rate x min RTT, so random loss does not collapse it;
-	// the choice for lossy long paths). Listen and Dial reject other names.
+	// the choice for lossy long paths); CongestionControls lists them.
+	// Listen and Dial reject other names.
 	CongestionControl string
 
 	// InitialWindow is the initial congestion window in segments.
@@ -154,7 +155,7 @@ func setDefault[T int | uint16 | time.Duration](v *T, def T) {
 func (c *Config) validate() error {
 	tc := tcb.Config{CongestionControl: c.CongestionControl}
 	if err := tc.Validate(); err != nil {
-		return fmt.Errorf("tju: %w (want reno, cubic or bbr)", err)
+		return fmt.Errorf("tju: %w (want %s)", err, congestionControlsInWords())
 	}
 	if c.MinRTO > c.MaxRTO {
 		return fmt.Errorf("tju: MinRTO %v exceeds MaxRTO %v", c.MinRTO, c.MaxRTO)
