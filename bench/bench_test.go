@@ -4,12 +4,14 @@ import (
 	"flag"
 	"testing"
 	"time"
+
+	"github.com/tjunet/tjunet/units"
 )
 
-var xferSize = byteSize(64 << 20)
+var xferSize = units.Size(64 << 20)
 
 func init() {
-	flag.Var(&xferSize, "xfersize", "bytes per transfer in BenchmarkTransfer (K, M, G, KiB, MiB, GiB suffixes)")
+	flag.Var(&xferSize, "xfersize", "bytes per transfer in BenchmarkTransfer, as package units reads sizes: 64MiB, 64M, 64MB")
 }
 
 // TestTransports moves a few MiB through every built-in transport and checks
@@ -30,11 +32,13 @@ func TestTransports(t *testing.T) {
 	}
 }
 
-func TestByteSize(t *testing.T) {
+// TestSizeFlagIsTheProjects holds -size to the project's one size
+// convention (package units): K and KiB are 1024, KB is 1000.
+func TestSizeFlagIsTheProjects(t *testing.T) {
 	for in, want := range map[string]int64{
-		"512MiB": 512 << 20, "1GiB": 1 << 30, "64K": 64000, "1.5M": 1500000, "4096": 4096, "10B": 10,
+		"512MiB": 512 << 20, "1GiB": 1 << 30, "64K": 64 << 10, "64KB": 64000, "1.5M": 3 << 19, "4096": 4096, "10B": 10,
 	} {
-		var b byteSize
+		var b units.Size
 		if err := b.Set(in); err != nil || int64(b) != want {
 			t.Errorf("Set(%q) = %d, %v; want %d", in, b, err, want)
 		}

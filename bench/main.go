@@ -14,10 +14,11 @@ import (
 	"runtime"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/tjunet/tjunet/units"
 )
 
 // A result summarises all runs of one transport.
@@ -54,8 +55,8 @@ type report struct {
 
 func main() {
 	var (
-		sizeFlag  = byteSize(512 << 20)
-		chunkFlag = byteSize(256 << 10)
+		sizeFlag  = units.Size(512 << 20)
+		chunkFlag = units.Size(256 << 10)
 		runs      = flag.Int("runs", 3, "transfers per transport; the table shows the median")
 		only      = flag.String("only", "", "comma-separated transports to run (tcp,tju,quic,kcp); default all")
 		asJSON    = flag.Bool("json", false, "print JSON instead of a table")
@@ -63,7 +64,7 @@ func main() {
 		verbose   = flag.Bool("v", false, "print transport counters (e.g. kcp-go retransmissions) after each run")
 		timeout   = flag.Duration("timeout", 60*time.Second, "bound on one transfer; a transport that exceeds it is reported as failed")
 	)
-	flag.Var(&sizeFlag, "size", "bytes per transfer (suffixes K, M, G = 10^3.., KiB, MiB, GiB = 2^10..)")
+	flag.Var(&sizeFlag, "size", "bytes per transfer: 512MiB or 512M (powers of 1024), 500MB (powers of 1000), 1048576")
 	flag.Var(&chunkFlag, "chunk", "bytes per Write call and per receive buffer")
 	flag.Parse()
 
@@ -262,35 +263,6 @@ func printTable(out io.Writer, rep report) {
 	for _, n := range rep.Notes {
 		fmt.Fprintln(out, "note:", n)
 	}
-}
-
-// byteSize is a flag value in bytes that accepts K/M/G (powers of 10) and
-// KiB/MiB/GiB (powers of 2) suffixes.
-type byteSize int64
-
-func (b *byteSize) String() string { return strconv.FormatInt(int64(*b), 10) }
-
-func (b *byteSize) Set(s string) error {
-	s = strings.TrimSpace(s)
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		mult   int64
-	}{
-		{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30},
-		{"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {"B", 1},
-	} {
-		if strings.HasSuffix(s, u.suffix) {
-			s, mult = strings.TrimSuffix(s, u.suffix), u.mult
-			break
-		}
-	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-	if err != nil || v < 0 {
-		return fmt.Errorf("bad size %q", s)
-	}
-	*b = byteSize(v * float64(mult))
-	return nil
 }
 
 func human(n int64) string {

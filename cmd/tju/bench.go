@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/tjunet/tjunet/tju"
 	"github.com/tjunet/tjunet/trace"
+	"github.com/tjunet/tjunet/units"
 )
 
 func init() { register(newBenchCommand) }
@@ -31,9 +32,9 @@ type benchOptions struct {
 	readyFile string
 	mode      string
 	duration  time.Duration
-	size      sizeValue
+	size      units.Size
 	count     int
-	msgSize   sizeValue
+	msgSize   units.Size
 	interval  time.Duration
 	json      bool
 	bind      string

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/tjunet/tjunet/labpeer"
+	"github.com/tjunet/tjunet/units"
 )
 
 func init() { register(newConformCommand) }
@@ -31,7 +32,7 @@ type conformOptions struct {
 	lab       bool
 	portBase  uint16
 	transfer  bool
-	size      sizeValue
+	size      units.Size
 	sizeGiven bool
 	file      string
 	compare   string

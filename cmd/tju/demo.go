@@ -22,6 +22,7 @@ import (
 	"github.com/tjunet/tjunet/tju"
 	"github.com/tjunet/tjunet/trace"
 	"github.com/tjunet/tjunet/trace/traceio"
+	"github.com/tjunet/tjunet/units"
 )
 
 func init() { register(newDemoCommand) }
@@ -40,19 +41,10 @@ const (
 // demoOptions are the flags of tju demo.
 type demoOptions struct {
 	out      string
-	size     sizeValue
-	rate     rateValue
-	delay    time.Duration
-	jitter   time.Duration
-	loss     probValue
-	burst    float64
-	reorder  probValue
-	dup      probValue
-	corrupt  probValue
-	queue    sizeValue
+	size     units.Size
+	link     impairmentOptions
 	cc       string
 	plain    bool
-	seed     uint64
 	charts   bool
 	formats  string
 	stats    time.Duration
@@ -61,7 +53,12 @@ type demoOptions struct {
 }
 
 func newDemoCommand(e *env) *cobra.Command {
-	o := &demoOptions{size: demoDefaultSize, rate: demoDefaultRate, loss: demoDefaultLoss}
+	o := &demoOptions{size: demoDefaultSize}
+	o.link.flags.Defaults = netem.Config{Rate: demoDefaultRate, Delay: demoDefaultDelay, Loss: demoDefaultLoss}
+	o.link.usage = map[string]string{
+		"queue": "the bottleneck's queue, a `SIZE` in bytes (64KiB) or packets (100p); 0: one bandwidth-delay product, at least 64KiB",
+		"rate":  "the link's `RATE` in each direction, bits/s (100Mbit, 1Gbit) or bytes/s (10MB/s)",
+	}
 	cmd := &cobra.Command{
 		Use:   "demo [flags]",
 		Short: "run a transfer over an emulated lossy link and write its traces and charts",
@@ -114,19 +111,10 @@ usage error, 130 when interrupted.`,
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&o.out, "output", "o", "tju-demo-out", "write the traces and charts into `DIR`")
-	fs.VarP(&o.size, "size", "n", "`SIZE` of the data to send: 16MiB, 1GB, 1048576")
-	fs.Var(&o.rate, "rate", "the link's `RATE` in each direction, bits/s (100Mbit, 1Gbit) or bytes/s (10MB/s)")
-	fs.DurationVar(&o.delay, "delay", demoDefaultDelay, "one-way propagation `DELAY` (the RTT is twice this)")
-	fs.DurationVar(&o.jitter, "jitter", 0, "the delay varies by up to ± this `DURATION` (datagrams stay in order)")
-	fs.Var(&o.loss, "loss", "random loss `PROBABILITY` in each direction (0.1% or 0.001)")
-	fs.Float64Var(&o.burst, "burst", 0, "make the loss bursty: mean burst `LENGTH` in datagrams (Gilbert-Elliott; >= 1)")
-	fs.Var(&o.reorder, "reorder", "`PROBABILITY` that a datagram is held back 10ms, so later ones overtake it")
-	fs.Var(&o.dup, "dup", "`PROBABILITY` that a datagram is delivered twice")
-	fs.Var(&o.corrupt, "corrupt", "`PROBABILITY` that a datagram has a bit flipped")
-	fs.Var(&o.queue, "queue", "the bottleneck's queue `SIZE` in bytes (default: one bandwidth-delay product, at least 64KiB)")
-	fs.StringVarP(&o.cc, "cc", "C", "reno", "congestion control `NAME`: reno (the lab's), cubic, or bbr (model-based; for lossy long paths)")
+	fs.VarP(&o.size, "size", "n", "the `SIZE` of the data to send: 16MiB, 1GB, 1048576")
+	o.link.addFlags(fs, "", "", false)
+	ccFlag(fs, &o.cc)
 	fs.BoolVar(&o.plain, "plain", false, "use the lab's plain header: no SACK, window scaling or CRC-32C checksum")
-	fs.Uint64Var(&o.seed, "seed", 1, "`SEED` of the link's random choices: the same seed gives the same losses")
 	fs.BoolVar(&o.charts, "charts", true, "draw the charts (--charts=false: only the traces)")
 	fs.StringVar(&o.formats, "format", "png,svg", "comma-separated chart `FORMATS`: png, svg")
 	fs.DurationVar(&o.stats, "stats", 0, "print the sender's state, RTT, windows and counters every `INTERVAL`, like 1s")
@@ -138,64 +126,55 @@ usage error, 130 when interrupted.`,
 
 // demoScenario is the link and transfer a demo runs.
 type demoScenario struct {
-	size    int64
+	size     int64
+	up, down netem.Config // the link's directions, the sender's first
+	// What the up direction is, in the flags' terms, for the summary.
 	rate    int64
 	delay   time.Duration
 	jitter  time.Duration
-	loss    float64
-	burst   float64
+	loss    float64 // on average, bursts included
+	burst   float64 // mean loss burst length; 0: independent losses
 	reorder float64
 	dup     float64
 	corrupt float64
-	queue   int64
+	queue   string
 	cc      string
 	plain   bool
 	seed    uint64
 }
 
 func demoScenarioFrom(o *demoOptions) (demoScenario, error) {
+	up, down, err := o.link.configs()
+	if err != nil {
+		return demoScenario{}, err
+	}
 	s := demoScenario{
-		size: int64(o.size), rate: int64(o.rate), delay: o.delay, jitter: o.jitter,
-		loss: float64(o.loss), burst: o.burst, reorder: float64(o.reorder), dup: float64(o.dup),
-		corrupt: float64(o.corrupt), queue: int64(o.queue), cc: strings.ToLower(o.cc), plain: o.plain,
-		seed: o.seed,
+		size: int64(o.size), up: up, down: down, cc: o.cc, plain: o.plain, seed: o.link.seed,
+		rate: up.Rate, delay: up.Delay, jitter: up.Jitter, loss: up.Loss,
+		reorder: up.Reorder, dup: up.Duplicate, corrupt: up.Corrupt,
+	}
+	if g := up.Burst; g.BadToGood > 0 {
+		s.burst, s.loss = 1/g.BadToGood, g.GoodToBad/(g.GoodToBad+g.BadToGood)
 	}
 	switch {
 	case s.size <= 0:
-		return s, usagef("--size must be at least 1 byte")
-	case s.delay < 0 || s.jitter < 0:
-		return s, usagef("--delay and --jitter must not be negative")
-	case checkCC(s.cc) != nil:
-		return s, checkCC(s.cc)
-	case s.burst != 0 && (!(s.burst >= 1) || math.IsInf(s.burst, 0)):
-		return s, usagef("--burst %v: want a mean burst length of at least 1 datagram", s.burst)
-	case s.burst != 0 && s.loss == 0:
-		return s, usagef("--burst needs --loss, the average loss rate")
+		return s, usagef("--size 0: want at least 1 byte")
+	case s.rate == 0:
+		return s, usagef("--rate: the demo's link needs a rate, like 100Mbit")
 	case s.loss >= 0.5:
-		return s, usagef("--loss %s: at 50%% or more nothing useful gets through; try 10%%", formatPercent(s.loss))
+		return s, usagef("--loss %s: at 50%% or more nothing useful gets through (want less, like 10%%)", units.FormatPercent(s.loss))
 	}
-	if s.queue == 0 {
-		bdp := int64(float64(s.rate) / 8 * (2 * s.delay).Seconds())
-		s.queue = max(bdp, 64<<10)
+	for _, c := range []*netem.Config{&s.up, &s.down} {
+		if c.QueueBytes == 0 && c.QueuePackets == 0 {
+			bdp := int64(float64(c.Rate) / 8 * (2 * c.Delay).Seconds())
+			c.QueueBytes = int(min(max(bdp, 64<<10), math.MaxInt32))
+		}
+	}
+	s.queue = formatBytes(int64(s.up.QueueBytes))
+	if s.up.QueuePackets > 0 {
+		s.queue = fmt.Sprintf("%d datagrams", s.up.QueuePackets)
 	}
 	return s, nil
-}
-
-// linkConfig is the netem configuration of one direction.
-func (s demoScenario) linkConfig() (netem.Config, error) {
-	c := netem.Config{
-		Loss: s.loss, Delay: s.delay, Jitter: s.jitter, Reorder: s.reorder,
-		Duplicate: s.dup, Corrupt: s.corrupt, Rate: s.rate, QueueBytes: int(min(s.queue, math.MaxInt32)),
-		Seed: s.seed,
-	}
-	if s.burst > 0 {
-		ge, err := netem.BurstLoss(s.loss, s.burst)
-		if err != nil {
-			return c, usagef("--burst: %v", err)
-		}
-		c.Loss, c.Burst = 0, ge
-	}
-	return c, c.Validate()
 }
 
 // describe says what the link is, in words.
@@ -206,22 +185,22 @@ func (s demoScenario) describe() string {
 	}
 	switch {
 	case s.loss > 0 && s.burst > 0:
-		parts = append(parts, fmt.Sprintf("%s loss in bursts of %.3g datagrams", formatPercent(s.loss), s.burst))
+		parts = append(parts, fmt.Sprintf("%s loss in bursts of %.3g datagrams", units.FormatPercent(s.loss), s.burst))
 	case s.loss > 0:
-		parts = append(parts, formatPercent(s.loss)+" loss")
+		parts = append(parts, units.FormatPercent(s.loss)+" loss")
 	default:
 		parts = append(parts, "no loss")
 	}
 	if s.reorder > 0 {
-		parts = append(parts, formatPercent(s.reorder)+" reordered")
+		parts = append(parts, units.FormatPercent(s.reorder)+" reordered")
 	}
 	if s.dup > 0 {
-		parts = append(parts, formatPercent(s.dup)+" duplicated")
+		parts = append(parts, units.FormatPercent(s.dup)+" duplicated")
 	}
 	if s.corrupt > 0 {
-		parts = append(parts, formatPercent(s.corrupt)+" corrupted")
+		parts = append(parts, units.FormatPercent(s.corrupt)+" corrupted")
 	}
-	parts = append(parts, "queue "+formatBytes(s.queue))
+	parts = append(parts, "queue "+s.queue)
 	return strings.Join(parts, ", ")
 }
 
@@ -235,10 +214,6 @@ type demoEnd struct {
 
 func runDemo(ctx context.Context, o *demoOptions, e *env) error {
 	s, err := demoScenarioFrom(o)
-	if err != nil {
-		return err
-	}
-	link, err := s.linkConfig()
 	if err != nil {
 		return err
 	}
@@ -266,7 +241,7 @@ func runDemo(ctx context.Context, o *demoOptions, e *env) error {
 	}
 	defer srvTrace.Close()
 
-	a, b, err := netem.NewLink(link, link)
+	a, b, err := netem.NewLink(s.up, s.down)
 	if err != nil {
 		return err
 	}
@@ -433,7 +408,7 @@ func writeDemoSummary(w io.Writer, s demoScenario, elapsed time.Duration, sent, 
 		rtt := (2 * s.delay).Seconds()
 		limit := float64(si.MSS) * 8 / rtt * math.Sqrt(1.5) / math.Sqrt(s.loss)
 		if limit < float64(s.rate) && bps < float64(s.rate)/2 {
-			fmt.Fprintf(tw, "\nWhy not faster? With %s loss and an RTT of %v, Reno halves its window so often that\n", formatPercent(s.loss), 2*s.delay)
+			fmt.Fprintf(tw, "\nWhy not faster? With %s loss and an RTT of %v, Reno halves its window so often that\n", units.FormatPercent(s.loss), 2*s.delay)
 			fmt.Fprintf(tw, "in the long run it averages about MSS/RTT x 1.22/sqrt(p) = %s (Mathis et al.);\n", formatBitRate(limit))
 			fmt.Fprintf(tw, "only the first second, before the first loss, goes faster. Try --loss 0.01%%.\n")
 		}

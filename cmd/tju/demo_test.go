@@ -56,11 +56,11 @@ func TestDemoRejectsBadFlags(t *testing.T) {
 		{[]string{"--loss", "150%"}, `tju demo: --loss "150%": want`},
 		{[]string{"--delay", "20"}, `tju demo: --delay "20": want a duration like 1s`},
 		{[]string{"--loss", "60%"}, "nothing useful gets through"},
-		{[]string{"--burst", "3", "--loss", "0"}, "--burst needs --loss"},
+		{[]string{"--burst", "3", "--loss", "0"}, "give a loss rate too"},
 		{[]string{"--format", "gif"}, `unknown format "gif"`},
 		{[]string{"--burst", "0.5", "--loss", "1%"}, "mean burst length"},
 		{[]string{"--cc", "bbr2"}, `--cc "bbr2"`},
-		{[]string{"--size", "0"}, "--size must be at least 1 byte"},
+		{[]string{"--size", "0"}, "--size 0: want at least 1 byte"},
 		{[]string{"extra"}, "unexpected arguments"},
 	} {
 		r := runCmd(context.Background(), nil, append([]string{"demo"}, tc.args...)...)

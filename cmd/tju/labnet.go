@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/tjunet/tjunet/labnet"
+	"github.com/tjunet/tjunet/units"
 )
 
 func init() { register(newLabnetCommand) }
@@ -26,7 +27,7 @@ func init() { register(newLabnetCommand) }
 // labnetOptions are the flags of the tju labnet commands.
 type labnetOptions struct {
 	id          string
-	rate        rateValue
+	rate        units.Rate
 	impair      impairmentOptions
 	timeout     time.Duration
 	grace       time.Duration

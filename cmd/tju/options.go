@@ -36,7 +36,7 @@ type transportOptions struct {
 // addFlags declares the transport flags on fs; progress adds --progress.
 func (o *transportOptions) addFlags(fs *pflag.FlagSet, progress bool) {
 	fs.Uint16VarP(&o.port, "port", "p", tju.DefaultPort, "`TJUPORT` to listen on or dial (the lab's server listens on 1234)")
-	fs.StringVarP(&o.cc, "cc", "C", "reno", "congestion control `NAME`: reno (the lab's), cubic, or bbr (model-based; for lossy long paths)")
+	ccFlag(fs, &o.cc)
 	fs.BoolVar(&o.plain, "plain", false, "offer no tjunet header options (window scaling, SACK, CRC-32C, RST), as the lab's C peers")
 	fs.BoolVar(&o.lab, "lab", false, "behave exactly as a TJU lab host: plain segments, replies to the peer's UDP port 20218, client TJU port 5678, a 2 s TIME_WAIT (with --bind/--listen :20218)")
 	fs.BoolVar(&o.skeleton, "skeleton", false, "send data with no flag bits and a bare FIN, as the lab's skeleton code does (for lab peers that expect it)")
@@ -79,10 +79,7 @@ func newTransport(o *transportOptions, e *env, role string) (*transport, error) 
 		return nil, usagef("--port 0: want a TJU port from 1 to 65535")
 	}
 	t.port = o.port
-	cc := strings.ToLower(o.cc)
-	if err := checkCC(cc); err != nil {
-		return nil, err
-	}
+	cc := o.cc
 	t.stats = o.stats
 	if err := checkInterval("--stats", t.stats); err != nil {
 		return nil, err
@@ -264,13 +261,29 @@ type wordedError struct {
 func (e *wordedError) Error() string { return e.msg }
 func (e *wordedError) Unwrap() error { return e.err }
 
-// checkCC reports a --cc value the transport does not know.
-func checkCC(cc string) error {
-	switch cc {
-	case "reno", "cubic", "bbr":
-		return nil
+// ccFlag declares --cc (-C) on fs, bound to p: a name of
+// tju.CongestionControls, checked as it is parsed.
+func ccFlag(fs *pflag.FlagSet, p *string) {
+	*p = tju.CongestionControls[0].Name
+	var help []string
+	for _, c := range tju.CongestionControls {
+		help = append(help, c.Name+" ("+c.What+")")
 	}
-	return usagef("--cc %q: want reno, cubic or bbr", cc)
+	fs.VarP((*ccName)(p), "cc", "C", "congestion control `NAME`: "+strings.Join(help, ", "))
+}
+
+// ccName is the value of --cc.
+type ccName string
+
+func (c *ccName) String() string { return string(*c) }
+func (c *ccName) Type() string   { return "NAME" }
+func (c *ccName) Set(s string) error {
+	if !tju.IsCongestionControl(s) {
+		names := tju.CongestionControlNames()
+		return fmt.Errorf("want %s or %s", strings.Join(names[:len(names)-1], ", "), names[len(names)-1])
+	}
+	*c = ccName(strings.ToLower(s))
+	return nil
 }
 
 // listen opens the endpoint at --listen, listens on the TJU port, serves
