@@ -23,6 +23,11 @@ const (
 // lower bound here).
 const graderWait = 3 * time.Second
 
+// finWait is how long a check waits for a FIN's first retransmission: an
+// RTO of 1 s (the lab's initial RTO), or the 3 s that a FIN sent before
+// any data waits so as to pass close_client_for_server, with 1 s to spare.
+const finWait = 4 * time.Second
+
 // SkipAll ignores anything that does not match: the step waits for the
 // first segment that does.
 var SkipAll = &Filter{"anything else", func(*run, *Segment) bool { return true }}
@@ -40,22 +45,23 @@ func clientSYN() Expect {
 }
 
 // acceptClient answers the client's SYN with the grader's SYN-ACK and
-// waits for the third ACK, as the lab's receiver program does.
-func acceptClient(window uint16) []Step {
+// waits for the third ACK, as the lab's receiver program does (with
+// grader, counting time as the program does).
+func acceptClient(window uint16, grader bool) []Step {
 	return []Step{
 		clientSYN(),
 		Send{What: "the SYN-ACK", Flags: syn | ack, Seq: Num(graderServerISN), Ack: EndOf("SYN"), Window: window},
-		Expect{What: "the third ACK", Within: graderWait,
+		Expect{What: "the third ACK", Within: graderWait, Grader: grader,
 			Want: Match{Flags: ack, Mask: syn | ack, Ack: Num(graderServerISN + 1)}},
 	}
 }
 
 // connectServer sends the grader's SYN and waits for the SYN-ACK, as the
 // lab's sender program does; the SYN-ACK is saved as SYNACK.
-func connectServer(window uint16) []Step {
+func connectServer(window uint16, grader bool) []Step {
 	return []Step{
 		Send{What: "the SYN", Flags: syn, Seq: Num(graderClientISN), Window: window},
-		Expect{What: "the SYN-ACK", Within: graderWait, Save: "SYNACK",
+		Expect{What: "the SYN-ACK", Within: graderWait, Grader: grader, Save: "SYNACK",
 			Want: Match{Flags: syn | ack, Mask: syn | ack, Ack: Num(graderClientISN + 1)}},
 	}
 }
@@ -67,22 +73,9 @@ func thirdACK(window uint16) Send {
 
 // waitFIN waits for the client's FIN, ignoring everything else, as the
 // lab's close_server program does.
-func waitFIN() Expect {
-	return Expect{What: "the client's FIN", Within: 15 * time.Second, Skip: SkipNonFIN, Save: "FIN",
+func waitFIN(grader bool) Expect {
+	return Expect{What: "the client's FIN", Within: 15 * time.Second, Grader: grader, Skip: SkipNonFIN, Save: "FIN",
 		Want: Match{Flags: fin, Mask: fin | syn}}
-}
-
-// finishClose is the end of close_client_for_server: the server's ACK of
-// the grader's FIN (seq 101, so ack 102) on its own, then the server's own
-// FIN, which the grader acknowledges.
-func finishClose(window uint16) []Step {
-	return []Step{
-		Expect{What: "the ACK of the grader's FIN, on its own", Within: graderWait, Skip: SkipAckNot(Num(graderClientISN + 2)),
-			Want: Match{Flags: ack, Mask: syn | ack | fin, Ack: Num(graderClientISN + 2)}},
-		Expect{What: "the server's FIN", Within: 15 * time.Second, Skip: SkipAll, Save: "SFIN",
-			Want: Match{Flags: fin, Mask: syn | fin, Ack: Num(graderClientISN + 2)}},
-		Send{What: "the ACK of the server's FIN", Flags: ack, Seq: Num(graderClientISN + 2), Ack: EndOf("SFIN"), Window: window},
-	}
 }
 
 func steps(parts ...any) []Step {
@@ -106,6 +99,7 @@ func steps(parts ...any) []Step {
 func closeServer(simultaneous bool) Check {
 	name, tests := "close_server 0", "a client's close, sequential: FIN_WAIT_1 -> FIN_WAIT_2 -> TIME_WAIT"
 	close := []Step{
+		Sleep{D: graderReplyDelay},
 		Send{What: "the ACK of the client's FIN", Flags: ack, Seq: Num(graderServerISN + 1), Ack: EndOf("FIN"), Window: graderWindow},
 		Sleep{D: time.Second},
 		Send{What: "the grader's FIN", Flags: fin | ack, Seq: Num(graderServerISN + 1), Ack: EndOf("FIN"), Window: graderWindow},
@@ -113,14 +107,15 @@ func closeServer(simultaneous bool) Check {
 	if simultaneous {
 		name, tests = "close_server 1", "a client's close, simultaneous: FIN_WAIT_1 -> CLOSING -> TIME_WAIT"
 		close = []Step{
+			Sleep{D: graderReplyDelay},
 			Send{What: "the grader's FIN, not acknowledging the client's", Flags: fin | ack, Seq: Num(graderServerISN + 1), Ack: EndOf("SYN"), Window: graderWindow},
 			Send{What: "the ACK of the client's FIN", Flags: ack, Seq: Num(graderServerISN + 2), Ack: EndOf("FIN"), Window: graderWindow},
 		}
 	}
 	return Check{
 		Name: name, IUT: Client, Group: Grader, App: AppConnectClose, Tests: tests,
-		Steps: steps(acceptClient(graderWindow), waitFIN(), close,
-			Expect{What: "the ACK of the grader's FIN", Within: graderWait,
+		Steps: steps(acceptClient(graderWindow, true), waitFIN(true), close,
+			Expect{What: "the ACK of the grader's FIN", Within: graderWait, Grader: true,
 				Want: Match{Seq: EndOf("FIN"), Ack: Num(graderServerISN + 2)}}),
 	}
 }
@@ -138,10 +133,10 @@ func closeClientForServer(typ int) Check {
 		c.Name, c.App = "close_client_for_server 1", AppAcceptClose
 		c.Tests = "a server that closes at once after accept, then gets the client's FIN (simultaneous close)"
 	}
-	c.Steps = steps(connectServer(graderWindow), thirdACK(graderWindow),
+	c.Steps = steps(connectServer(graderWindow, true), thirdACK(graderWindow),
 		Sleep{D: 2 * time.Second},
 		Send{What: "the grader's FIN (the FIN bit alone)", Flags: fin, Seq: Num(graderClientISN + 1), Window: graderWindow},
-		finishClose(graderWindow))
+		graderFinish{window: graderWindow})
 	return c
 }
 
@@ -153,12 +148,12 @@ func Checks() []Check {
 		{
 			Name: "receiver", IUT: Client, Group: Grader, App: AppConnectClose,
 			Tests: "a client's connect: CLOSED -> SYN_SENT -> ESTABLISHED; SYN to 1234, then the third ACK and nothing else",
-			Steps: steps(acceptClient(graderWindow), Serve{What: "the rest of the connection"}),
+			Steps: steps(acceptClient(graderWindow, true), Serve{What: "the rest of the connection"}),
 		},
 		{
 			Name: "sender", IUT: Server, Group: Grader, App: AppAccept,
 			Tests: "a server's accept: LISTEN -> SYN_RECV; the SYN-ACK to the client's port, acknowledging its SYN",
-			Steps: connectServer(graderWindow),
+			Steps: connectServer(graderWindow, true),
 		},
 		closeServer(false),
 		closeServer(true),
@@ -179,7 +174,7 @@ func Checks() []Check {
 		{
 			Name: "dup-synack", IUT: Client, Group: Transition, App: AppConnectClose,
 			Tests: "ESTABLISHED: a duplicate SYN-ACK (the third ACK lost) is answered with a fresh ACK",
-			Steps: steps(acceptClient(LabWindow),
+			Steps: steps(acceptClient(LabWindow, false),
 				Send{What: "the SYN-ACK again", Flags: syn | ack, Seq: Num(graderServerISN), Ack: EndOf("SYN"), Window: LabWindow},
 				Expect{What: "a fresh ACK", Within: graderWait, Skip: SkipDataOrFIN,
 					Want: Match{Flags: ack, Mask: syn | ack | fin, Ack: Num(graderServerISN + 1), Payload: NoData}},
@@ -188,17 +183,19 @@ func Checks() []Check {
 		{
 			Name: "fin-retransmit", IUT: Client, Group: Transition, App: AppConnectClose,
 			Tests: "FIN_WAIT_1 -> FIN_WAIT_1: an unacknowledged FIN is retransmitted on RTO, with doubling gaps",
-			Steps: steps(acceptClient(LabWindow), waitFIN(),
+			Steps: steps(acceptClient(LabWindow, false), waitFIN(false),
 				// Data sent before the FIN is acknowledged, the FIN is not:
 				// its timer alone then drives the retransmissions.
 				Send{What: "the ACK of any data before the FIN", Flags: ack, Seq: Num(graderServerISN + 1), Ack: SeqOf("FIN"), Window: LabWindow, IfNewAck: true},
-				Backoff{What: "retransmitted FINs", Of: "FIN", Count: 2, Min: 100 * time.Millisecond, First: graderWait},
+				// A FIN with no data before it goes out again no sooner than
+				// 3 s (tju.FirstFinRTO); the skeleton's FIN timer is 3 s.
+				Backoff{What: "retransmitted FINs", Of: "FIN", Count: 2, Min: 100 * time.Millisecond, First: finWait},
 				Serve{What: "the rest of the teardown"}),
 		},
 		{
 			Name: "time-wait", IUT: Client, Group: Transition, App: AppConnectClose,
 			Tests: "FIN_WAIT_2 -> TIME_WAIT, and in TIME_WAIT a retransmitted FIN is acknowledged again",
-			Steps: steps(acceptClient(LabWindow), waitFIN(),
+			Steps: steps(acceptClient(LabWindow, false), waitFIN(false),
 				Send{What: "the ACK of the client's FIN", Flags: ack, Seq: Num(graderServerISN + 1), Ack: EndOf("FIN"), Window: LabWindow},
 				Sleep{D: 500 * time.Millisecond},
 				Send{What: "the server's FIN", Flags: fin | ack, Seq: Num(graderServerISN + 1), Ack: EndOf("FIN"), Window: LabWindow},
@@ -210,14 +207,22 @@ func Checks() []Check {
 					Want: Match{Flags: ack, Mask: syn | ack | fin, Seq: EndOf("FIN"), Ack: Num(graderServerISN + 2)}}),
 		},
 		{
+			Name: "fin-wait-1-race", IUT: Client, Group: Transition, App: AppConnectClose,
+			Tests: "ESTABLISHED -> FIN_WAIT_1 -> CLOSING: close_server 1's answers sent the moment the FIN arrives, faster than the grader",
+			Steps: steps(acceptClient(LabWindow, false), waitFIN(false),
+				Send{What: "a FIN, not acknowledging the client's", Flags: fin | ack, Seq: Num(graderServerISN + 1), Ack: EndOf("SYN"), Window: LabWindow},
+				Send{What: "the ACK of the client's FIN", Flags: ack, Seq: Num(graderServerISN + 2), Ack: EndOf("FIN"), Window: LabWindow},
+				raceProbe{}),
+		},
+		{
 			Name: "data-send", IUT: Client, Group: Transition, App: AppConnectSend,
 			Tests: "ESTABLISHED: data starts at ISN+1, in the expected shape, acks right when the ACK bit is set; then the close",
-			Steps: steps(acceptClient(LabWindow), Serve{What: "the data and the teardown", Graded: true, Data: true}),
+			Steps: steps(acceptClient(LabWindow, false), Serve{What: "the data and the teardown", Graded: true, Data: true}),
 		},
 		{
 			Name: "data-rto", IUT: Client, Group: Transition, App: AppConnectSend,
 			Tests: "ESTABLISHED: an unacknowledged data segment is retransmitted on RTO, with doubling gaps",
-			Steps: steps(acceptClient(LabWindow),
+			Steps: steps(acceptClient(LabWindow, false),
 				Expect{What: "the first data segment", Within: 15 * time.Second, Skip: skipNoData, Save: "DATA",
 					Want: Match{Payload: HasData}},
 				Backoff{What: "retransmissions of the data", Of: "DATA", Count: 3, Min: 100 * time.Millisecond, First: graderWait},
@@ -241,7 +246,7 @@ func Checks() []Check {
 		{
 			Name: "synack-retransmit", IUT: Server, Group: Transition, App: AppAcceptReadClose,
 			Tests: "SYN_RECV -> SYN_RECV: an unacknowledged SYN-ACK is retransmitted on RTO, with doubling gaps",
-			Steps: steps(connectServer(LabWindow),
+			Steps: steps(connectServer(LabWindow, false),
 				Backoff{What: "retransmitted SYN-ACKs", Of: "SYNACK", Count: 2, Min: 500 * time.Millisecond, First: graderWait},
 				thirdACK(LabWindow),
 				Serve{What: "the teardown", Close: true}),
@@ -249,7 +254,7 @@ func Checks() []Check {
 		{
 			Name: "data-receive", IUT: Server, Group: Transition, App: AppAcceptReadClose,
 			Tests: "SYN_RECV -> ESTABLISHED, then data: cumulative ACKs, an immediate ACK for out-of-order and duplicate segments",
-			Steps: steps(connectServer(LabWindow), thirdACK(LabWindow),
+			Steps: steps(connectServer(LabWindow, false), thirdACK(LabWindow),
 				Send{What: "bytes 1-100", Flags: ack, Seq: Num(graderClientISN + 1), Ack: SeqOf("SYNACK").Plus(1), Window: LabWindow, Data: pattern(100, 0)},
 				Expect{What: "the ACK of bytes 1-100", Within: graderWait, Skip: SkipOlderAcks(Num(graderClientISN + 101)),
 					Want: Match{Flags: ack, Mask: syn | ack | fin, Ack: Num(graderClientISN + 101), Payload: NoData}},
@@ -267,13 +272,13 @@ func Checks() []Check {
 		{
 			Name: "last-ack", IUT: Server, Group: Transition, App: AppAcceptReadClose,
 			Tests: "CLOSE_WAIT -> LAST_ACK -> CLOSED: the server's FIN is retransmitted until acknowledged, then nothing more",
-			Steps: steps(connectServer(LabWindow), thirdACK(LabWindow),
+			Steps: steps(connectServer(LabWindow, false), thirdACK(LabWindow),
 				Send{What: "the client's FIN", Flags: fin | ack, Seq: Num(graderClientISN + 1), Ack: SeqOf("SYNACK").Plus(1), Window: LabWindow},
 				Expect{What: "the ACK of the client's FIN, on its own", Within: graderWait, Skip: SkipAckNot(Num(graderClientISN + 2)),
 					Want: Match{Flags: ack, Mask: syn | ack | fin, Ack: Num(graderClientISN + 2)}},
 				Expect{What: "the server's FIN", Within: 15 * time.Second, Skip: SkipAll, Save: "SFIN",
 					Want: Match{Flags: fin, Mask: syn | fin}},
-				Backoff{What: "the FIN retransmitted", Of: "SFIN", Count: 1, Min: 100 * time.Millisecond, First: graderWait},
+				Backoff{What: "the FIN retransmitted", Of: "SFIN", Count: 1, Min: 100 * time.Millisecond, First: finWait},
 				Send{What: "the ACK of the server's FIN", Flags: ack, Seq: Num(graderClientISN + 2), Ack: EndOf("SFIN"), Window: LabWindow},
 				Quiet{What: "LAST_ACK -> CLOSED: no more retransmissions", For: graderWait}),
 		},

@@ -93,16 +93,20 @@ func (o Options) withDefaults() Options {
 
 // Result is the outcome of one check.
 type Result struct {
-	Check   string        `json:"check"`
-	IUT     Role          `json:"iut"`
-	Group   Group         `json:"group"`
-	Tests   string        `json:"tests"`
-	Pass    bool          `json:"pass"`
-	Step    string        `json:"step,omitempty"` // the step that failed
-	Want    string        `json:"want,omitempty"` // what it expected
-	Got     string        `json:"got,omitempty"`  // what arrived instead
-	Notes   []string      `json:"notes,omitempty"`
-	Elapsed time.Duration `json:"elapsed_ns"`
+	Check string   `json:"check"`
+	IUT   Role     `json:"iut"`
+	Group Group    `json:"group"`
+	Tests string   `json:"tests"`
+	Pass  bool     `json:"pass"`
+	Step  string   `json:"step,omitempty"` // the step that failed
+	Want  string   `json:"want,omitempty"` // what it expected
+	Got   string   `json:"got,omitempty"`  // what arrived instead
+	Notes []string `json:"notes,omitempty"`
+	// Findings are faults seen beyond what the check scores, named in
+	// words a student acts on. They never change Pass: a grader check
+	// passes or fails as the lab's binary would.
+	Findings []Finding     `json:"beyond_grader,omitempty"`
+	Elapsed  time.Duration `json:"elapsed_ns"`
 	// ISN is the implementation's initial sequence number, when its SYN or
 	// SYN-ACK arrived.
 	ISN        *uint32 `json:"isn,omitempty"`
@@ -152,11 +156,60 @@ type run struct {
 	irs     uint32 // the implementation's ISN
 	rcvNxt  uint32 // the next sequence number expected from it
 	peerFin bool   // its FIN arrived in order
+	dataNxt uint32 // the sequence number its FIN should carry
 	issSet  bool
 	iss     uint32 // our ISN
 	sndNxt  uint32 // our next sequence number
 	ackSent bool
 	ackMax  uint32 // the highest ack the check sent
+}
+
+// find records a finding once per check.
+func (r *run) find(code, text string) {
+	for _, f := range r.res.Findings {
+		if f.Code == code {
+			return
+		}
+	}
+	r.res.Findings = append(r.res.Findings, Finding{Code: code, Text: text})
+}
+
+// graderDeadline is when the lab's grader gives up a wait of d begun at
+// from: its timer thread compares whole seconds of the clock with a strict
+// "greater than", so it fails once the whole-second count has advanced by
+// more than d (a "3 s" wait lasts 3 to 4 s, by the phase of the clock).
+func graderDeadline(from time.Time, d time.Duration) time.Time {
+	return from.Truncate(time.Second).Add(d.Truncate(time.Second) + time.Second)
+}
+
+// habits notes what the implementation does that lab implementations are
+// known to do and a TCP peer trips over, beyond any check's verdict.
+func (r *run) habits(s *Segment) {
+	switch {
+	case s.Flags&wire.FlagSYN != 0 && s.Window == 1:
+		what := "SYN"
+		if s.Flags&wire.FlagACK != 0 {
+			what = "SYN-ACK"
+		}
+		r.find(FindWindow1, fmt.Sprintf("your %s window is 1: a sender that obeys it sends one byte per round trip; "+
+			"advertise your free receive buffer (at most 65535), as the lab's flow control asks", what))
+	case s.Flags&wire.FlagSYN == 0 && s.Flags&wire.FlagACK != 0 && r.issSet && r.iss != 0 && s.Ack == 1:
+		r.find(FindPeerISN0, fmt.Sprintf("you assume the peer's ISN is 0: you acknowledge 1 (ISN 0 + 1) while the peer's ISN is %d; "+
+			"take the peer's ISN from its SYN and acknowledge the bytes that arrived", r.iss))
+	case s.Flags&wire.FlagFIN != 0 && r.irsSet && r.finOutside(s):
+		next := r.rcvNxt
+		if r.peerFin {
+			next = r.dataNxt
+		}
+		r.find(FindFINSeq, fmt.Sprintf("your FIN carries seq %d instead of your next sequence number %d: "+
+			"the FIN takes the sequence number after your last data byte", s.Seq, next))
+	}
+}
+
+// finOutside reports whether a FIN lies before the implementation's
+// sequence space (the skeleton's FIN with seq 0).
+func (r *run) finOutside(s *Segment) bool {
+	return int32(s.Seq-(r.irs+1)) < 0 || (s.Seq == 0 && r.irs+1 != 0)
 }
 
 type arrival struct {
@@ -274,6 +327,7 @@ func (r *run) next(deadline time.Time, step string) (arrival, error) {
 		if bad := hygiene(s); bad != "" {
 			return arrival{}, r.fail(step, "the lab's wire format", bad+": "+s.String())
 		}
+		r.habits(s)
 		r.absorb(s)
 		return arrival{seg: s, from: d.from, at: d.at}, nil
 	}
@@ -303,7 +357,7 @@ func (r *run) mine(from netip.AddrPort, s *Segment, parsed bool) bool {
 func (r *run) absorb(s *Segment) {
 	if s.Flags&wire.FlagSYN != 0 {
 		if !r.irsSet {
-			r.irsSet, r.irs, r.rcvNxt = true, s.Seq, s.Seq+1
+			r.irsSet, r.irs, r.rcvNxt, r.dataNxt = true, s.Seq, s.Seq+1, s.Seq+1
 			isn := s.Seq
 			r.res.ISN = &isn
 		}
@@ -312,10 +366,18 @@ func (r *run) absorb(s *Segment) {
 	if !r.irsSet || r.peerFin {
 		return
 	}
+	if s.Flags&wire.FlagFIN != 0 && r.finOutside(s) {
+		// The skeleton's FIN with seq 0: the lab's graders take it as the
+		// FIN (and acknowledge seq+1), and so does a check.
+		r.dataNxt = r.rcvNxt
+		r.rcvNxt, r.peerFin = s.End(), true
+		return
+	}
 	if end := s.End(); int32(s.Seq-r.rcvNxt) <= 0 && int32(end-r.rcvNxt) > 0 {
 		r.rcvNxt = end
+		r.dataNxt = end
 		if s.Flags&wire.FlagFIN != 0 {
-			r.peerFin = true
+			r.peerFin, r.dataNxt = true, end-1
 		}
 	}
 }
@@ -389,3 +451,20 @@ func distinct(v []uint32) int {
 	}
 	return len(m)
 }
+
+// Finding is a fault seen beyond a check's verdict.
+type Finding struct {
+	Code string `json:"code"` // one of the Find constants
+	Text string `json:"text"` // what is wrong and what to do, addressed to the implementation's author
+}
+
+// Finding codes.
+const (
+	FindFINSeq       = "fin-seq"         // the FIN's seq is not the next sequence number (the skeleton's seq 0)
+	FindPeerISN0     = "peer-isn-0"      // ACKs that assume the peer's ISN is 0
+	FindWindow1      = "window-1"        // a SYN or SYN-ACK window of 1 (a field never filled)
+	FindFinWait1Race = "fin-wait-1-race" // the state changes after the FIN goes out: a fast answer is dropped
+	FindGraderClock  = "grader-clock"    // an answer after the grader's lower bound: it passes only on a kind clock phase
+	FindFINRetx      = "fin-retransmit"  // a FIN retransmitted before the grader's FIN arrived
+	FindPiggyback    = "fin-piggyback"   // the FIN put on the ACK of the peer's FIN
+)

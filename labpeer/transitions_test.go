@@ -10,6 +10,7 @@ import (
 
 	"github.com/tjunet/tjunet/internal/wire"
 	"github.com/tjunet/tjunet/labpeer"
+	"github.com/tjunet/tjunet/labpeer/labpeertest"
 	"github.com/tjunet/tjunet/netem"
 	"github.com/tjunet/tjunet/tju"
 )
@@ -80,7 +81,7 @@ func TestTimeWaitEndsAfter2MSL(t *testing.T) {
 		labpeer.Send{What: "the server's FIN after 2*MSL", Flags: wire.FlagFIN | wire.FlagACK, Seq: labpeer.Num(647),
 			Ack: labpeer.EndOf("FIN"), Window: labpeer.LabWindow},
 		labpeer.Quiet{What: "CLOSED: no answer", For: 3 * time.Second})
-	r := runCheck(t, tw, iut{cfg: tju.Config{MSL: msl}}, labpeer.Options{})
+	r := labpeertest.Check(t, tw, labpeertest.Tjunet{Config: tju.Config{Lab: true, MSL: msl}}, labpeer.Options{})
 	if !r.Pass {
 		report(t, tw, r)
 	}

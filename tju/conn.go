@@ -4,7 +4,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"sync"
 	"time"
@@ -75,7 +74,7 @@ func (e *Endpoint) newConn(key connKey, l *Listener) *Conn {
 }
 
 func newActive(cfg *Config, c *Conn, now time.Duration, epoch int64) *tcb.TCB {
-	return tcb.NewActive(c.e.connConfig(c.key, rand.Uint32()), now)
+	return tcb.NewActive(c.e.connConfig(c.key, cfg.isn()), now)
 }
 
 func (c *Conn) onTimer() {

@@ -2,7 +2,6 @@ package tju
 
 import (
 	"context"
-	"math/rand/v2"
 	"net"
 	"sync"
 
@@ -40,7 +39,7 @@ func (l *Listener) onSYN(s *wire.Segment, key connKey) {
 
 	c := e.newConn(key, l)
 	now := e.now()
-	c.tcb = tcb.NewPassive(e.connConfig(key, rand.Uint32()), s, now)
+	c.tcb = tcb.NewPassive(e.connConfig(key, e.cfg.isn()), s, now)
 	// Register the child before its SYN-ACK goes out (lab rule).
 	e.mu.Lock()
 	if e.closed {

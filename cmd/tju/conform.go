@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -50,13 +49,18 @@ func conformCommand(o *conformOptions, e *env) *cobra.Command {
 		Use:   "conform [flags] client|server [HOST[:PORT]]",
 		Short: "check a TJU implementation with the lab's grader programs and transition checks",
 		Long: `Plays the TJU lab's four grader programs (receiver, sender, close_server 0
-and 1, close_client_for_server 0 and 1) exactly as the lab runs them, and
-one check per transition of the lab's connection diagram and teardown
-states (retransmission timing observed on the wire included), against a
-TJU implementation, and prints a report of every check: what it expected
-and what arrived. Every datagram is also held to the lab's wire format (a
-20-byte header, exact plen, ext 0, no options, at most 1375 bytes of
-payload). Each check is one connection.
+and 1, close_client_for_server 0 and 1) as the official binaries decide
+them (their read order, their whole-second timers), and one check per
+transition of the lab's connection diagram and teardown states
+(retransmission timing observed on the wire included), against a TJU
+implementation, and prints a report of every check: what it expected and
+what arrived. The graders' verdicts are scored apart; faults seen beyond
+them (a FIN with seq 0, ACKs that assume the peer's ISN is 0, a SYN-ACK
+window of 1, a state changed after the FIN went out) are named with what
+to change, and against a server the tju send flags that talk to it are
+suggested. Every datagram is also held to the lab's wire format (a 20-byte
+header, exact plen, ext 0, no options, at most 1375 bytes of payload).
+Each check is one connection.
 
 "client": the implementation is a client. conform plays the lab's server
 host (--listen, default :20218, TJU port 1234) and waits, for each check,
@@ -102,7 +106,7 @@ error, 130 when interrupted. --json prints the report as JSON, for CI.`,
 
 func (o *conformOptions) addFlags(fs *pflag.FlagSet) {
 	fs.StringVarP(&o.listen, "listen", "l", ":20218", "UDP `ADDR` of conform's end (the lab's hosts use port 20218)")
-	fs.StringVar(&o.check, "check", "", "run only these checks (comma-separated `NAMES`, as --list prints them; \"none\": only --transfer)")
+	fs.StringVar(&o.check, "check", "", "run exactly these checks (comma-separated `NAMES`, as --list prints them; \"none\": only --transfer)")
 	fs.StringVar(&o.group, "group", "", "run only these `GROUPS`: grader, transition, tolerance (comma-separated)")
 	fs.BoolVar(&o.list, "list", false, "list the checks for the role and exit")
 	fs.StringVar(&o.shape, "shape", "any", "the sending `SHAPE` the implementation must use for data and FIN: any, tcp (with the ACK bit) or skeleton (flags 0, FIN alone)")
@@ -121,107 +125,109 @@ func (o *conformOptions) addFlags(fs *pflag.FlagSet) {
 
 // conformConfig is what runConform read from the command line.
 type conformConfig struct {
-	role     labpeer.Role
-	listen   string
-	checks   []labpeer.Check
-	opts     labpeer.Options
-	portBase uint16
-	verbose  bool
-
-	transfer bool
-	topts    labpeer.TransferOptions
-	file     string // the data: sent (server) or expected (client)
-	size     int64
-	compare  string
+	suite  labpeer.Suite
+	listen string
+	list   bool
+	json   bool
 }
 
-func readConformFlags(o *conformOptions, args []string) (*conformConfig, bool, error) {
+func readConformFlags(o *conformOptions, args []string) (*conformConfig, error) {
 	if len(args) == 0 {
-		return nil, false, usagef("missing the role: client or server")
+		return nil, usagef("missing the role: client or server")
 	}
-	cfg := &conformConfig{listen: o.listen, verbose: o.verbose}
+	cfg := &conformConfig{listen: o.listen, list: o.list, json: o.json}
+	s := &cfg.suite
 	switch args[0] {
 	case "client":
-		cfg.role = labpeer.Client
+		s.Role = labpeer.Client
 		if len(args) > 1 {
-			return nil, false, usagef("unexpected arguments %q: a client comes to conform", args[1:])
+			return nil, usagef("unexpected arguments %q: a client comes to conform", args[1:])
 		}
 	case "server":
-		cfg.role = labpeer.Server
-		peer := labpeer.LabServerAddr.String()
+		s.Role = labpeer.Server
 		if len(args) > 2 {
-			return nil, false, usagef("unexpected arguments %q", args[2:])
+			return nil, usagef("unexpected arguments %q", args[2:])
 		}
+		peer := labpeer.LabServerAddr.String()
 		if len(args) == 2 {
 			peer = args[1]
 		}
 		ap, err := resolvePeer(peer)
 		if err != nil {
-			return nil, false, usagef("server address: %v", err)
+			return nil, usagef("server address: %v", err)
 		}
-		cfg.opts.Peer = ap
+		s.Options.Peer = ap
 	default:
-		return nil, false, usagef("unknown role %q: want client or server", args[0])
+		return nil, usagef("unknown role %q: want client or server", args[0])
 	}
-	checks, err := selectChecks(cfg.role, o.check, o.group)
-	if err != nil {
-		return nil, false, err
-	}
-	cfg.checks = checks
-	if len(checks) == 0 && !o.transfer {
-		return nil, false, usagef("--check none runs no check: add --transfer")
+	if o.check != "none" {
+		checks, err := labpeer.Select(s.Role, splitList(o.check), splitList(o.group))
+		if err != nil {
+			return nil, usagef("%v (see --list)", err)
+		}
+		s.Checks = checks
+	} else if !o.transfer {
+		return nil, usagef("--check none runs no check: add --transfer")
 	}
 	if o.list {
-		return cfg, true, nil
+		return cfg, nil
 	}
-	switch s := o.shape; s {
+	switch o.shape {
 	case "any":
 	case "tcp":
-		cfg.opts.Shape = labpeer.TCPShape
+		s.Options.Shape = labpeer.TCPShape
 	case "skeleton":
-		cfg.opts.Shape = labpeer.SkeletonShape
+		s.Options.Shape = labpeer.SkeletonShape
 	default:
-		return nil, false, usagef("--shape %q: want any, tcp or skeleton", s)
+		return nil, usagef("--shape %q: want any, tcp or skeleton", o.shape)
 	}
-	cfg.opts.StartWait = o.wait
-	if cfg.opts.StartWait <= 0 {
-		return nil, false, usagef("--wait must be positive")
+	if s.Options.StartWait = o.wait; o.wait <= 0 {
+		return nil, usagef("--wait must be positive")
 	}
-	cfg.opts.LabReply = o.lab
-	cfg.opts.Transcript = true
-	pb := o.portBase
-	if pb == 0 || int(pb) > 65535-len(cfg.checks) {
-		return nil, false, usagef("--port-base %d: want a TJU port with room for %d checks", pb, len(cfg.checks))
+	s.Options.LabReply, s.Options.Transcript, s.Verbose = o.lab, true, o.verbose
+	if o.portBase == 0 || int(o.portBase) > 65535-len(s.Checks) {
+		return nil, usagef("--port-base %d: want a TJU port with room for %d checks", o.portBase, len(s.Checks))
 	}
-	cfg.portBase = pb
-
-	cfg.transfer = o.transfer
-	cfg.file = o.file
-	cfg.size = int64(o.size)
-	cfg.compare = o.compare
-	t := &cfg.topts
-	t.IUT, t.Peer, t.Lab = cfg.role, cfg.opts.Peer, cfg.opts.LabReply
-	t.Skeleton = cfg.opts.Shape == labpeer.SkeletonShape
-	t.Limit = o.limit
-	t.Wait = cfg.opts.StartWait
+	s.PortBase = o.portBase
+	if s.Role == labpeer.Client && (o.compare != "" || o.sizeGiven) {
+		return nil, usagef("--size and --compare are for checking a server; a client sends what it sends (verify it with --file)")
+	}
+	if !o.transfer {
+		if o.file != "" || o.compare != "" || o.sizeGiven {
+			return nil, usagef("--file, --size and --compare describe the transfer check: add --transfer")
+		}
+		return cfg, nil
+	}
+	t := &labpeer.TransferOptions{IUT: s.Role, Peer: s.Options.Peer, Lab: o.lab,
+		Skeleton: s.Options.Shape == labpeer.SkeletonShape, Limit: o.limit, Wait: o.wait}
 	if t.Limit <= 0 {
-		return nil, false, usagef("--limit must be positive")
+		return nil, usagef("--limit must be positive")
 	}
-	if cfg.role == labpeer.Client && (cfg.compare != "" || o.sizeGiven) {
-		return nil, false, usagef("--size and --compare are for checking a server; a client sends what it sends (verify it with --file)")
+	var err error
+	if t.Out, t.In, err = o.impair.configs(); err != nil {
+		return nil, err
 	}
-	if !cfg.transfer && (cfg.file != "" || cfg.compare != "" || o.sizeGiven) {
-		return nil, false, usagef("--file, --size and --compare describe the transfer check: add --transfer")
+	size := int64(o.size)
+	if size == 0 {
+		size = 10 << 20
 	}
-	if cfg.size == 0 {
-		cfg.size = 10 << 20
+	if s.Role == labpeer.Server {
+		t.Size = size
 	}
-	t.Out, t.In, err = o.impair.configs()
-	if err != nil {
-		return nil, false, err
+	s.Transfer, s.Compare = t, o.compare
+	switch file := o.file; {
+	case file != "":
+		s.Data = func() (io.ReadCloser, error) { return os.Open(file) }
+	case s.Role == labpeer.Server:
+		s.Data = func() (io.ReadCloser, error) {
+			return io.NopCloser(io.LimitReader(rand.NewChaCha8(transferSeed), size)), nil
+		}
 	}
-	return cfg, false, nil
+	return cfg, nil
 }
+
+// transferSeed seeds the data of the transfer check when no --file is given.
+var transferSeed = [32]byte{'t', 'j', 'u', 'n', 'e', 't'}
 
 // resolvePeer reads HOST[:PORT] (port 20218 if absent).
 func resolvePeer(s string) (netip.AddrPort, error) {
@@ -236,285 +242,30 @@ func resolvePeer(s string) (netip.AddrPort, error) {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
 }
 
-// selectChecks returns the checks of a role, filtered by name and group.
-func selectChecks(role labpeer.Role, names, groups string) ([]labpeer.Check, error) {
-	if names == "none" {
-		return nil, nil // only the transfer check
-	}
-	wantName := splitList(names)
-	wantGroup := splitList(groups)
-	for g := range wantGroup {
-		if g != "grader" && g != "transition" && g != "tolerance" {
-			return nil, usagef("--group %q: want grader, transition or tolerance", g)
-		}
-	}
-	var out []labpeer.Check
-	for _, c := range labpeer.Checks() {
-		if c.IUT != role {
-			continue
-		}
-		if len(wantName) > 0 && !wantName[c.Name] {
-			continue
-		}
-		if len(wantGroup) > 0 && !wantGroup[c.Group.String()] {
-			continue
-		}
-		delete(wantName, c.Name)
-		out = append(out, c)
-	}
-	for n := range wantName {
-		if labpeer.Find(n) != nil {
-			return nil, usagef("--check %q is a check of a %s, not of a %s", n, labpeer.Find(n).IUT, role)
-		}
-		return nil, usagef("--check %q: no such check (see --list)", n)
-	}
-	if len(out) == 0 {
-		return nil, usagef("no check selected")
-	}
-	return out, nil
-}
-
-func splitList(s string) map[string]bool {
-	m := map[string]bool{}
+func splitList(s string) []string {
+	var out []string
 	for _, p := range strings.Split(s, ",") {
 		if p = strings.TrimSpace(p); p != "" {
-			m[p] = true
+			out = append(out, p)
 		}
 	}
-	return m
-}
-
-// conformReport is the outcome of a run: what --json prints.
-type conformReport struct {
-	Role     string                  `json:"role"`
-	Peer     string                  `json:"peer,omitempty"`
-	Shape    string                  `json:"shape"`
-	Results  []*labpeer.Result       `json:"results"`
-	Transfer *labpeer.TransferResult `json:"transfer,omitempty"`
-	Passed   int                     `json:"passed"`
-	Total    int                     `json:"total"`
-}
-
-// conformRun runs the checks and the transfer. open opens conform's socket
-// (it is called again for the transfer, on the same address); progress
-// receives one line per event as the run goes.
-func conformRun(ctx context.Context, cfg *conformConfig, open func() (net.PacketConn, error), progress func(string)) (*conformReport, error) {
-	rep := &conformReport{Role: cfg.role.String(), Shape: cfg.opts.Shape.String()}
-	if cfg.opts.Peer.IsValid() {
-		rep.Peer = cfg.opts.Peer.String()
-	}
-	pc, err := open()
-	if err != nil {
-		return nil, err
-	}
-	h := labpeer.NewHost(pc)
-	for i, c := range cfg.checks {
-		o := cfg.opts
-		if cfg.role == labpeer.Server {
-			o.ClientPort = cfg.portBase + uint16(i)
-		} else {
-			progress(fmt.Sprintf("[%d/%d] %s: waiting up to %v for the client to connect; its application must %s",
-				i+1, len(cfg.checks), c.Name, o.StartWait, c.App))
-		}
-		r := h.Run(ctx, &c, o)
-		rep.Results = append(rep.Results, r)
-		progress(fmt.Sprintf("[%d/%d] %s: %s", i+1, len(cfg.checks), c.Name, passWord(r.Pass)))
-		if ctx.Err() != nil {
-			break
-		}
-	}
-	h.Close()
-	if r := labpeer.ISNCheck(rep.Results); r != nil {
-		rep.Results = append(rep.Results, r)
-	}
-	if cfg.transfer && ctx.Err() == nil {
-		rep.Transfer, err = conformTransfer(ctx, cfg, open, progress)
-		if err != nil {
-			return nil, err
-		}
-	}
-	for _, r := range rep.Results {
-		rep.Total++
-		if r.Pass {
-			rep.Passed++
-		}
-	}
-	if rep.Transfer != nil {
-		rep.Total++
-		if rep.Transfer.Pass {
-			rep.Passed++
-		}
-	}
-	if !cfg.verbose {
-		// Transcripts are kept for failed checks only.
-		for _, r := range rep.Results {
-			if r.Pass {
-				r.Transcript = nil
-			}
-		}
-	}
-	return rep, nil
-}
-
-func conformTransfer(ctx context.Context, cfg *conformConfig, open func() (net.PacketConn, error), progress func(string)) (*labpeer.TransferResult, error) {
-	t := cfg.topts
-	data := func() (io.Reader, func(), error) {
-		if cfg.file != "" {
-			f, err := os.Open(cfg.file)
-			if err != nil {
-				return nil, nil, err
-			}
-			return f, func() { f.Close() }, nil
-		}
-		if cfg.role == labpeer.Server {
-			return io.LimitReader(rand.NewChaCha8(transferSeed), cfg.size), func() {}, nil
-		}
-		return nil, func() {}, nil
-	}
-	src, done, err := data()
-	if err != nil {
-		return nil, err
-	}
-	t.Data = src
-	pc, err := open()
-	if err != nil {
-		done()
-		return nil, err
-	}
-	if cfg.role == labpeer.Server {
-		progress(fmt.Sprintf("transfer: sending to the server at %v, cut off after %v", t.Peer, t.Limit))
-	} else {
-		progress(fmt.Sprintf("transfer: waiting up to %v for the client to connect and send its data", t.Wait))
-	}
-	res := labpeer.Transfer(ctx, pc, t)
-	done()
-	if cfg.role == labpeer.Server && cfg.compare != "" && res.Complete {
-		want, done, err := data()
-		if err != nil {
-			return nil, err
-		}
-		res.Verified = "the server's copy: " + labpeer.CompareFile(cfg.compare, want, res.Bytes)
-		if strings.HasSuffix(res.Verified, ": identical") {
-			res.Verified = "identical"
-		}
-		done()
-		res.Judge()
-	}
-	return res, nil
-}
-
-// transferSeed seeds the data of the transfer check when no --file is given.
-var transferSeed = [32]byte{'t', 'j', 'u', 'n', 'e', 't'}
-
-func passWord(ok bool) string {
-	if ok {
-		return "PASS"
-	}
-	return "FAIL"
-}
-
-// writeConformReport prints the report for people.
-func writeConformReport(w io.Writer, rep *conformReport, checks []labpeer.Check, verbose bool) {
-	steps := map[string]string{}
-	for _, c := range checks {
-		steps[c.Name] = c.Describe()
-	}
-	width := 0
-	for _, r := range rep.Results {
-		width = max(width, len(r.Check))
-	}
-	what := "a client"
-	if rep.Role == "server" {
-		what = "a server at " + rep.Peer
-	}
-	fmt.Fprintf(w, "tju conform: %s, shape %s\n\n", what, rep.Shape)
-	count := map[string][2]int{}
-	var order []string
-	for _, r := range rep.Results {
-		g := r.Group.String()
-		if _, ok := count[g]; !ok {
-			order = append(order, g)
-		}
-		c := count[g]
-		c[1]++
-		if r.Pass {
-			c[0]++
-		}
-		count[g] = c
-		fmt.Fprintf(w, "%s  %-*s  %-10s %6.2fs  %s\n", passWord(r.Pass), width, r.Check, g, r.Elapsed.Seconds(), r.Tests)
-		if !r.Pass {
-			fmt.Fprintf(w, "      step: %s\n      want: %s\n      got:  %s\n", r.Step, r.Want, r.Got)
-		}
-		for _, n := range r.Notes {
-			fmt.Fprintf(w, "      note: %s\n", n)
-		}
-		if verbose && steps[r.Check] != "" {
-			fmt.Fprintf(w, "      steps:\n%s", indent(steps[r.Check], "        "))
-		}
-		if len(r.Transcript) > 0 {
-			fmt.Fprintln(w, "      transcript:")
-			for _, e := range r.Transcript {
-				fmt.Fprintf(w, "        %s\n", e)
-			}
-		}
-	}
-	if t := rep.Transfer; t != nil {
-		fmt.Fprintf(w, "\n%s  transfer: %d bytes delivered in %.2fs (%s); data %s\n      impaired: %s\n",
-			passWord(t.Pass), t.Bytes, t.Elapsed.Seconds(), completeWord(t.Complete), t.Verified, t.Impaired)
-		if t.Problem != "" {
-			fmt.Fprintf(w, "      problem: %s\n", t.Problem)
-		}
-		fmt.Fprintf(w, "      score: %.2f MB delivered within %v (the lab's 2026 scoring counts MB delivered within 90 s on a lossy link; about 100 MB is full marks)\n",
-			t.MB, t.Limit)
-		fmt.Fprintf(w, "      sha256 %s\n", t.SHA256)
-		order = append(order, "transfer")
-		c := [2]int{0, 1}
-		if t.Pass {
-			c[0] = 1
-		}
-		count["transfer"] = c
-	}
-	var parts []string
-	for _, g := range order {
-		parts = append(parts, fmt.Sprintf("%s %d/%d", g, count[g][0], count[g][1]))
-	}
-	verdict := fmt.Sprintf("all %d checks pass", rep.Total)
-	switch {
-	case rep.Total == 1 && rep.Passed == 1:
-		verdict = "the check passes"
-	case rep.Total == 1:
-		verdict = "the check fails"
-	case rep.Passed < rep.Total:
-		verdict = fmt.Sprintf("%d of %d checks fail", rep.Total-rep.Passed, rep.Total)
-	}
-	fmt.Fprintf(w, "\nscore: %s; %s\n", strings.Join(parts, ", "), verdict)
-}
-
-func completeWord(ok bool) string {
-	if ok {
-		return "complete"
-	}
-	return "incomplete"
-}
-
-func indent(s, pre string) string {
-	var b bytes.Buffer
-	for _, l := range strings.SplitAfter(s, "\n") {
-		if l != "" {
-			b.WriteString(pre + l)
-		}
-	}
-	return b.String()
+	return out
 }
 
 func runConform(ctx context.Context, o *conformOptions, args []string, e *env) error {
-	cfg, list, err := readConformFlags(o, args)
+	cfg, err := readConformFlags(o, args)
 	if err != nil {
 		return err
 	}
-	if list {
-		for _, c := range cfg.checks {
-			fmt.Fprintf(e.stdout, "%-26s %-10s %s\n    app: %s\n%s", c.Name, c.Group, c.Tests, c.App, indent(c.Describe(), "    "))
+	s := &cfg.suite
+	if cfg.list {
+		for _, c := range s.Checks {
+			fmt.Fprintf(e.stdout, "%-26s %-10s %s\n    app: %s\n", c.Name, c.Group, c.Tests, c.App)
+			for _, l := range strings.SplitAfter(c.Describe(), "\n") {
+				if l != "" {
+					fmt.Fprint(e.stdout, "    "+l)
+				}
+			}
 		}
 		return nil
 	}
@@ -527,23 +278,22 @@ func runConform(ctx context.Context, o *conformOptions, args []string, e *env) e
 		listen = pc.LocalAddr().String() // the transfer reopens the same port
 		return pc, nil
 	}
-	jsonOut := o.json
-	progress := func(s string) { fmt.Fprintf(e.stderr, "tju conform: %s\n", s) }
-	if cfg.role == labpeer.Server {
-		progress(fmt.Sprintf("checking the server at %v, one connection per check (it must accept each)", cfg.opts.Peer))
+	s.Progress = func(line string) { fmt.Fprintf(e.stderr, "tju conform: %s\n", line) }
+	if s.Role == labpeer.Server {
+		s.Progress(fmt.Sprintf("checking the server at %v, one connection per check (it must accept each)", s.Options.Peer))
 	}
-	rep, err := conformRun(ctx, cfg, open, progress)
+	rep, err := s.Run(ctx, open)
 	if err != nil {
 		return err
 	}
-	if jsonOut {
+	if cfg.json {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {
 			return err
 		}
 	} else {
-		writeConformReport(e.stdout, rep, cfg.checks, cfg.verbose)
+		rep.WriteText(e.stdout, s.Verbose)
 	}
 	if ctx.Err() != nil {
 		return ctx.Err()

@@ -5,19 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
-	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
-	"sync"
 	"testing"
-	"testing/synctest"
 	"time"
 
-	"github.com/tjunet/tjunet/internal/labdouble"
 	"github.com/tjunet/tjunet/labpeer"
-	"github.com/tjunet/tjunet/netem"
+	"github.com/tjunet/tjunet/labpeer/labpeertest"
 	"github.com/tjunet/tjunet/tju"
 )
 
@@ -30,107 +26,17 @@ func conformArgs(t *testing.T, args ...string) *conformConfig {
 		t.Fatal(err)
 	}
 	o.sizeGiven = cmd.Flags().Changed("size")
-	cfg, _, err := readConformFlags(o, cmd.Flags().Args())
+	cfg, err := readConformFlags(o, cmd.Flags().Args())
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cfg
 }
 
-// implementation runs tjunet's own client or server, as "tju send" of a
-// small file and "tju recv --keep" do, on the other host of n, until ctx
-// ends. wrap, when set, makes it a misbehaving double.
-func implementation(ctx context.Context, t *testing.T, n *netem.Network, role labpeer.Role, wrap func(net.PacketConn) net.PacketConn, out io.Writer) (done func()) {
-	var wg sync.WaitGroup
-	endpoint := func(addr netip.AddrPort) *tju.Endpoint {
-		for {
-			pc, err := n.Attach(addr, netem.Config{})
-			if err == nil {
-				var c net.PacketConn = pc
-				if wrap != nil {
-					c = wrap(pc)
-				}
-				return tju.NewEndpoint(c, &tju.Config{Lab: true, MSL: time.Second})
-			}
-			// The previous run's endpoint is still closing.
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	wg.Add(1)
-	if role == labpeer.Server {
-		ep := endpoint(labpeer.LabServerAddr)
-		l, err := ep.Listen(labpeer.LabServerPort)
-		if err != nil {
-			t.Fatal(err)
-		}
-		go func() {
-			defer wg.Done()
-			defer ep.Close()
-			for {
-				c, err := l.AcceptTJU(ctx)
-				if err != nil {
-					return
-				}
-				go func() {
-					io.Copy(out, c)
-					c.Close()
-				}()
-			}
-		}()
-	} else {
-		// A client process per connection: connect, send, wait for the
-		// server's FIN, close, and stay for TIME_WAIT.
-		go func() {
-			defer wg.Done()
-			for ctx.Err() == nil {
-				ep := endpoint(labpeer.LabClientAddr)
-				dctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-				c, err := ep.Dial(dctx, labpeer.LabServerAddr.String(), labpeer.LabServerPort)
-				if err == nil {
-					c.Write([]byte("twenty bytes of data"))
-					c.CloseWrite()
-					c.SetReadDeadline(time.Now().Add(30 * time.Second))
-					io.Copy(io.Discard, c)
-					c.Close()
-					select {
-					case <-c.Done():
-					case <-dctx.Done():
-					}
-				}
-				cancel()
-				ep.Close()
-			}
-		}()
-	}
-	return wg.Wait
-}
-
-// runConformInBubble runs conform with cfg against the implementation on
-// an in-memory network and returns the text report.
-func runConformInBubble(t *testing.T, cfg *conformConfig, wrap func(net.PacketConn) net.PacketConn, out io.Writer) (*conformReport, string) {
-	t.Helper()
-	n := netem.NewNetwork()
-	ours := labpeer.LabClientAddr
-	if cfg.role == labpeer.Client {
-		ours = labpeer.LabServerAddr
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := implementation(ctx, t, n, cfg.role, wrap, out)
-	open := func() (net.PacketConn, error) { return n.Attach(ours, netem.Config{}) }
-	rep, err := conformRun(ctx, cfg, open, func(string) {})
-	cancel()
-	done()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	writeConformReport(&b, rep, cfg.checks, false)
-	return rep, b.String()
-}
-
-// TestConformAgainstTjunet runs every check and the transfer against
-// tjunet's own server (as tju recv --keep) and client (as tju send): all
-// pass.
+// TestConformAgainstTjunet runs conform's suite, as the command line sets
+// it up, with the transfer, against tjunet's own server (as tju recv
+// --keep, writing what it reads to the file --compare names) and client
+// (as tju send of a small file): all pass.
 func TestConformAgainstTjunet(t *testing.T) {
 	dir := t.TempDir()
 	small := filepath.Join(dir, "small.txt")
@@ -151,61 +57,65 @@ func TestConformAgainstTjunet(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			synctest.Test(t, func(t *testing.T) {
-				cfg := conformArgs(t, tc.args...)
-				rep, text := runConformInBubble(t, cfg, nil, &lockedWriter{w: f})
-				t.Logf("\n%s", text)
-				if rep.Passed != rep.Total || !strings.Contains(text, "all ") {
-					t.Errorf("not every check passes")
-				}
-				if rep.Transfer == nil || rep.Transfer.Verified != "identical" {
-					t.Errorf("transfer not verified: %+v", rep.Transfer)
-				}
-				var js bytes.Buffer
-				if err := json.NewEncoder(&js).Encode(rep); err != nil || !json.Valid(js.Bytes()) {
-					t.Errorf("report does not encode as JSON: %v", err)
-				}
-			})
+			cfg := conformArgs(t, tc.args...)
+			impl := labpeertest.Tjunet{Config: tju.Config{Lab: true, MSL: time.Second},
+				Data: []byte("twenty bytes of data"), Out: &labpeertest.LockedWriter{W: f}}
+			rep := labpeertest.Suite(t, cfg.suite, impl)
+			var text bytes.Buffer
+			rep.WriteText(&text, false)
+			t.Logf("\n%s", text.String())
+			if rep.Passed != rep.Total || !strings.Contains(text.String(), "all ") {
+				t.Errorf("not every check passes")
+			}
+			if rep.Transfer == nil || rep.Transfer.Verified != "identical" {
+				t.Errorf("transfer not verified: %+v", rep.Transfer)
+			}
+			if js, err := json.Marshal(rep); err != nil || !json.Valid(js) {
+				t.Errorf("report does not encode as JSON: %v", err)
+			}
 		})
 	}
 }
 
-// TestConformNamesEachFault runs conform against a double that misbehaves
-// in one way and checks that the report names the checks that catch it.
-func TestConformNamesEachFault(t *testing.T) {
+// TestConformCheckSelectsExactly: --check runs the checks named and no
+// other (it used to run every check after the first name too).
+func TestConformCheckSelectsExactly(t *testing.T) {
 	for _, tc := range []struct {
-		fault string
-		role  string
-		f     labdouble.Faults
-		fails []string
+		args []string
+		want []string
 	}{
-		{"never retransmits its SYN", "client", labdouble.Faults{NoSYNRetransmit: true},
-			[]string{"syn-retransmit", "rto-after-syn-retransmit"}},
-		{"acks wrongly", "client", labdouble.Faults{WrongAck: true},
-			[]string{"receiver", "close_server 0", "close_server 1", "dup-synack", "data-send"}},
-		{"acks wrongly", "server", labdouble.Faults{WrongAck: true},
-			[]string{"sender", "close_client_for_server 0", "close_client_for_server 1", "data-receive"}},
-		{"piggybacks its FIN on the ACK of the grader's FIN", "server", labdouble.Faults{PiggybackFIN: true},
-			[]string{"close_client_for_server 0", "close_client_for_server 1", "last-ack"}},
-		{"sends data at ISN instead of ISN+1", "client", labdouble.Faults{DataAtISN: true},
-			[]string{"data-send"}},
+		{[]string{"--check", "sender", "server"}, []string{"sender"}},
+		{[]string{"--check", "last-ack,close_client_for_server 1", "server"}, []string{"close_client_for_server 1", "last-ack"}},
+		{[]string{"--check", "receiver", "--group", "grader", "client"}, []string{"receiver"}},
+		{[]string{"--group", "grader", "client"}, []string{"receiver", "close_server 0", "close_server 1"}},
 	} {
-		t.Run(tc.fault+"/"+tc.role, func(t *testing.T) {
-			synctest.Test(t, func(t *testing.T) {
-				cfg := conformArgs(t, tc.role)
-				wrap := func(pc net.PacketConn) net.PacketConn { return labdouble.Wrap(pc, tc.f) }
-				rep, text := runConformInBubble(t, cfg, wrap, io.Discard)
-				t.Logf("\n%s", text)
-				for _, name := range tc.fails {
-					if !strings.Contains(text, "FAIL  "+name+" ") {
-						t.Errorf("the report does not name %q as failing", name)
-					}
-				}
-				if rep.Passed == rep.Total {
-					t.Errorf("every check passes")
-				}
-			})
-		})
+		var got []string
+		for _, c := range conformArgs(t, tc.args...).suite.Checks {
+			got = append(got, c.Name)
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("tju conform %q runs %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}
+
+// TestConformSuggestsFlags: against the student's server (peer ISN 0,
+// SYN-ACK window 1), the report names both habits beyond the graders,
+// passes the graders as the binaries do, and suggests tju send's flags.
+func TestConformSuggestsFlags(t *testing.T) {
+	cfg := conformArgs(t, "server")
+	rep := labpeertest.Suite(t, cfg.suite, &labpeertest.Skeleton{Habits: labpeertest.Student})
+	var text bytes.Buffer
+	rep.WriteText(&text, false)
+	t.Logf("\n%s", text.String())
+	if rep.GraderPassed != rep.GraderTotal {
+		t.Errorf("graders %d/%d; the binaries pass this student", rep.GraderPassed, rep.GraderTotal)
+	}
+	for _, want := range []string{"you assume the peer's ISN is 0", "your SYN-ACK window is 1",
+		"your FIN carries seq 0 instead of your next sequence number", "tju send --lab --isn 0 --lab-window"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("the report does not say %q", want)
+		}
 	}
 }
 
@@ -219,6 +129,7 @@ func TestConformUsage(t *testing.T) {
 		{"conform", "--size", "1MB", "client"},
 		{"conform", "--file", "x", "server"},
 		{"conform", "--check", "none", "client"},
+		{"conform", "--group", "nosuch", "client"},
 	} {
 		r := runCmd(context.Background(), nil, args...)
 		if r.code != 2 {
@@ -229,4 +140,5 @@ func TestConformUsage(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout.String(), "close_client_for_server 0") || strings.Contains(r.stdout.String(), "close_server 0") {
 		t.Errorf("--list server: exit %d\n%s", r.code, r.stdout)
 	}
+	_ = labpeer.Client
 }

@@ -26,6 +26,8 @@ type transportOptions struct {
 	plain    bool
 	lab      bool
 	skeleton bool
+	isn      string
+	labWnd   bool
 	trace    string
 	stats    time.Duration
 	metrics  string
@@ -40,6 +42,8 @@ func (o *transportOptions) addFlags(fs *pflag.FlagSet, progress bool) {
 	fs.BoolVar(&o.plain, "plain", false, "offer no tjunet header options (window scaling, SACK, CRC-32C, RST), as the lab's C peers")
 	fs.BoolVar(&o.lab, "lab", false, "behave exactly as a TJU lab host: plain segments, replies to the peer's UDP port 20218, client TJU port 5678, a 2 s TIME_WAIT (with --bind/--listen :20218)")
 	fs.BoolVar(&o.skeleton, "skeleton", false, "send data with no flag bits and a bare FIN, as the lab's skeleton code does (for lab peers that expect it)")
+	fs.StringVar(&o.isn, "isn", "", "start every connection at this initial sequence `NUMBER` instead of a random one (--isn 0 for lab code that assumes the peer's ISN is 0; the lab wants random ISNs)")
+	fs.BoolVar(&o.labWnd, "lab-window", false, "take a window of 1 in the peer's SYN or SYN-ACK as a field it never fills (lab skeleton code) and send with the lab's fixed 44,000-byte window")
 	fs.StringVar(&o.trace, "trace", "", "write the lab's event trace into `DIR` (client.event.trace or server.event.trace)")
 	fs.DurationVar(&o.stats, "stats", 0, "print the connection's state, RTT, windows and counters on stderr every `INTERVAL`, like 1s")
 	fs.StringVar(&o.metrics, "metrics", "", "serve the endpoint's and connections' counters at http://`ADDR`/debug/vars, like localhost:6060")
@@ -91,6 +95,14 @@ func newTransport(o *transportOptions, e *env, role string) (*transport, error) 
 		Lab: t.lab, SkeletonShape: o.skeleton}
 	if t.lab {
 		t.cfg.MSL = labMSL
+	}
+	t.cfg.LabWindow = o.labWnd
+	if o.isn != "" {
+		isn, err := strconv.ParseUint(o.isn, 0, 32)
+		if err != nil {
+			return nil, usagef("--isn %q: want a sequence number from 0 to 4294967295", o.isn)
+		}
+		t.cfg.ISN = new(uint32(isn))
 	}
 	if o.verbose {
 		t.log = slog.New(slog.NewTextHandler(t.con, &slog.HandlerOptions{Level: slog.LevelDebug}))

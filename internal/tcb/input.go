@@ -196,6 +196,12 @@ func (t *TCB) handleSynchronized(s *wire.Segment, now time.Duration) {
 			if t.state == TimeWait {
 				t.setTimer(timerTimeWait, now+t.cfg.TimeWait)
 			}
+		case t.cfg.LabFINSeq0 && fs == 0 && t.rbuf.nxt != 0 && seqnum(s.Ack) == t.sndNxt && len(t.rbuf.ranges) == 0:
+			// Code built on the lab's skeleton sends its FIN with seq 0 and
+			// the lab's graders take it. Taken here only with an ack field
+			// equal to SND.NXT (which only the peer knows) and no data
+			// missing, at the next sequence number.
+			t.finPending, t.peerFinSeq = true, t.rbuf.nxt
 		case fs.leq(t.rbuf.nxt):
 			t.finPending, t.peerFinSeq = true, fs
 		case fs.lt(t.advRight + 1):

@@ -57,6 +57,16 @@ func (e *rttEstimator) current() time.Duration {
 	return min(r, e.max)
 }
 
+// currentAtLeast returns the RTO in force as if the RTO were at least
+// floor: the larger of the two, backoff included.
+func (e *rttEstimator) currentAtLeast(floor time.Duration) time.Duration {
+	r := max(e.rto, e.min, floor)
+	for i := uint(0); i < e.backoff && r < e.max; i++ {
+		r *= 2
+	}
+	return min(r, e.max)
+}
+
 // backOff doubles the timer (section 5.5).
 func (e *rttEstimator) backOff() {
 	if e.current() < e.max {

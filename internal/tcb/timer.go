@@ -43,8 +43,17 @@ func (t *TCB) expired(k timer, now time.Duration) bool {
 }
 
 // restartRTO sets the retransmission timer to one RTO from now (RFC 6298
-// 5.3 on new data acknowledged, 5.6 after a timeout, backed off).
-func (t *TCB) restartRTO(now time.Duration) { t.setTimer(timerRTO, now+t.rtt.current()) }
+// 5.3 on new data acknowledged, 5.6 after a timeout, backed off). A FIN
+// that closes first with no data before it waits at least
+// Config.FirstFinRTO (see there).
+func (t *TCB) restartRTO(now time.Duration) {
+	d := t.rtt.current()
+	if t.cfg.FirstFinRTO > 0 && t.finSent && !t.finAcked && t.finSeq == t.iss+1 &&
+		(t.state == FinWait1 || t.state == Closing) {
+		d = t.rtt.currentAtLeast(t.cfg.FirstFinRTO)
+	}
+	t.setTimer(timerRTO, now+d)
+}
 
 // startRTO starts the retransmission timer unless it is running (RFC 6298
 // 5.1: a segment sent with none outstanding starts it).

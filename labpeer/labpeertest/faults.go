@@ -1,18 +1,18 @@
-// Package labdouble makes a misbehaving TJU implementation out of a good
-// one: a net.PacketConn wrapper that rewrites or drops what a tjunet
-// endpoint sends, the way broken student implementations behave. Tests use
-// it to show that labpeer's checks and "tju conform" name each fault.
-package labdouble
+package labpeertest
 
 import (
 	"encoding/binary"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/tjunet/tjunet/internal/wire"
 )
 
-// Faults selects the misbehaviours; the zero value changes nothing.
+// Faults makes a misbehaving implementation out of tjunet's: the
+// misbehaviours are applied by a net.PacketConn wrapper that rewrites or
+// drops what the endpoint sends, the way broken lab implementations
+// behave. The zero value changes nothing.
 type Faults struct {
 	// NoSYNRetransmit: the SYN is sent once and never retransmitted.
 	NoSYNRetransmit bool
@@ -21,15 +21,18 @@ type Faults struct {
 	WrongAck bool
 	// PiggybackFIN: the ACK of the peer's FIN carries the FIN bit: the
 	// implementation closes on the same segment instead of acknowledging
-	// the FIN on its own first.
+	// the FIN on its own first, and sends nothing after it (it is done).
 	PiggybackFIN bool
 	// DataAtISN: data is numbered from the ISN instead of ISN+1.
 	DataAtISN bool
+	// EarlyFINRetransmit: every FIN goes out again 200 ms later, as a FIN
+	// retransmitted on a 200 ms RTO does.
+	EarlyFINRetransmit bool
 }
 
-// Wrap returns pc with faults applied to the datagrams written through
-// it. It owns pc: closing it closes pc.
-func Wrap(pc net.PacketConn, f Faults) net.PacketConn {
+// Wrap returns pc with the faults applied to the datagrams written
+// through it. It owns pc: closing it closes pc.
+func (f Faults) Wrap(pc net.PacketConn) net.PacketConn {
 	return &conn{PacketConn: pc, f: f, syns: map[uint32]bool{}}
 }
 
@@ -42,6 +45,7 @@ type conn struct {
 	thirdACK   bool            // a SYN-ACK arrived: the next pure ACK is the third ACK
 	peerFin    bool            // the peer's FIN arrived and is not acknowledged yet
 	peerFinEnd uint32          // its seq + len + 1
+	silent     bool            // PiggybackFIN: the FIN went out, nothing more does
 }
 
 func (c *conn) ReadFrom(b []byte) (int, net.Addr, error) {
@@ -67,7 +71,7 @@ func (c *conn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	}
 	out := append([]byte(nil), b...)
 	c.mu.Lock()
-	drop := false
+	drop := c.silent
 	switch {
 	case s.Flags&(wire.FlagSYN|wire.FlagACK) == wire.FlagSYN:
 		drop = c.f.NoSYNRetransmit && c.syns[s.Seq]
@@ -81,8 +85,9 @@ func (c *conn) WriteTo(b []byte, addr net.Addr) (int, error) {
 		c.thirdACK = false
 		if c.peerFin && s.Ack == c.peerFinEnd {
 			c.peerFin = false
-			if c.f.PiggybackFIN {
+			if c.f.PiggybackFIN && !c.silent {
 				out[16] |= wire.FlagFIN
+				c.silent = true
 			}
 		}
 	}
@@ -92,6 +97,10 @@ func (c *conn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	c.mu.Unlock()
 	if drop {
 		return len(b), nil
+	}
+	if c.f.EarlyFINRetransmit && s.Flags&wire.FlagFIN != 0 {
+		again := append([]byte(nil), out...)
+		time.AfterFunc(200*time.Millisecond, func() { c.PacketConn.WriteTo(again, addr) })
 	}
 	return c.PacketConn.WriteTo(out, addr)
 }
