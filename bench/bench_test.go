@@ -56,7 +56,7 @@ func BenchmarkTransfer(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			tr, ok := transports[name]
 			if !ok {
-				b.Skip("not built in (build with -tags tjubench)")
+				b.Skip("not registered in this build")
 			}
 			opt := options{size: int64(xferSize), chunk: 256 << 10, timeout: 60 * time.Second}
 			p := newPayload(opt.chunk)

@@ -151,7 +151,7 @@ func runAll(names []string, opt options, runs int, progress func(string)) []resu
 		} else {
 			results[i].OK = false
 			results[i].Skipped = true
-			results[i].Error = "not built in (build with -tags tjubench once package tju exists)"
+			results[i].Error = "not registered in this build"
 		}
 	}
 	for r := 0; r < runs; r++ {

@@ -9,7 +9,7 @@ import (
 
 // TJU TCP from this repository's working tree (the bench module replaces
 // github.com/tjunet/tjunet with ../), with its default configuration
-// (nil *tju.Config). Built only with -tags tjubench until package tju lands.
+// (nil *tju.Config).
 func init() {
 	register(&transport{
 		name:     "tju",

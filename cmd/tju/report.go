@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
-	"hash"
 	"io"
 	"strings"
 	"sync"
@@ -78,9 +77,6 @@ func pluralize(n int, one, many string) string {
 	}
 	return many
 }
-
-// hexSum returns the hex SHA-256 of what h has seen.
-func hexSum(h hash.Hash) string { return hex.EncodeToString(h.Sum(nil)) }
 
 // infoLine formats a connection's Info on one line, in the spirit of
 // "ss -ti":

@@ -59,9 +59,7 @@ type sim struct {
 	total    int
 	written  int
 	gen      *rand.ChaCha8
-	sendHash [32]byte
 	recvN    int
-	recvSum  [32]byte
 	srcBuf   []byte
 	hashIn   interface{ Write([]byte) (int, error) }
 	hashOut  interface{ Write([]byte) (int, error) }
