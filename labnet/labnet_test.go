@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/tjunet/tjunet/labnet"
 	"github.com/tjunet/tjunet/netem"
 )
@@ -21,7 +23,7 @@ func TestMain(m *testing.M) {
 	if h := os.Getenv("LABNET_HELPER"); h != "" {
 		os.Exit(helper(h, os.Args[1:]))
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m) // no goroutine outlives the tests
 }
 
 func helper(name string, args []string) int {

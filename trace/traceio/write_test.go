@@ -148,6 +148,7 @@ func TestCreateUsesLabFileNames(t *testing.T) {
 
 func TestWriterTraceDoesNotAllocate(t *testing.T) {
 	w := NewWriter(io.Discard)
+	defer w.Close()
 	e := trace.Event{Time: 1663745643146010, Kind: trace.KindRtts, SampleRTT: 20.7, EstimatedRTT: 20.7, DeviationRTT: 10.35, TimeoutInterval: 62.1}
 	if n := testing.AllocsPerRun(10000, func() { w.Trace(&e) }); n != 0 {
 		t.Errorf("Trace allocates %v times per event", n)
@@ -168,6 +169,7 @@ func BenchmarkWriterTrace(b *testing.B) {
 
 func BenchmarkWriterTraceParallel(b *testing.B) {
 	w := NewWriter(io.Discard)
+	defer w.Close()
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		e := trace.Event{Time: 1663745643125300, Kind: trace.KindSend, Seq: 123456, Flags: trace.FlagACK, Length: 1375}
