@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"time"
 
 	"github.com/tjunet/tjunet/internal/tcb"
@@ -49,6 +50,35 @@ type Config struct {
 	// connection survives before it is closed with a timeout error.
 	// Default 10.
 	Retries int
+
+	// KeepAlive is the keep-alive period, as in net.Dialer: a connection
+	// with nothing in flight that hears nothing from its peer for this
+	// long sends a keep-alive probe (an ACK the peer must answer), and
+	// another every KeepAlive while none is answered. Default 15 s; a
+	// negative value disables keep-alives. A Lab endpoint sends none
+	// unless KeepAlive or KeepAliveConfig asks for them: a lab host never
+	// does.
+	KeepAlive time.Duration
+
+	// KeepAliveConfig, when its Enable field is set, sets the idle time,
+	// the interval between probes and the number of unanswered probes
+	// that end the connection separately, and KeepAlive is ignored, as
+	// in net.Dialer. Zero or negative fields take the defaults: 15 s,
+	// 15 s and 9.
+	KeepAliveConfig net.KeepAliveConfig
+
+	// UserTimeout is how long data, a FIN or a keep-alive probe may wait
+	// for an answer: when nothing acceptable arrives from the peer for
+	// that long while something is outstanding, and at least three
+	// retransmission timeouts or probes went unanswered (so that a path
+	// whose RTO backed off past UserTimeout still gets three tries), the
+	// connection ends with an error that matches ErrConnTimeout and says
+	// how long the peer was silent (RFC 5482's user timeout; Linux's
+	// TCP_USER_TIMEOUT). With the default keep-alives, a peer that dies
+	// is noticed within 55 s even when the connection is idle. Default
+	// 40 s; a negative value disables it (Retries and the keep-alive
+	// count still apply).
+	UserTimeout time.Duration
 
 	// Backlog bounds the listener's half-open (SYN) queue and its accept
 	// queue together; a SYN that finds them full is dropped and the
@@ -151,6 +181,10 @@ const (
 	DefaultSynRetries = 5
 	DefaultRetries    = 10
 	DefaultBacklog    = 128
+
+	DefaultKeepAlive      = 15 * time.Second
+	DefaultKeepAliveCount = 9
+	DefaultUserTimeout    = 40 * time.Second
 )
 
 // withDefaults returns a copy of c (nil allowed) with defaults filled in.
@@ -172,6 +206,9 @@ func (c *Config) withDefaults() Config {
 	setDefault(&d.SynRetries, DefaultSynRetries)
 	setDefault(&d.Retries, DefaultRetries)
 	setDefault(&d.Backlog, DefaultBacklog)
+	if d.UserTimeout == 0 {
+		d.UserTimeout = DefaultUserTimeout
+	}
 	if d.Lab {
 		d.Plain = true
 	}
@@ -213,6 +250,7 @@ func (c *Config) validate() error {
 
 // tcbConfig derives the engine's configuration for one connection.
 func (c *Config) tcbConfig(local, remote uint16, isn uint32, epochMicros int64) tcb.Config {
+	ka := c.keepAlive()
 	return tcb.Config{
 		LocalPort: local, RemotePort: remote, ISN: isn,
 		SendBufSize: c.SendBuffer, RecvBufSize: c.ReceiveBuffer,
@@ -220,9 +258,35 @@ func (c *Config) tcbConfig(local, remote uint16, isn uint32, epochMicros int64) 
 		DelayedACK: max(c.DelayedACK, 0), NoDelay: !c.Nagle,
 		TimeWait: 2 * c.MSL, FinWait2Timeout: 2 * c.MSL,
 		SynRetries: c.SynRetries, Retries: c.Retries,
+		UserTimeout:   max(c.UserTimeout, 0),
+		KeepAliveIdle: ka.Idle, KeepAliveInterval: ka.Interval, KeepAliveCount: ka.Count,
 		Extensions: !c.Plain, MaxPayload: c.MaxPayload, SkeletonShape: c.SkeletonShape,
 		FirstFinRTO: FirstFinRTO, UnfilledWindow: c.unfilledWindow(), LabFINSeq0: c.Lab,
 		CongestionControl: c.CongestionControl, InitialCwnd: c.InitialWindow,
 		Tracer: c.Tracer, TraceEpoch: epochMicros,
 	}
+}
+
+// keepAlive resolves KeepAlive and KeepAliveConfig into the probe
+// schedule; a zero Idle means no keep-alives.
+func (c *Config) keepAlive() net.KeepAliveConfig {
+	if k := c.KeepAliveConfig; k.Enable {
+		if k.Idle <= 0 {
+			k.Idle = DefaultKeepAlive
+		}
+		if k.Interval <= 0 {
+			k.Interval = DefaultKeepAlive
+		}
+		if k.Count <= 0 {
+			k.Count = DefaultKeepAliveCount
+		}
+		return k
+	}
+	switch {
+	case c.KeepAlive < 0, c.KeepAlive == 0 && c.Lab:
+		return net.KeepAliveConfig{}
+	case c.KeepAlive == 0:
+		return net.KeepAliveConfig{Enable: true, Idle: DefaultKeepAlive, Interval: DefaultKeepAlive, Count: DefaultKeepAliveCount}
+	}
+	return net.KeepAliveConfig{Enable: true, Idle: c.KeepAlive, Interval: c.KeepAlive, Count: DefaultKeepAliveCount}
 }

@@ -68,6 +68,10 @@ type Endpoint struct {
 	udp    *net.UDPConn // set when pc is a real UDP socket
 	gso    atomic.Bool  // send runs of segments with UDP_SEGMENT
 	gro    bool         // receive runs of segments with UDP_GRO
+	// recvErr: the kernel queues ICMP errors on the socket (icmp.go);
+	// errWake asks errQueueLoop to read them.
+	recvErr bool
+	errWake chan struct{}
 	txPool sync.Pool    // *txBatch
 }
 
@@ -84,6 +88,9 @@ type EndpointStats struct {
 	ResetsSent                uint64
 	AcceptOverflows           uint64 // SYNs dropped because the listener's queues were full
 	SendErrors                uint64
+	ICMPIn                    uint64 // ICMP errors the kernel reported about our datagrams
+	ICMPUnreachable           uint64 // ports unreachable that ended a connection or a Dial
+	ICMPIgnored               uint64 // ICMP errors that quoted no segment in flight, or were soft
 }
 
 type endpointCounters struct {
@@ -91,6 +98,7 @@ type endpointCounters struct {
 	malformed, badChecksum, badMAC, noConnection atomic.Uint64
 	connsOpened, connsRefused, resetsSent        atomic.Uint64
 	acceptOverflows, sendErrors                  atomic.Uint64
+	icmpIn, icmpUnreachable, icmpIgnored         atomic.Uint64
 }
 
 // NewEndpoint returns an endpoint that carries TJU connections over pc,
@@ -121,11 +129,17 @@ func NewEndpoint(pc net.PacketConn, cfg *Config) *Endpoint {
 		gso, gro := enableOffload(u)
 		e.gso.Store(gso)
 		e.gro = gro
+		e.recvErr = enableRecvErr(u)
 	}
 	e.txPool.New = func() any { return &txBatch{buf: make([]byte, maxBatchBytes)} }
 	e.wg.Add(2)
 	go func() { defer e.wg.Done(); e.readLoop() }()
 	go func() { defer e.wg.Done(); e.timers.run(e.now, e.done) }()
+	if e.recvErr {
+		e.errWake = make(chan struct{}, 1)
+		e.wg.Add(1)
+		go func() { defer e.wg.Done(); e.errQueueLoop() }()
+	}
 	return e
 }
 
@@ -157,6 +171,7 @@ func (e *Endpoint) Stats() EndpointStats {
 		NoConnection: s.noConnection.Load(), ConnsOpened: s.connsOpened.Load(),
 		ConnsRefused: s.connsRefused.Load(), ResetsSent: s.resetsSent.Load(),
 		AcceptOverflows: s.acceptOverflows.Load(), SendErrors: s.sendErrors.Load(),
+		ICMPIn: s.icmpIn.Load(), ICMPUnreachable: s.icmpUnreachable.Load(), ICMPIgnored: s.icmpIgnored.Load(),
 	}
 }
 
@@ -231,6 +246,9 @@ func (e *Endpoint) readLoop() {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				continue
+			}
+			if e.sawSocketError(err) {
+				continue // an ICMP report: errQueueLoop reads it
 			}
 			// A transient error (for example an ICMP report): keep going.
 			time.Sleep(time.Millisecond)
@@ -428,6 +446,7 @@ func (e *Endpoint) flushBatch(b *txBatch) {
 			}
 		} else if err != nil {
 			e.stats.sendErrors.Add(1)
+			e.sawSocketError(err)
 		} else {
 			e.stats.datagramsOut.Add(uint64(b.count))
 			e.stats.bytesOut.Add(uint64(b.used))
@@ -439,6 +458,7 @@ func (e *Endpoint) flushBatch(b *txBatch) {
 func (e *Endpoint) send(b []byte, to netip.AddrPort) {
 	if _, err := e.io.WriteToUDPAddrPort(b, to); err != nil {
 		e.stats.sendErrors.Add(1)
+		e.sawSocketError(err)
 		return
 	}
 	e.stats.datagramsOut.Add(1)

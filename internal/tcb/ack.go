@@ -18,6 +18,7 @@ func (t *TCB) processAck(s *wire.Segment, now time.Duration) {
 		return
 	}
 	t.timeouts = 0
+	t.heard(now)
 	oldWnd := t.sndWnd
 	if t.sndWl1.lt(seqnum(s.Seq)) || (t.sndWl1 == seqnum(s.Seq) && t.sndWl2.leq(ack)) || ack.gt(t.sndUna) {
 		t.setPeerWindow(s)

@@ -116,6 +116,7 @@ func (t *TCB) established(now time.Duration) {
 		t.rtt.restartAt(3 * time.Second) // RFC 6298 section 5.7
 	}
 	t.rtt.backoff = 0
+	t.heard(now)
 	t.setState(Established)
 	if t.finQueued {
 		t.setState(FinWait1)
@@ -178,6 +179,9 @@ func (t *TCB) handleSynchronized(s *wire.Segment, now time.Duration) {
 		// (RFC 5961 section 4).
 		t.ackNow = true
 		return
+	}
+	if t.isKeepAlive(s) {
+		t.ackNow = true // RFC 9293 3.8.4: a keep-alive probe is answered
 	}
 	if s.Flags&wire.FlagACK != 0 {
 		t.processAck(s, now)
@@ -243,6 +247,7 @@ func (t *TCB) enterTimeWait(now time.Duration) {
 }
 
 func (t *TCB) processData(s *wire.Segment, now time.Duration) {
+	t.heard(now) // also from a lab peer whose data carries no ACK bit
 	if t.finRcvd {
 		t.ackNow = true
 		return

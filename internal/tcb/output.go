@@ -49,6 +49,9 @@ func (t *TCB) Poll(now time.Duration, buf []byte) int {
 	if n := t.pollData(now, buf); n > 0 {
 		return n
 	}
+	if n := t.pollKeepAlive(now, buf); n > 0 {
+		return n
+	}
 	if t.ackNow {
 		return t.emit(buf, now, wire.FlagACK, t.sndNxt, nil, 0)
 	}
@@ -303,6 +306,9 @@ func (t *TCB) emit(buf []byte, now time.Duration, flags uint8, seq seqnum, src *
 		h.Ack = uint32(t.rbuf.nxt)
 	}
 	h.Window = t.windowField(flags&wire.FlagSYN != 0)
+	if n > 0 || flags&wire.FlagFIN != 0 {
+		t.expectAnswer(now)
+	}
 	hl := wire.Put(buf, &h, n)
 	if n > 0 {
 		src.copyOut(buf[hl:hl+n], int(seq-t.sbufSeq))

@@ -16,7 +16,7 @@ func (t *TCB) onRTO(now time.Duration) {
 	case SynSent, SynRecv:
 		t.synRetx++
 		if t.synRetx > t.cfg.SynRetries {
-			t.fail(ErrTimeout)
+			t.timedOut(now)
 			return
 		}
 		t.rtt.backOff()
@@ -37,8 +37,8 @@ func (t *TCB) onRTO(now time.Duration) {
 		// more than a probe outstanding, cwnd may allow nothing, and no
 		// timer would be left to try again.
 		t.timeouts++
-		if t.timeouts > t.cfg.Retries {
-			t.fail(ErrTimeout)
+		if t.timeouts > t.cfg.Retries || t.userTimedOut(now) {
+			t.timedOut(now)
 			return
 		}
 		t.markLost(0)
@@ -47,8 +47,8 @@ func (t *TCB) onRTO(now time.Duration) {
 		return
 	}
 	t.timeouts++
-	if t.timeouts > t.cfg.Retries {
-		t.fail(ErrTimeout)
+	if t.timeouts > t.cfg.Retries || t.userTimedOut(now) {
+		t.timedOut(now)
 		return
 	}
 	t.stats.Timeouts++

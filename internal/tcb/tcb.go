@@ -84,6 +84,12 @@ type Config struct {
 	SynRetries int // SYN / SYN-ACK retransmissions before giving up
 	Retries    int // consecutive data timeouts before giving up
 
+	// Liveness (liveness.go). Zero disables each.
+	KeepAliveIdle     time.Duration // silence before the first keep-alive probe
+	KeepAliveInterval time.Duration // between unanswered probes
+	KeepAliveCount    int           // unanswered probes that end the connection
+	UserTimeout       time.Duration // longest wait for an answer to data or a probe
+
 	Extensions    bool // offer (active) or accept (passive) the tjunet options
 	SkeletonShape bool // send data with flags 0 and FIN alone, as the lab skeleton does
 	MaxPayload    int  // cap on payload per segment (0: as large as fits in 1400 bytes)
@@ -178,6 +184,14 @@ type TCB struct {
 	appClosed  bool
 	rstPending bool
 	rstSeq     seqnum
+
+	// Liveness (liveness.go).
+	lastHeard time.Duration // the latest acceptable segment from the peer
+	everHeard bool
+	waiting   bool          // something sent awaits an answer since waitSince
+	waitSince time.Duration // (the user timeout runs from there)
+	kaProbes  int           // keep-alive probes sent since the peer was last heard
+	kaPending bool          // send a keep-alive probe now
 
 	timers [numTimers]time.Duration // when each timer fires; 0: stopped
 
@@ -382,7 +396,9 @@ func (t *TCB) fail(err error) {
 		t.err = err
 	}
 	t.setState(Closed)
-	t.stopTimers(timerRTO, timerDelAck, timerTimeWait, timerFinWait2, timerPersist)
+	t.stopTimers(timerRTO, timerDelAck, timerTimeWait, timerFinWait2, timerPersist,
+		timerKeepAlive, timerUserTimeout)
+	t.kaPending = false
 }
 
 // Readable returns the bytes ready for Read.

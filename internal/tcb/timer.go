@@ -17,6 +17,8 @@ const (
 	timerDelAck                // delayed ACK (RFC 1122 4.2.3.2, RFC 5681 section 4.2)
 	timerFinWait2              // FIN_WAIT_2 after Close: give up on the peer's FIN
 	timerTimeWait              // TIME_WAIT, 2*MSL (RFC 793)
+	timerKeepAlive             // keep-alive probe (RFC 9293 3.8.4)
+	timerUserTimeout           // user timeout (RFC 5482)
 	numTimers
 )
 
@@ -84,6 +86,18 @@ func (t *TCB) OnTimer(now time.Duration) {
 	if t.expired(timerFinWait2, now) && t.state == FinWait2 {
 		t.fail(ErrTimeout)
 		return
+	}
+	if t.expired(timerUserTimeout, now) {
+		t.onUserTimeout(now)
+		if t.state == Closed {
+			return
+		}
+	}
+	if t.expired(timerKeepAlive, now) {
+		t.onKeepAlive(now)
+		if t.state == Closed {
+			return
+		}
 	}
 	if t.expired(timerDelAck, now) {
 		t.ackNow = true
