@@ -65,14 +65,14 @@ type Endpoint struct {
 	wg     sync.WaitGroup
 	stats  endpointCounters
 
-	udp    *net.UDPConn // set when pc is a real UDP socket
-	gso    atomic.Bool  // send runs of segments with UDP_SEGMENT
-	gro    bool         // receive runs of segments with UDP_GRO
+	udp *net.UDPConn // set when pc is a real UDP socket
+	gso atomic.Bool  // send runs of segments with UDP_SEGMENT
+	gro bool         // receive runs of segments with UDP_GRO
 	// recvErr: the kernel queues ICMP errors on the socket (icmp.go);
 	// errWake asks errQueueLoop to read them.
 	recvErr bool
 	errWake chan struct{}
-	txPool sync.Pool    // *txBatch
+	txPool  sync.Pool // *txBatch
 }
 
 // EndpointStats are an endpoint's counters since it was created.

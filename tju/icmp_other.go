@@ -8,6 +8,6 @@ import "net"
 // nothing listens times out, and a peer that died is found by keep-alives
 // and the user timeout.
 
-func enableRecvErr(*net.UDPConn) bool                            { return false }
+func enableRecvErr(*net.UDPConn) bool                             { return false }
 func isICMPErrno(error) bool                                      { return false }
 func readErrQueue(*net.UDPConn, []byte, []byte, func(icmpReport)) {}

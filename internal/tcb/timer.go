@@ -11,14 +11,14 @@ import (
 type timer uint8
 
 const (
-	timerRTO      timer = iota // retransmission timeout (RFC 6298)
-	timerTLP                   // tail loss probe (RFC 8985 section 7.2)
-	timerPersist               // zero-window probe / SWS override (RFC 1122 4.2.2.17, 4.2.3.4)
-	timerDelAck                // delayed ACK (RFC 1122 4.2.3.2, RFC 5681 section 4.2)
-	timerFinWait2              // FIN_WAIT_2 after Close: give up on the peer's FIN
-	timerTimeWait              // TIME_WAIT, 2*MSL (RFC 793)
-	timerKeepAlive             // keep-alive probe (RFC 9293 3.8.4)
-	timerUserTimeout           // user timeout (RFC 5482)
+	timerRTO         timer = iota // retransmission timeout (RFC 6298)
+	timerTLP                      // tail loss probe (RFC 8985 section 7.2)
+	timerPersist                  // zero-window probe / SWS override (RFC 1122 4.2.2.17, 4.2.3.4)
+	timerDelAck                   // delayed ACK (RFC 1122 4.2.3.2, RFC 5681 section 4.2)
+	timerFinWait2                 // FIN_WAIT_2 after Close: give up on the peer's FIN
+	timerTimeWait                 // TIME_WAIT, 2*MSL (RFC 793)
+	timerKeepAlive                // keep-alive probe (RFC 9293 3.8.4)
+	timerUserTimeout              // user timeout (RFC 5482)
 	numTimers
 )
 
