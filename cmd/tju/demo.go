@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
-	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -20,6 +18,7 @@ import (
 	"github.com/tjunet/tjunet/netem"
 	"github.com/tjunet/tjunet/plot"
 	"github.com/tjunet/tjunet/tju"
+	"github.com/tjunet/tjunet/tjulink"
 	"github.com/tjunet/tjunet/trace"
 	"github.com/tjunet/tjunet/trace/traceio"
 	"github.com/tjunet/tjunet/units"
@@ -204,14 +203,6 @@ func (s demoScenario) describe() string {
 	return strings.Join(parts, ", ")
 }
 
-// demoEnd is what one end of the demo transfer did.
-type demoEnd struct {
-	conn  *tju.Conn
-	bytes int64
-	sum   []byte
-	err   error
-}
-
 func runDemo(ctx context.Context, o *demoOptions, e *env) error {
 	s, err := demoScenarioFrom(o)
 	if err != nil {
@@ -241,10 +232,6 @@ func runDemo(ctx context.Context, o *demoOptions, e *env) error {
 	}
 	defer srvTrace.Close()
 
-	a, b, err := netem.NewLink(s.up, s.down)
-	if err != nil {
-		return err
-	}
 	var logger *slog.Logger
 	if o.verbose {
 		logger = slog.New(slog.NewTextHandler(con, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -252,14 +239,11 @@ func runDemo(ctx context.Context, o *demoOptions, e *env) error {
 	base := tju.Config{CongestionControl: s.cc, Plain: s.plain, Logger: logger}
 	cliCfg, srvCfg := base, base
 	cliCfg.Tracer, srvCfg.Tracer = cliTrace, srvTrace
-	client := tju.NewEndpoint(a, &cliCfg)
-	defer client.Close()
-	server := tju.NewEndpoint(b, &srvCfg)
-	defer server.Close()
-	l, err := server.Listen(tju.DefaultPort)
+	pair, err := tjulink.New(s.up, s.down, &cliCfg, &srvCfg)
 	if err != nil {
 		return err
 	}
+	defer pair.Close()
 
 	fmt.Fprintf(out, "TJU TCP demo: sending %s over an emulated link\n", formatBytes(s.size))
 	fmt.Fprintf(out, "  link        %s (seed %d)\n", s.describe(), s.seed)
@@ -269,57 +253,33 @@ func runDemo(ctx context.Context, o *demoOptions, e *env) error {
 	}
 	fmt.Fprintf(out, "  transport   %s congestion control; %s\n\n", strings.ToUpper(s.cc), ext)
 
-	// The receiver reads everything, then closes: its FIN tells the
-	// sender that the data is all there.
 	var received atomic.Int64
-	recvDone := make(chan demoEnd, 1)
-	go func() {
-		c, err := l.AcceptTJU(ctx)
-		if err != nil {
-			recvDone <- demoEnd{err: err}
-			return
-		}
-		h := sha256.New()
-		n, err := io.CopyBuffer(io.MultiWriter(h, counterWriter{&received}), c, make([]byte, 256<<10))
-		c.Close()
-		recvDone <- demoEnd{conn: c, bytes: n, sum: h.Sum(nil), err: err}
-	}()
-
-	start := time.Now()
-	c, err := client.Dial(ctx, b.LocalAddr().String(), tju.DefaultPort)
-	if err != nil {
-		return fmt.Errorf("connecting over the emulated link: %w", err)
-	}
-	stopAbort := context.AfterFunc(ctx, func() { c.Abort() })
-	defer stopAbort()
 	var set connSet
-	set.add(c)
-	stopStats := startStats(ctx, con, stats, &set)
 	prog := con.startProgress(o.progress.enabled(e.stderr), s.size, "transfer", received.Load)
-
-	sent := demoSend(c, s)
-	var got demoEnd
-	if sent.err == nil {
-		got = <-recvDone
-	}
-	elapsed := time.Since(start)
-	prog.Stop(sent.err == nil && got.err == nil)
+	stopStats := func() {}
+	tr, err := pair.Transfer(ctx, s.size, tjulink.Options{Seed: s.seed, Received: &received, Dialed: func(c *tju.Conn) {
+		set.add(c)
+		stopStats = startStats(ctx, con, stats, &set)
+	}})
+	prog.Stop(err == nil)
 	stopStats()
-	if sent.err != nil || got.err != nil {
-		err := errors.Join(sent.err, got.err)
+	if err != nil {
 		if ctx.Err() != nil {
 			err = errors.New("interrupted")
 		}
+		elapsed := time.Duration(0)
+		if tr != nil {
+			elapsed = tr.Elapsed
+		}
 		return fmt.Errorf("the transfer failed after %s: %w (the traces so far are in %s)", formatDuration(elapsed), err, dir)
 	}
-	c.Close()
 
-	up, down := a.Stats(), b.Stats()
+	up, down := pair.ClientEnd.Stats(), pair.ServerEnd.Stats()
 	if err := errors.Join(cliTrace.Close(), srvTrace.Close()); err != nil {
 		return fmt.Errorf("writing the traces: %w", err)
 	}
-	intact := string(sent.sum) == string(got.sum) && sent.bytes == got.bytes
-	writeDemoSummary(out, s, elapsed, sent, got, up, down, intact)
+	intact := tr.Intact()
+	writeDemoSummary(out, s, tr, up, down)
 
 	if o.charts {
 		fmt.Fprintln(out)
@@ -337,52 +297,19 @@ func runDemo(ctx context.Context, o *demoOptions, e *env) error {
 	return nil
 }
 
-// demoSend sends s.size bytes of seeded random data on c, half-closes and
-// waits for the receiver's FIN.
-func demoSend(c *tju.Conn, s demoScenario) demoEnd {
-	var key [32]byte
-	for i := range 8 {
-		key[i] = byte(s.seed >> (8 * i))
-	}
-	src := rand.NewChaCha8(key)
-	h := sha256.New()
-	buf := make([]byte, 256<<10)
-	var n int64
-	for n < s.size {
-		k := int(min(int64(len(buf)), s.size-n))
-		src.Read(buf[:k])
-		h.Write(buf[:k])
-		if _, err := c.Write(buf[:k]); err != nil {
-			return demoEnd{conn: c, bytes: n, err: fmt.Errorf("sending: %w", err)}
-		}
-		n += int64(k)
-	}
-	if err := c.CloseWrite(); err != nil {
-		return demoEnd{conn: c, bytes: n, err: err}
-	}
-	if _, err := io.Copy(io.Discard, c); err != nil {
-		return demoEnd{conn: c, bytes: n, err: fmt.Errorf("waiting for the receiver: %w", err)}
-	}
-	return demoEnd{conn: c, bytes: n, sum: h.Sum(nil)}
-}
-
-// counterWriter counts the bytes written to it.
-type counterWriter struct{ n *atomic.Int64 }
-
-func (w counterWriter) Write(p []byte) (int, error) { w.n.Add(int64(len(p))); return len(p), nil }
-
 // writeDemoSummary explains the transfer to a student.
-func writeDemoSummary(w io.Writer, s demoScenario, elapsed time.Duration, sent, got demoEnd, up, down netem.Stats, intact bool) {
-	si, ri := sent.conn.Info(), got.conn.Info()
-	bps := float64(got.bytes) * 8 / elapsed.Seconds()
+func writeDemoSummary(w io.Writer, s demoScenario, tr *tjulink.Transfer, up, down netem.Stats) {
+	sent, got, elapsed := tr.Sent, tr.Received, tr.Elapsed
+	si, ri := sent.Conn.Info(), got.Conn.Info()
+	bps := float64(got.Bytes) * 8 / elapsed.Seconds()
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "Result\n")
 	fmt.Fprintf(tw, "  time\t%s, from the first SYN to the receiver's FIN\n", formatDuration(elapsed))
-	fmt.Fprintf(tw, "  goodput\t%s: %.1f%% of the link's %s\n", formatGoodput(got.bytes, elapsed), bps/float64(s.rate)*100, formatBitRate(float64(s.rate)))
-	if intact {
-		fmt.Fprintf(tw, "  data\tintact: %d bytes, the same SHA-256 at both ends:\n\t%x\n", got.bytes, got.sum)
+	fmt.Fprintf(tw, "  goodput\t%s: %.1f%% of the link's %s\n", formatGoodput(got.Bytes, elapsed), bps/float64(s.rate)*100, formatBitRate(float64(s.rate)))
+	if tr.Intact() {
+		fmt.Fprintf(tw, "  data\tintact: %d bytes, the same SHA-256 at both ends:\n\t%x\n", got.Bytes, got.Sum)
 	} else {
-		fmt.Fprintf(tw, "  data\tDAMAGED: the SHA-256 differs\n\tsent     %d bytes, %x\n\treceived %d bytes, %x\n", sent.bytes, sent.sum, got.bytes, got.sum)
+		fmt.Fprintf(tw, "  data\tDAMAGED: the SHA-256 differs\n\tsent     %d bytes, %x\n\treceived %d bytes, %x\n", sent.Bytes, sent.Sum, got.Bytes, got.Sum)
 	}
 	fmt.Fprintf(tw, "\nThe sender (client)\n")
 	pct := 0.0
