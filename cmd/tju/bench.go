@@ -2,19 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
-	"os"
-	"slices"
+	"net"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tjunet/tjunet/perf"
 	"github.com/tjunet/tjunet/tju"
 	"github.com/tjunet/tjunet/trace"
 	"github.com/tjunet/tjunet/units"
@@ -39,6 +37,10 @@ type benchOptions struct {
 	json      bool
 	bind      string
 	timeout   time.Duration
+
+	reverse   bool
+	parallel  int
+	bitrate   units.Rate
 
 	timeGiven, sizeGiven, portGiven bool
 }
@@ -108,40 +110,14 @@ interrupted.`,
 	fs.IntVarP(&o.count, "count", "k", 0, "client, latency: send `N` requests instead of running for --time")
 	fs.VarP(&o.msgSize, "msg-size", "l", "client, latency: the `SIZE` of each request and response")
 	fs.DurationVarP(&o.interval, "interval", "i", time.Second, "client: print a line every `INTERVAL` (0: none)")
-	fs.BoolVarP(&o.json, "json", "J", false, "client: print the result as JSON")
+	fs.BoolVarP(&o.json, "json", "J", false, "client: print the result as JSON, in iperf3's -J schema (tju's own figures under \"tju\")")
+	fs.BoolVarP(&o.reverse, "reverse", "R", false, "client, throughput: the server sends and the client receives (as iperf3 -R)")
+	fs.IntVarP(&o.parallel, "parallel", "P", 1, "client, throughput: run `N` parallel connections (as iperf3 -P)")
+	fs.VarP(&o.bitrate, "bitrate", "b", "client, throughput: hold each stream's sender to this `RATE`, like 10Mbit (as iperf3 -b; 0: unlimited)")
 	fs.StringVarP(&o.bind, "bind", "B", "", "client: local UDP `ADDR` of our endpoint (default: a free port)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "client: give up connecting after this `DURATION`")
 	o.addFlags(fs, false)
 	return cmd
-}
-
-// The bench protocol. The client opens with a 16-byte header:
-//
-//	"TJUB" | version 1 | mode 'T' or 'L' | 2 zero bytes | message size (uint32) | 4 zero bytes
-//
-// Throughput ('T'): the client sends data and half-closes; the server
-// reads to the end and answers with the byte count (uint64) and the time
-// from the first byte to the end in nanoseconds (uint64), then closes.
-// Latency ('L'): the client sends requests of the message size and the
-// server echoes each, until the client half-closes.
-const (
-	benchMagic      = "TJUB"
-	benchVersion    = 1
-	benchHeaderLen  = 16
-	benchThroughput = 'T'
-	benchLatency    = 'L'
-	maxBenchMsg     = 1 << 20
-)
-
-type benchParams struct {
-	mode     string
-	duration time.Duration // 0 when size or count is set
-	size     int64
-	count    int
-	msgSize  int
-	interval time.Duration
-	json     bool
-	timeout  time.Duration
 }
 
 func runBench(ctx context.Context, o *benchOptions, args []string, e *env) error {
@@ -184,65 +160,62 @@ func runBench(ctx context.Context, o *benchOptions, args []string, e *env) error
 	return usagef("unknown bench role %q (want server, client or loopback)", args[0])
 }
 
-func benchParamsFrom(o *benchOptions, loopback bool) (benchParams, error) {
-	p := benchParams{
-		mode:     strings.ToLower(o.mode),
-		duration: o.duration,
-		size:     int64(o.size),
-		count:    o.count,
-		msgSize:  int(min(int64(o.msgSize), maxBenchMsg+1)),
-		interval: o.interval,
-		json:     o.json,
-		timeout:  o.timeout,
+func benchParamsFrom(o *benchOptions, loopback bool) (perf.Test, error) {
+	t := perf.Test{
+		Duration: o.duration, Bytes: int64(o.size), Count: o.count, MsgSize: int(min(int64(o.msgSize), perf.MaxMessage+1)),
+		Reverse: o.reverse, Rate: int64(o.bitrate), Streams: o.parallel, Interval: o.interval,
 	}
 	if loopback && !o.timeGiven {
-		p.duration = 3 * time.Second
+		t.Duration = 3 * time.Second
 	}
-	switch p.mode {
+	switch strings.ToLower(o.mode) {
 	case "throughput", "t":
-		p.mode = "throughput"
-		if p.count != 0 {
-			return p, usagef("--count is for --mode latency; use --size or --time")
+		t.Mode = perf.Throughput
+		if o.count != 0 {
+			return t, usagef("--count is for --mode latency (want --size or --time)")
 		}
 		if o.sizeGiven {
 			if o.timeGiven {
-				return p, usagef("give --time or --size, not both")
+				return t, usagef("--time and --size: give one, not both")
 			}
-			if p.size <= 0 {
-				return p, usagef("--size must be at least 1 byte")
+			if t.Bytes <= 0 {
+				return t, usagef("--size 0: want at least 1 byte")
 			}
-			p.duration = 0
+			t.Duration = 0
+		}
+		if o.parallel < 1 || o.parallel > 128 {
+			return t, usagef("--parallel %d: want 1 to 128 streams", o.parallel)
 		}
 	case "latency", "l":
-		p.mode = "latency"
-		if o.sizeGiven {
-			return p, usagef("--size is for --mode throughput; use --count or --time")
+		t.Mode = perf.Latency
+		switch {
+		case o.sizeGiven:
+			return t, usagef("--size is for --mode throughput (want --count or --time)")
+		case o.reverse || o.parallel != 1 || o.bitrate != 0:
+			return t, usagef("--reverse, --parallel and --bitrate are for --mode throughput")
+		case o.count < 0:
+			return t, usagef("--count %d: want a positive number of requests", o.count)
+		case o.count > 0 && o.timeGiven:
+			return t, usagef("--time and --count: give one, not both")
+		case t.MsgSize < 1 || t.MsgSize > perf.MaxMessage:
+			return t, usagef("--msg-size: want 1 byte to 1MiB")
 		}
-		if p.count < 0 {
-			return p, usagef("--count must be positive")
-		}
-		if p.count > 0 {
-			if o.timeGiven {
-				return p, usagef("give --time or --count, not both")
-			}
-			p.duration = 0
-		}
-		if p.msgSize < 1 || p.msgSize > maxBenchMsg {
-			return p, usagef("--msg-size must be from 1 byte to 1MiB")
+		if o.count > 0 {
+			t.Duration = 0
 		}
 	default:
-		return p, usagef("--mode %q: want throughput or latency", p.mode)
+		return t, usagef("--mode %q: want throughput or latency", o.mode)
 	}
-	if p.duration < 0 || (p.duration == 0 && p.size == 0 && p.count == 0) {
-		return p, usagef("--time must be positive")
+	if t.Duration < 0 || (t.Duration == 0 && t.Bytes == 0 && t.Count == 0) {
+		return t, usagef("--time %v: want a positive duration like 10s", o.duration)
 	}
-	if err := checkInterval("--interval", p.interval); err != nil {
-		return p, err
+	if err := checkInterval("--interval", t.Interval); err != nil {
+		return t, err
 	}
-	if p.timeout <= 0 {
-		return p, usagef("--timeout must be positive")
+	if o.timeout <= 0 {
+		return t, usagef("--timeout %v: want a positive duration like 10s", o.timeout)
 	}
-	return p, nil
+	return t, nil
 }
 
 // benchServer serves tests until ctx ends (or one test with --once).
@@ -264,34 +237,52 @@ func benchServer(ctx context.Context, o *benchOptions, e *env) error {
 	defer stopStats()
 
 	out := &lockedWriter{w: e.stdout}
-	if o.once {
-		c, err := l.AcceptTJU(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return errors.New("interrupted while waiting for a client")
-			}
-			return err
-		}
-		return serveBench(ctx, t, c, out)
-	}
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
 		c, err := l.AcceptTJU(ctx)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil // a server ends with Ctrl-C
+			if ctx.Err() == nil {
+				return err
 			}
-			return err
+			if o.once {
+				return errors.New("interrupted while waiting for a client")
+			}
+			return nil // a server ends with Ctrl-C
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := serveBench(ctx, t, c, out); err != nil {
-				t.con.Printf("tju bench server: %s: %v", c.RemoteAddr(), err)
+		serve := func() error {
+			t.conns.add(c)
+			defer t.conns.remove(c)
+			t.log.Debug("bench: accepted", "conn", c.String())
+			rep, err := perf.ServeConn(ctx, c)
+			if err != nil {
+				return connError(ctx, rep.Peer, err)
 			}
-		}()
+			fmt.Fprintln(out, serverLine(rep))
+			return nil
+		}
+		if o.once {
+			return serve()
+		}
+		wg.Go(func() {
+			if err := serve(); err != nil {
+				t.con.Printf("tju bench server: %v", err)
+			}
+		})
 	}
+}
+
+// serverLine is what a server prints about a test.
+func serverLine(r perf.ServerReport) string {
+	switch {
+	case r.Mode == perf.Latency:
+		return fmt.Sprintf("%s: latency test: echoed %d requests of %d bytes in %s", r.Peer, r.Requests, r.MsgSize, formatDuration(r.Elapsed))
+	case r.Reverse:
+		return fmt.Sprintf("%s: throughput test (reverse): sent %s in %s: %s", r.Peer, formatBytes(r.Bytes), formatDuration(r.Elapsed),
+			formatBitRate(float64(r.Bytes)*8/max(r.Elapsed.Seconds(), 1e-9)))
+	}
+	return fmt.Sprintf("%s: throughput test: received %s in %s: %s", r.Peer, formatBytes(r.Bytes), formatDuration(r.Elapsed),
+		formatBitRate(float64(r.Bytes)*8/max(r.Elapsed.Seconds(), 1e-9)))
 }
 
 // lockedWriter serializes the lines of concurrent tests.
@@ -306,99 +297,13 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	return l.w.Write(p)
 }
 
-// serveBench runs the server's side of one test and prints a line about
-// it on out (nil: nowhere).
-func serveBench(ctx context.Context, t *transport, c *tju.Conn, out io.Writer) error {
-	t.conns.add(c)
-	defer t.conns.remove(c)
-	stop := context.AfterFunc(ctx, func() { c.Abort() })
-	defer stop()
-	defer c.Close()
-	peer := c.RemoteAddr().String()
-	t.log.Debug("bench: accepted", "conn", c.String())
-
-	var h [benchHeaderLen]byte
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.ReadFull(c, h[:]); err != nil {
-		c.Abort()
-		return fmt.Errorf("no test header: %w", err)
-	}
-	c.SetReadDeadline(time.Time{})
-	if string(h[:4]) != benchMagic || h[4] != benchVersion {
-		c.Abort()
-		return errors.New("not a tju bench client (bad header)")
-	}
-	switch h[5] {
-	case benchThroughput:
-		buf := make([]byte, 256<<10)
-		var n int64
-		var first time.Time
-		for {
-			k, err := c.Read(buf)
-			if k > 0 && n == 0 {
-				first = time.Now()
-			}
-			n += int64(k)
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				return connError(ctx, "receiving", err)
-			}
-		}
-		el := time.Duration(0)
-		if n > 0 {
-			el = time.Since(first)
-		}
-		var reply [16]byte
-		binary.BigEndian.PutUint64(reply[:8], uint64(n))
-		binary.BigEndian.PutUint64(reply[8:], uint64(el))
-		if _, err := c.Write(reply[:]); err != nil {
-			return connError(ctx, "replying", err)
-		}
-		if out != nil {
-			fmt.Fprintf(out, "%s: throughput test: received %s in %s: %s\n", peer, formatBytes(n), formatDuration(el),
-				formatBitRate(float64(n)*8/max(el.Seconds(), 1e-9)))
-		}
-	case benchLatency:
-		size := int(binary.BigEndian.Uint32(h[8:12]))
-		if size < 1 || size > maxBenchMsg {
-			c.Abort()
-			return fmt.Errorf("bad message size %d", size)
-		}
-		buf := make([]byte, size)
-		n := 0
-		start := time.Now()
-		for {
-			if _, err := io.ReadFull(c, buf); err != nil {
-				if err == io.EOF {
-					break
-				}
-				return connError(ctx, "reading a request", err)
-			}
-			if _, err := c.Write(buf); err != nil {
-				return connError(ctx, "answering", err)
-			}
-			n++
-		}
-		if out != nil {
-			fmt.Fprintf(out, "%s: latency test: echoed %d requests of %d bytes in %s\n", peer, n, size, formatDuration(time.Since(start)))
-		}
-	default:
-		c.Abort()
-		return fmt.Errorf("unknown test mode %q", h[5])
-	}
-	return nil
-}
-
 // benchLoopback runs a server in this process and a client against it.
-func benchLoopback(ctx context.Context, o *benchOptions, e *env, p benchParams) error {
+func benchLoopback(ctx context.Context, o *benchOptions, e *env, p perf.Test) error {
 	srvT, err := newTransport(&o.transportOptions, e, trace.RoleServer)
 	if err != nil {
 		return err
 	}
 	defer srvT.Close()
-	srvT.metrics, srvT.stats = "", 0 // the client's side reports these
 	ep, err := tju.OpenEndpoint("127.0.0.1:0", srvT.cfg)
 	if err != nil {
 		return err
@@ -412,28 +317,24 @@ func benchLoopback(ctx context.Context, o *benchOptions, e *env, p benchParams) 
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer stop()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
+	wg.Go(func() {
 		for {
 			c, err := l.AcceptTJU(sctx)
 			if err != nil {
 				return
 			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := serveBench(sctx, srvT, c, nil); err != nil && sctx.Err() == nil {
+			wg.Go(func() {
+				if _, err := perf.ServeConn(sctx, c); err != nil && sctx.Err() == nil {
 					srvT.con.Printf("tju bench: server side: %v", err)
 				}
-			}()
+			})
 		}
-	}()
+	})
 	return benchClient(ctx, o, e, l.Addr().String(), p)
 }
 
 // benchClient runs one test against the server at addr.
-func benchClient(ctx context.Context, o *benchOptions, e *env, addr string, p benchParams) error {
+func benchClient(ctx context.Context, o *benchOptions, e *env, addr string, p perf.Test) error {
 	hostport, inAddr, err := splitPeer("server address", addr)
 	if err != nil {
 		return err
@@ -462,51 +363,43 @@ func benchClient(ctx context.Context, o *benchOptions, e *env, addr string, p be
 		return err
 	}
 	defer stopMetrics()
-
-	c, err := dial(ctx, ep, hostport, port, p.timeout)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	t.conns.add(c)
-	stopAbort := context.AfterFunc(ctx, func() { c.Abort() })
-	defer stopAbort()
 	stopStats := startStats(ctx, t.con, t.stats, &t.conns)
 	defer stopStats()
 
-	var h [benchHeaderLen]byte
-	copy(h[:], benchMagic)
-	h[4] = benchVersion
-	h[5] = benchThroughput
-	if p.mode == "latency" {
-		h[5] = benchLatency
-	}
-	binary.BigEndian.PutUint32(h[8:12], uint32(p.msgSize))
-	if _, err := c.Write(h[:]); err != nil {
-		return connError(ctx, "starting the test", err)
-	}
 	var out io.Writer = e.stdout
-	if p.json {
+	if o.json {
 		out = io.Discard
 	}
-	var res any
-	if p.mode == "throughput" {
-		res, err = benchThroughputClient(ctx, c, p, out, cfgName(t.cfg))
-	} else {
-		res, err = benchLatencyClient(ctx, c, p, out)
+	peer := fmt.Sprintf("%s/%d", hostport, port)
+	cc := cfgName(t.cfg)
+	printBenchHead(out, p, peer, cc)
+	p.OnInterval = func(iv perf.Interval) { printInterval(out, iv) }
+	p.OnLatency = func(iv perf.LatencyInterval) {
+		fmt.Fprintf(out, "  %s  %9d  %8.0f  %8s  %8s\n", span(iv.Start, iv.End), iv.Requests,
+			float64(iv.Requests)/(iv.End-iv.Start).Seconds(), formatDuration(iv.P50), formatDuration(iv.P99))
 	}
+	dialer := func(ctx context.Context) (net.Conn, error) {
+		c, err := dial(ctx, ep, hostport, port, o.timeout)
+		if err != nil {
+			return nil, err
+		}
+		t.conns.add(c)
+		return c, nil
+	}
+	res, err := perf.Run(ctx, dialer, p)
 	if err != nil {
-		return err
+		return connError(ctx, "bench", err)
 	}
 	stopStats()
 	if err := t.Close(); err != nil {
 		return err
 	}
-	if p.json {
+	if o.json {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		return enc.Encode(res.JSON(version(), t.cfg.CongestionControl))
 	}
+	printBenchEnd(out, res)
 	if note := t.traceNote(trace.RoleClient); note != "" {
 		t.con.Printf("%s", note)
 	}
@@ -521,290 +414,81 @@ func cfgName(cfg *tju.Config) string {
 	return s
 }
 
-// throughputInterval is one line of a throughput test.
-type throughputInterval struct {
-	Start       float64 `json:"start"`
-	End         float64 `json:"end"`
-	Bytes       uint64  `json:"bytes"`
-	BitsPerSec  float64 `json:"bits_per_second"`
-	Retransmits uint64  `json:"retransmits"`
-	CwndBytes   int     `json:"cwnd_bytes"`
-	SRTTms      float64 `json:"srtt_ms"`
-}
-
-// throughputResult is the JSON of a throughput test.
-type throughputResult struct {
-	Mode       string               `json:"mode"`
-	Server     string               `json:"server"`
-	CC         string               `json:"congestion_control"`
-	Extensions bool                 `json:"extensions"`
-	Intervals  []throughputInterval `json:"intervals"`
-	End        struct {
-		Seconds         float64 `json:"seconds"`
-		Bytes           uint64  `json:"bytes"`
-		BitsPerSec      float64 `json:"bits_per_second"`
-		ReceiverBytes   uint64  `json:"receiver_bytes"`
-		ReceiverSeconds float64 `json:"receiver_seconds"`
-		ReceiverBPS     float64 `json:"receiver_bits_per_second"`
-		SegmentsSent    uint64  `json:"segments_sent"`
-		Retransmits     uint64  `json:"retransmits"`
-		Timeouts        uint64  `json:"timeouts"`
-		FastRecoveries  uint64  `json:"fast_recoveries"`
-		SRTTms          float64 `json:"srtt_ms"`
-		MinRTTms        float64 `json:"min_rtt_ms"`
-	} `json:"end"`
-}
-
-const throughputHeader = "         interval     transfer        bitrate    retr        cwnd       rtt\n"
-
 // span formats an interval of a test: "  1.00-  2.00 s".
-func span(from, to float64) string { return fmt.Sprintf("%6.2f-%6.2f s", from, to) }
+func span(from, to time.Duration) string { return fmt.Sprintf("%6.2f-%6.2f s", from.Seconds(), to.Seconds()) }
 
-func (i throughputInterval) line() string {
-	return fmt.Sprintf("  %s  %11s  %13s  %6d  %10s  %8s\n", span(i.Start, i.End),
-		formatBytes(int64(i.Bytes)), formatBitRate(i.BitsPerSec), i.Retransmits,
-		formatBytes(int64(i.CwndBytes)), formatDuration(time.Duration(i.SRTTms*float64(time.Millisecond))))
+func printBenchHead(w io.Writer, p perf.Test, peer, cc string) {
+	if p.Mode == perf.Latency {
+		what := "for " + p.Duration.String()
+		if p.Duration == 0 {
+			what = fmt.Sprintf("%d requests", p.Count)
+		}
+		fmt.Fprintf(w, "tju bench: latency to %s, %d-byte requests, %s\n", peer, p.MsgSize, what)
+		fmt.Fprint(w, "         interval   requests     req/s       p50       p99\n")
+		return
+	}
+	what := "for " + p.Duration.String()
+	if p.Duration == 0 {
+		what = formatBytes(p.Bytes)
+		if p.Streams > 1 {
+			what += " a stream"
+		}
+	}
+	dir := "to"
+	if p.Reverse {
+		dir = "from"
+	}
+	extra := ""
+	if p.Streams > 1 {
+		extra += fmt.Sprintf(", %d streams", p.Streams)
+	}
+	if p.Rate > 0 {
+		extra += ", at most " + formatBitRate(float64(p.Rate))
+		if p.Streams > 1 {
+			extra += " each"
+		}
+	}
+	fmt.Fprintf(w, "tju bench: throughput %s %s, %s (%s%s)\n", dir, peer, what, cc, extra)
+	fmt.Fprint(w, "        interval     transfer        bitrate    retr        cwnd       rtt\n")
 }
 
-func benchThroughputClient(ctx context.Context, c *tju.Conn, p benchParams, out io.Writer, cc string) (*throughputResult, error) {
-	res := &throughputResult{Mode: "throughput", Server: c.RemoteAddr().String(), CC: cc, Intervals: []throughputInterval{}}
-	what := "for " + p.duration.String()
-	if p.duration == 0 {
-		what = formatBytes(p.size)
-	}
-	fmt.Fprintf(out, "tju bench: throughput to %s, %s (%s)\n", res.Server, what, cc)
-	fmt.Fprint(out, throughputHeader)
-
-	start := time.Now()
-	var mu sync.Mutex // guards res.Intervals and the sampler's state
-	lastT, lastAcked, lastRetr := 0.0, uint64(0), uint64(0)
-	sample := func(now time.Time) {
-		i := c.Info()
-		el := now.Sub(start).Seconds()
-		mu.Lock()
-		defer mu.Unlock()
-		if el <= lastT {
+func printInterval(w io.Writer, iv perf.Interval) {
+	line := func(tag string, s perf.IntervalStream) {
+		if !s.Sender { // the server sends: its window and RTT are not seen here
+			fmt.Fprintf(w, "%s%s  %11s  %13s  %6s  %10s  %8s\n", tag, span(s.Start, s.End), formatBytes(int64(s.Bytes)),
+				formatBitRate(s.BitsPerSecond()), "-", "-", "-")
 			return
 		}
-		iv := throughputInterval{
-			Start: lastT, End: el, Bytes: i.BytesAcked - lastAcked,
-			Retransmits: i.Retransmits - lastRetr, CwndBytes: i.Cwnd, SRTTms: ms(i.SRTT),
-		}
-		iv.BitsPerSec = float64(iv.Bytes) * 8 / (el - lastT)
-		lastT, lastAcked, lastRetr = el, i.BytesAcked, i.Retransmits
-		res.Intervals = append(res.Intervals, iv)
-		fmt.Fprint(out, iv.line())
+		fmt.Fprintf(w, "%s%s  %11s  %13s  %6d  %10s  %8s\n", tag, span(s.Start, s.End), formatBytes(int64(s.Bytes)),
+			formatBitRate(s.BitsPerSecond()), s.Retransmits, formatBytes(int64(s.Cwnd)), formatDuration(s.RTT))
 	}
-	stopSampler := func() {}
-	if p.interval > 0 {
-		sctx, cancel := context.WithCancel(ctx)
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			tk := time.NewTicker(p.interval)
-			defer tk.Stop()
-			for {
-				select {
-				case <-sctx.Done():
-					return
-				case now := <-tk.C:
-					sample(now)
-				}
-			}
-		}()
-		stopSampler = func() { cancel(); <-done }
+	if len(iv.Streams) == 1 {
+		line("  ", iv.Streams[0])
+		return
 	}
-	defer stopSampler()
-
-	buf := make([]byte, 256<<10)
-	var sent int64
-	if p.duration > 0 {
-		c.SetWriteDeadline(start.Add(p.duration))
+	for i, s := range iv.Streams {
+		line(fmt.Sprintf("%2d", i+1), s)
 	}
-	for p.duration > 0 || sent < p.size {
-		b := buf
-		if p.duration == 0 {
-			b = buf[:min(int64(len(buf)), p.size-sent)]
-		}
-		n, err := c.Write(b)
-		sent += int64(n)
-		if err != nil {
-			if p.duration > 0 && errors.Is(err, os.ErrDeadlineExceeded) {
-				break
-			}
-			return nil, connError(ctx, "sending", err)
-		}
-	}
-	c.SetWriteDeadline(time.Time{})
-	if err := c.CloseWrite(); err != nil {
-		return nil, connError(ctx, "closing", err)
-	}
-	var reply [16]byte
-	if _, err := io.ReadFull(c, reply[:]); err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, errors.New("the peer closed without a result: is it a tju bench server?")
-		}
-		return nil, connError(ctx, "waiting for the server's count", err)
-	}
-	end := time.Now()
-	stopSampler()
-	if p.interval > 0 {
-		sample(end)
-	}
-	el := end.Sub(start)
-	i := c.Info()
-	io.Copy(io.Discard, c) // the server closes after its count
-	res.Extensions = i.Extensions
-	e := &res.End
-	e.Seconds = el.Seconds()
-	e.Bytes = i.BytesAcked - min(i.BytesAcked, benchHeaderLen)
-	e.BitsPerSec = float64(e.Bytes) * 8 / e.Seconds
-	e.ReceiverBytes = binary.BigEndian.Uint64(reply[:8])
-	e.ReceiverSeconds = time.Duration(binary.BigEndian.Uint64(reply[8:])).Seconds()
-	if e.ReceiverSeconds > 0 {
-		e.ReceiverBPS = float64(e.ReceiverBytes) * 8 / e.ReceiverSeconds
-	}
-	e.SegmentsSent, e.Retransmits, e.Timeouts, e.FastRecoveries = i.SegmentsSent, i.Retransmits, i.Timeouts, i.FastRecoveries
-	e.SRTTms, e.MinRTTms = ms(i.SRTT), ms(i.MinRTT)
-	if e.ReceiverBytes != uint64(sent) {
-		return nil, fmt.Errorf("the server counted %d bytes, but %d were sent", e.ReceiverBytes, sent)
-	}
-
-	fmt.Fprintln(out, "  - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -")
-	fmt.Fprintf(out, "  %s  %11s  %13s  %6d  sender (bytes acknowledged)\n", span(0, e.Seconds),
-		formatBytes(int64(e.Bytes)), formatBitRate(e.BitsPerSec), e.Retransmits)
-	fmt.Fprintf(out, "  %s  %11s  %13s          receiver (first byte to last)\n", span(0, e.ReceiverSeconds),
-		formatBytes(int64(e.ReceiverBytes)), formatBitRate(e.ReceiverBPS))
-	fmt.Fprintf(out, "  %d segments sent, %d retransmitted, %d %s, %d fast %s; RTT smoothed %s, min %s\n",
-		e.SegmentsSent, e.Retransmits, e.Timeouts, pluralize(int(e.Timeouts), "timeout", "timeouts"),
-		e.FastRecoveries, pluralize(int(e.FastRecoveries), "recovery", "recoveries"),
-		formatDuration(i.SRTT), formatDuration(i.MinRTT))
-	return res, nil
+	fmt.Fprintf(w, "SUM%s  %11s  %13s  %6d\n", span(iv.Sum.Start, iv.Sum.End)[1:], formatBytes(int64(iv.Sum.Bytes)),
+		formatBitRate(iv.Sum.BitsPerSecond()), iv.Sum.Retransmits)
 }
 
-// latencyResult is the JSON of a latency test.
-type latencyResult struct {
-	Mode       string            `json:"mode"`
-	Server     string            `json:"server"`
-	MsgSize    int               `json:"msg_size"`
-	Requests   int               `json:"requests"`
-	Seconds    float64           `json:"seconds"`
-	PerSecond  float64           `json:"requests_per_second"`
-	LatencyUS  latencySummary    `json:"latency_us"`
-	Intervals  []latencyInterval `json:"intervals"`
-	Retransmit uint64            `json:"retransmits"`
-}
-
-type latencySummary struct {
-	Min  float64 `json:"min"`
-	Mean float64 `json:"mean"`
-	P50  float64 `json:"p50"`
-	P90  float64 `json:"p90"`
-	P99  float64 `json:"p99"`
-	Max  float64 `json:"max"`
-}
-
-type latencyInterval struct {
-	Start    float64 `json:"start"`
-	End      float64 `json:"end"`
-	Requests int     `json:"requests"`
-	P50us    float64 `json:"p50_us"`
-	P99us    float64 `json:"p99_us"`
-}
-
-// percentile returns the p-th percentile (nearest rank) of sorted.
-func percentile(sorted []time.Duration, p float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
+func printBenchEnd(w io.Writer, r *perf.Result) {
+	if l := r.Latency; l != nil {
+		s := l.Summary
+		fmt.Fprintln(w, "  - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -")
+		fmt.Fprintf(w, "  %d requests in %s: %.0f per second; %d %s retransmitted\n", l.Requests,
+			formatDuration(l.Elapsed), l.PerSecond(), l.Retransmits, pluralize(int(l.Retransmits), "segment", "segments"))
+		fmt.Fprintf(w, "  round trip: min %s, mean %s, p50 %s, p90 %s, p99 %s, max %s\n",
+			formatDuration(s.Min), formatDuration(s.Mean), formatDuration(s.P50), formatDuration(s.P90), formatDuration(s.P99), formatDuration(s.Max))
+		return
 	}
-	k := int(math.Ceil(p/100*float64(len(sorted)))) - 1
-	return sorted[min(max(k, 0), len(sorted)-1)]
-}
-
-func us(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1000 }
-
-func summarize(lat []time.Duration) latencySummary {
-	s := slices.Clone(lat)
-	slices.Sort(s)
-	var sum time.Duration
-	for _, d := range s {
-		sum += d
-	}
-	if len(s) == 0 {
-		return latencySummary{}
-	}
-	return latencySummary{
-		Min: us(s[0]), Mean: us(sum / time.Duration(len(s))), P50: us(percentile(s, 50)),
-		P90: us(percentile(s, 90)), P99: us(percentile(s, 99)), Max: us(s[len(s)-1]),
-	}
-}
-
-func usDur(v float64) string { return formatDuration(time.Duration(v * 1000)) }
-
-func benchLatencyClient(ctx context.Context, c *tju.Conn, p benchParams, out io.Writer) (*latencyResult, error) {
-	res := &latencyResult{Mode: "latency", Server: c.RemoteAddr().String(), MsgSize: p.msgSize, Intervals: []latencyInterval{}}
-	what := "for " + p.duration.String()
-	if p.duration == 0 {
-		what = fmt.Sprintf("%d requests", p.count)
-	}
-	fmt.Fprintf(out, "tju bench: latency to %s, %d-byte requests, %s\n", res.Server, p.msgSize, what)
-	fmt.Fprint(out, "         interval   requests     req/s       p50       p99\n")
-	req := make([]byte, p.msgSize)
-	resp := make([]byte, p.msgSize)
-	var lat []time.Duration
-	start := time.Now()
-	ivStart, ivFirst := start, 0
-	flush := func(now time.Time) {
-		if len(lat) == ivFirst {
-			return
-		}
-		s := summarize(lat[ivFirst:])
-		iv := latencyInterval{Start: ivStart.Sub(start).Seconds(), End: now.Sub(start).Seconds(), Requests: len(lat) - ivFirst, P50us: s.P50, P99us: s.P99}
-		res.Intervals = append(res.Intervals, iv)
-		fmt.Fprintf(out, "  %s  %9d  %8.0f  %8s  %8s\n", span(iv.Start, iv.End), iv.Requests,
-			float64(iv.Requests)/(iv.End-iv.Start), usDur(s.P50), usDur(s.P99))
-		ivStart, ivFirst = now, len(lat)
-	}
-	for {
-		now := time.Now()
-		if p.duration > 0 && now.Sub(start) >= p.duration || p.count > 0 && len(lat) >= p.count {
-			break
-		}
-		if p.interval > 0 && now.Sub(ivStart) >= p.interval {
-			flush(now)
-		}
-		t0 := time.Now()
-		if _, err := c.Write(req); err != nil {
-			return nil, connError(ctx, "sending a request", err)
-		}
-		if _, err := io.ReadFull(c, resp); err != nil {
-			if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-				return nil, errors.New("the peer closed without answering: is it a tju bench server?")
-			}
-			return nil, connError(ctx, "waiting for a response", err)
-		}
-		lat = append(lat, time.Since(t0))
-	}
-	end := time.Now()
-	if p.interval > 0 {
-		flush(end)
-	}
-	if err := c.CloseWrite(); err != nil {
-		return nil, connError(ctx, "closing", err)
-	}
-	if _, err := io.Copy(io.Discard, c); err != nil {
-		return nil, connError(ctx, "closing", err)
-	}
-	res.Requests = len(lat)
-	res.Seconds = end.Sub(start).Seconds()
-	res.PerSecond = float64(res.Requests) / res.Seconds
-	res.LatencyUS = summarize(lat)
-	res.Retransmit = c.Info().Retransmits
-	s := res.LatencyUS
-	fmt.Fprintln(out, "  - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -")
-	fmt.Fprintf(out, "  %d requests in %s: %.0f per second; %d %s retransmitted\n", res.Requests,
-		formatDuration(end.Sub(start)), res.PerSecond, res.Retransmit, pluralize(int(res.Retransmit), "segment", "segments"))
-	fmt.Fprintf(out, "  round trip: min %s, mean %s, p50 %s, p90 %s, p99 %s, max %s\n",
-		usDur(s.Min), usDur(s.Mean), usDur(s.P50), usDur(s.P90), usDur(s.P99), usDur(s.Max))
-	return res, nil
+	snd, rcv := r.Sent, r.Received
+	fmt.Fprintln(w, "  - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -")
+	fmt.Fprintf(w, "  %s  %11s  %13s  %6d  sender (bytes acknowledged)\n", span(0, snd.Elapsed),
+		formatBytes(int64(snd.Bytes)), formatBitRate(snd.BitsPerSecond()), snd.Retransmits)
+	fmt.Fprintf(w, "  %s  %11s  %13s          receiver (first byte to last)\n", span(0, rcv.Elapsed),
+		formatBytes(int64(rcv.Bytes)), formatBitRate(rcv.BitsPerSecond()))
+	fmt.Fprintf(w, "  %d segments sent, %d retransmitted; RTT smoothed %s, min %s\n",
+		snd.Segments, snd.Retransmits, formatDuration(snd.SRTT), formatDuration(snd.MinRTT))
 }

@@ -6,41 +6,110 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tjunet/tjunet/perf"
 )
 
-func TestBenchLoopbackThroughputJSON(t *testing.T) {
+// TestBenchJSONIsIperf3s runs "tju bench loopback -J" as iperf3 users
+// would, with -P, -t and -i, and reads the output with iperf3's field
+// names: start.connected and start.test_start, intervals[].streams and
+// .sum, end.streams[].sender/.receiver, end.sum_sent and end.sum_received.
+func TestBenchJSONIsIperf3s(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	r := runCmd(ctx, nil, "bench", "loopback", "--time", "400ms", "--interval", "100ms", "--json")
+	r := runCmd(ctx, nil, "bench", "loopback", "-P", "2", "-t", "400ms", "-i", "100ms", "-J")
 	if r.code != 0 {
 		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
 	}
-	var res throughputResult
-	if err := json.Unmarshal(r.stdout.Bytes(), &res); err != nil {
-		t.Fatalf("--json output does not parse: %v\n%s", err, r.stdout)
+	var j map[string]any
+	if err := json.Unmarshal(r.stdout.Bytes(), &j); err != nil {
+		t.Fatalf("-J output does not parse: %v\n%s", err, r.stdout)
 	}
-	if res.Mode != "throughput" || res.CC != "reno" || !res.Extensions {
-		t.Errorf("mode %q, cc %q, extensions %v", res.Mode, res.CC, res.Extensions)
-	}
-	e := res.End
-	if e.Bytes == 0 || e.ReceiverBytes != e.Bytes || e.BitsPerSec <= 0 || e.Seconds < 0.4 {
-		t.Errorf("end: %+v", e)
-	}
-	if len(res.Intervals) < 2 {
-		t.Fatalf("%d intervals in 400ms at 100ms each", len(res.Intervals))
-	}
-	var sum uint64
-	for i, iv := range res.Intervals {
-		sum += iv.Bytes
-		if iv.End <= iv.Start || (i > 0 && iv.Start != res.Intervals[i-1].End) {
-			t.Errorf("interval %d: %v-%v does not follow the one before", i, iv.Start, iv.End)
+	get := func(path string) any {
+		var v any = j
+		for _, k := range strings.Split(path, ".") {
+			switch m := v.(type) {
+			case map[string]any:
+				v = m[k]
+			case []any:
+				i, _ := strconv.Atoi(k)
+				if i >= len(m) {
+					return nil
+				}
+				v = m[i]
+			default:
+				return nil
+			}
 		}
+		return v
 	}
-	if sum != e.Bytes+benchHeaderLen {
-		t.Errorf("intervals add up to %d bytes, the total is %d (+%d of header)", sum, e.Bytes, benchHeaderLen)
+	num := func(path string) float64 {
+		f, ok := get(path).(float64)
+		if !ok {
+			t.Errorf("%s: %v, want a number", path, get(path))
+		}
+		return f
+	}
+	if n := num("start.test_start.num_streams"); n != 2 {
+		t.Errorf("start.test_start.num_streams = %v", n)
+	}
+	if get("start.connected.1.remote_port") == nil || get("start.connected.0.local_host") == nil {
+		t.Errorf("start.connected: %v", get("start.connected"))
+	}
+	ivs, _ := get("intervals").([]any)
+	if len(ivs) < 2 {
+		t.Fatalf("%d intervals in 400ms at 100ms each", len(ivs))
+	}
+	var sum float64
+	for i := range ivs {
+		p := "intervals." + strconv.Itoa(i)
+		for _, f := range []string{"start", "end", "seconds", "bytes", "bits_per_second", "retransmits"} {
+			num(p + ".sum." + f)
+			num(p + ".streams.1." + f)
+		}
+		num(p + ".streams.0.snd_cwnd")
+		num(p + ".streams.0.rtt")
+		if s, _ := get(p + ".sum.sender").(bool); !s {
+			t.Errorf("%s.sum.sender is not true for a client that sends", p)
+		}
+		sum += num(p + ".sum.bytes")
+	}
+	sent, received := num("end.sum_sent.bytes"), num("end.sum_received.bytes")
+	if sent == 0 || sent != received || sum != sent {
+		t.Errorf("end.sum_sent.bytes %v, end.sum_received.bytes %v, intervals add up to %v", sent, received, sum)
+	}
+	if num("end.sum_sent.bits_per_second") <= 0 || num("end.sum_sent.seconds") < 0.4 {
+		t.Errorf("end.sum_sent: %v", get("end.sum_sent"))
+	}
+	num("end.sum_sent.retransmits")
+	num("end.streams.1.sender.bytes")
+	num("end.streams.1.receiver.bytes")
+	if get("end.sender_tcp_congestion") != "reno" || get("tju.mode") != "throughput" || get("tju.extensions") != true {
+		t.Errorf("end.sender_tcp_congestion %v, tju %v", get("end.sender_tcp_congestion"), get("tju"))
+	}
+}
+
+func TestBenchReverseAndBitrate(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r := runCmd(ctx, nil, "bench", "loopback", "-R", "-n", "1MiB", "-b", "40Mbit", "-J")
+	if r.code != 0 {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	var j perf.JSON
+	if err := json.Unmarshal(r.stdout.Bytes(), &j); err != nil {
+		t.Fatal(err)
+	}
+	if j.Start.TestStart.Reverse != 1 || j.End.SumReceived.Bytes != 1<<20 || j.End.SumSent.Bytes != 1<<20 || j.End.SumSent.Sender {
+		t.Errorf("test_start %+v\nsum_sent %+v\nsum_received %+v", j.Start.TestStart, j.End.SumSent, j.End.SumReceived)
+	}
+	// 1 MiB at 40 Mbit/s takes at least 0.2 s: the limit held.
+	if j.End.SumSent.Seconds < 0.2 {
+		t.Errorf("1 MiB in %v s under a 40 Mbit/s limit", j.End.SumSent.Seconds)
 	}
 }
 
@@ -51,13 +120,17 @@ func TestBenchLoopbackLatencyJSON(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
 	}
-	var res latencyResult
-	if err := json.Unmarshal(r.stdout.Bytes(), &res); err != nil {
+	var j perf.JSON
+	if err := json.Unmarshal(r.stdout.Bytes(), &j); err != nil {
 		t.Fatalf("--json output does not parse: %v\n%s", err, r.stdout)
 	}
+	res := j.TJU.Latency
+	if res == nil || j.TJU.Mode != "latency" {
+		t.Fatalf("no tju.latency in:\n%s", r.stdout)
+	}
 	l := res.LatencyUS
-	if res.Requests != 300 || res.MsgSize != 100 || res.PerSecond <= 0 {
-		t.Errorf("requests %d of %d bytes, %v per second", res.Requests, res.MsgSize, res.PerSecond)
+	if res.Requests != 300 || res.MsgSize != 100 || res.RequestsPerSecond <= 0 {
+		t.Errorf("requests %d of %d bytes, %v per second", res.Requests, res.MsgSize, res.RequestsPerSecond)
 	}
 	if !(0 < l.Min && l.Min <= l.P50 && l.P50 <= l.P90 && l.P90 <= l.P99 && l.P99 <= l.Max && l.Mean <= l.Max) {
 		t.Errorf("latency percentiles out of order: %+v", l)
