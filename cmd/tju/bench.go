@@ -38,9 +38,9 @@ type benchOptions struct {
 	bind      string
 	timeout   time.Duration
 
-	reverse   bool
-	parallel  int
-	bitrate   units.Rate
+	reverse  bool
+	parallel int
+	bitrate  units.Rate
 
 	timeGiven, sizeGiven, portGiven bool
 }
@@ -415,7 +415,9 @@ func cfgName(cfg *tju.Config) string {
 }
 
 // span formats an interval of a test: "  1.00-  2.00 s".
-func span(from, to time.Duration) string { return fmt.Sprintf("%6.2f-%6.2f s", from.Seconds(), to.Seconds()) }
+func span(from, to time.Duration) string {
+	return fmt.Sprintf("%6.2f-%6.2f s", from.Seconds(), to.Seconds())
+}
 
 func printBenchHead(w io.Writer, p perf.Test, peer, cc string) {
 	if p.Mode == perf.Latency {
