@@ -161,34 +161,223 @@ func noData(chart string, kinds ...trace.Kind) error {
 	return fmt.Errorf("%w: %s needs %s events", ErrNoData, chart, s)
 }
 
-// kb formats a byte count in KB with at most one decimal.
+// kb formats a byte count in kB (10^3 bytes) with at most one decimal.
 func kb(bytes float64) string {
 	return strconv.FormatFloat(math.Round(bytes/100)/10, 'f', -1, 64)
 }
 
-// segmentTicks marks a KB axis at round numbers of segments, labelled
-// "<KB> (<segments>)".
-type segmentTicks struct{}
+// kbLabel names the unit of the window charts' axes: SI, as everywhere in
+// tjunet.
+const kbLabel = "kB (1 kB = 1000 bytes)"
+
+// segmentTicks marks a kB axis at round numbers of segments of mss bytes,
+// labelled "<kB> (<segments>)".
+type segmentTicks struct{ mss float64 }
 
 // Ticks implements plot.Ticker.
-func (segmentTicks) Ticks(lo, hi float64) []plot.Tick {
-	ticks := niceTicks{}.Ticks(lo*1000/SegmentSize, hi*1000/SegmentSize)
+func (t segmentTicks) Ticks(lo, hi float64) []plot.Tick {
+	ticks := niceTicks{}.Ticks(lo*1000/t.mss, hi*1000/t.mss)
 	for i := range ticks {
 		seg := ticks[i].Value
-		ticks[i].Value = seg * SegmentSize / 1000
+		ticks[i].Value = seg * t.mss / 1000
 		if ticks[i].Label != "" {
-			ticks[i].Label = kb(seg*SegmentSize) + " (" + ticks[i].Label + ")"
+			ticks[i].Label = kb(seg*t.mss) + " (" + ticks[i].Label + ")"
 		}
 	}
 	return ticks
 }
 
-// Cwnd draws the congestion window against time in KB, with the number of
-// 1375-byte segments beside each KB value, as a step line; a marker for each
-// CWND event, shaped and coloured by its type (slow start, congestion
-// avoidance, fast retransmit, timeout); and the slow-start threshold of SSTH
-// events, if any, as a dashed line. The error wraps ErrNoData if the trace has
-// no CWND event.
+// segSize returns the segment size the charts count windows in: opt.MSS,
+// else the largest data segment the trace sent or received (the
+// connection's MSS: 1372 bytes between tjunet endpoints, 1375 in the lab),
+// else SegmentSize.
+func (d *data) segSize(opt Options) int {
+	if opt.MSS > 0 {
+		return opt.MSS
+	}
+	m := 0
+	for i := range d.events {
+		if e := &d.events[i]; e.Kind == trace.KindSend || e.Kind == trace.KindRecv {
+			m = max(m, e.Length)
+		}
+	}
+	if m == 0 {
+		return SegmentSize
+	}
+	return m
+}
+
+// infiniteSsthresh is the slow-start threshold traced before the first
+// loss ("infinite": tjunet traces it as 1 GiB, the lab as larger values).
+const infiniteSsthresh = 1 << 30
+
+// clipRatio is how far above the steady state a peak must rise before a
+// window chart clips its axis to the steady state.
+const clipRatio = 2.5
+
+// steadyFrom returns the time from which a trace shows its steady state:
+// the first loss (a CWND event of type fast retransmit or timeout), or a
+// quarter of the trace if that is later. ok is false if nothing was lost:
+// then everything is the steady state.
+func (d *data) steadyFrom() (t float64, ok bool) {
+	for i := range d.events {
+		e := &d.events[i]
+		if e.Kind == trace.KindCwnd && (e.Type == trace.CwndFastRetransmit || e.Type == trace.CwndTimeout) {
+			return max(d.sec(e), d.end()/4), true
+		}
+	}
+	return 0, false
+}
+
+// maxFrom returns the largest Y of xys at or after t, counting the value
+// in force at t, and 0 if there is none.
+func maxFrom(xys plotter.XYs, t float64) float64 {
+	m := 0.0
+	for i, p := range xys {
+		if p.X >= t || (i+1 < len(xys) && xys[i+1].X > t) {
+			m = max(m, p.Y)
+		}
+	}
+	return m
+}
+
+// peakOf returns the point of xys with the largest Y.
+func peakOf(xys plotter.XYs) plotter.XY {
+	var pk plotter.XY
+	for _, p := range xys {
+		if p.Y > pk.Y {
+			pk = p
+		}
+	}
+	return pk
+}
+
+// steadyTop returns the value to scale a window chart to so that the
+// steady state fills it: the steady state's largest window if the peak
+// before it (a slow-start overshoot) is more than clipRatio times higher,
+// else 0 (do not clip).
+func (d *data) steadyTop(series ...plotter.XYs) float64 {
+	t, ok := d.steadyFrom()
+	if !ok {
+		return 0
+	}
+	steady, full := 0.0, 0.0
+	for _, xys := range series {
+		steady = max(steady, maxFrom(xys, t))
+		_, _, _, m := xyRange(xys)
+		full = max(full, m)
+	}
+	if steady > 0 && full > clipRatio*steady {
+		return steady * 1.25
+	}
+	return 0
+}
+
+// axisRanges are a plot's axis limits, which Add widens to the range of
+// whatever is added: a chart that clips saves them and restores them last.
+type axisRanges struct{ xmin, xmax, ymin, ymax float64 }
+
+func saveAxes(p *plot.Plot) axisRanges { return axisRanges{p.X.Min, p.X.Max, p.Y.Min, p.Y.Max} }
+
+func (a axisRanges) restore(p *plot.Plot) {
+	p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = a.xmin, a.xmax, a.ymin, a.ymax
+}
+
+// markOffScale marks a point above the clipped axis at its time on the top
+// edge, with a text saying what and where it is.
+func markOffScale(p *plot.Plot, top float64, at plotter.XY, text string, col color.Color) error {
+	y := top * 0.965
+	s, err := plotter.NewScatter(plotter.XYs{{X: at.X, Y: y}})
+	if err != nil {
+		return err
+	}
+	s.Shape = draw.PyramidGlyph{}
+	s.Color = col
+	s.Radius = 4
+	p.Add(s)
+	l, err := plotter.NewLabels(plotter.XYLabels{XYs: plotter.XYs{{X: at.X, Y: y}}, Labels: []string{text}})
+	if err != nil {
+		return err
+	}
+	for i := range l.TextStyle {
+		l.TextStyle[i].Font.Size = 10
+		l.TextStyle[i].Font.Variant = "Sans"
+		l.TextStyle[i].Color = col
+		l.TextStyle[i].YAlign = draw.YCenter
+	}
+	l.Offset = vg.Point{X: 7}
+	p.Add(l)
+	return nil
+}
+
+// ssthreshLines draws a slow-start threshold (in kB) as a dashed step line
+// where it is finite and as a dotted line along the top edge where it is
+// "infinite" (infiniteSsthresh or more), which no axis could show, with a
+// text saying so. It adds one legend entry for each kind drawn.
+func ssthreshLines(p *plot.Plot, ss plotter.XYs, cols int, end, ytop float64, width vg.Length) error {
+	type run struct {
+		inf bool
+		xys plotter.XYs
+	}
+	var runs []run
+	for _, pt := range ss {
+		inf := pt.Y*1000 >= infiniteSsthresh
+		if n := len(runs); n > 0 && runs[n-1].inf == inf {
+			runs[n-1].xys = append(runs[n-1].xys, pt)
+			continue
+		}
+		if n := len(runs); n > 0 {
+			last := runs[n-1].xys[len(runs[n-1].xys)-1]
+			runs[n-1].xys = append(runs[n-1].xys, plotter.XY{X: pt.X, Y: last.Y}) // holds until the change
+		}
+		runs = append(runs, run{inf: inf, xys: plotter.XYs{pt}})
+	}
+	legendFinite, legendInf := false, false
+	for i, r := range runs {
+		runEnd := end
+		if i+1 < len(runs) {
+			runEnd = runs[i+1].xys[0].X
+		}
+		if !r.inf {
+			l, err := stepLine(r.xys, cols, runEnd, colSsthresh, width, true)
+			if err != nil {
+				return err
+			}
+			p.Add(l)
+			if !legendFinite {
+				p.Legend.Add("ssthresh", l)
+				legendFinite = true
+			}
+			continue
+		}
+		top := ytop * 0.995
+		l, err := plotter.NewLine(plotter.XYs{{X: r.xys[0].X, Y: top}, {X: runEnd, Y: top}})
+		if err != nil {
+			return err
+		}
+		l.Color = colSsthresh
+		l.Width = width + 1
+		l.Dashes = []vg.Length{vg.Points(1), vg.Points(3)}
+		p.Add(l)
+		p.Legend.YOffs = -vg.Points(6) // below the line along the top
+		if !legendInf {
+			p.Legend.Add("ssthresh = ∞ (drawn at the top edge)", l)
+			legendInf = true
+		}
+	}
+	return nil
+}
+
+// Cwnd draws the congestion window against time in kB, with the number of
+// segments (of the connection's MSS, see Options.MSS) beside each kB
+// value, as a step line; a marker for each CWND event, shaped and coloured
+// by its type (slow start, congestion avoidance, fast retransmit,
+// timeout); and the slow-start threshold of SSTH events, if any, as a
+// dashed line, drawn along the top edge while it is infinite. When the
+// slow-start peak towers over the steady state (by more than 2.5 times),
+// the axis is scaled to the steady state and the peak is marked on the
+// top edge with its value. The error wraps ErrNoData if the trace has no
+// CWND event.
 func Cwnd(events []trace.Event, opt Options) (*plot.Plot, error) {
 	return cwnd(prepare(events), opt)
 }
@@ -198,6 +387,7 @@ func cwnd(d *data, opt Options) (*plot.Plot, error) {
 		return nil, noData("cwnd", trace.KindCwnd)
 	}
 	cols, _ := opt.pixels()
+	mss := float64(d.segSize(opt))
 	all := d.sizes(trace.KindCwnd, 1000)
 	_, _, _, ymax := xyRange(all)
 	byType := map[int]plotter.XYs{}
@@ -211,12 +401,17 @@ func cwnd(d *data, opt Options) (*plot.Plot, error) {
 			j++
 		}
 	}
-	title := fmt.Sprintf("congestion window (max %s KB = %.1f segments of %d B)", kb(ymax*1000), ymax*1000/SegmentSize, SegmentSize)
+	title := fmt.Sprintf("congestion window (max %s kB = %.1f segments of %.0f B)", kb(ymax*1000), ymax*1000/mss, mss)
 	if n := counts[trace.CwndFastRetransmit] + counts[trace.CwndTimeout]; n > 0 {
 		title += fmt.Sprintf("; fast retransmits: %d, timeouts: %d", counts[trace.CwndFastRetransmit], counts[trace.CwndTimeout])
 	}
-	p := newPlot(d, opt, title, "cwnd, KB (segments)")
-	p.Y.Tick.Marker = segmentTicks{}
+	top := d.steadyTop(all)
+	ylabel := fmt.Sprintf("cwnd, kB (segments of %.0f B)", mss)
+	if top > 0 {
+		ylabel += ", steady state"
+	}
+	p := newPlot(d, opt, title, ylabel)
+	p.Y.Tick.Marker = segmentTicks{mss}
 
 	l, err := stepLine(all, cols, d.end(), colCwnd, 1.5, false)
 	if err != nil {
@@ -224,22 +419,26 @@ func cwnd(d *data, opt Options) (*plot.Plot, error) {
 	}
 	p.Add(l)
 	p.Legend.Add("cwnd", l)
+	var ss plotter.XYs
+	entries := 1 + len(byType)
 	if d.has(trace.KindSsth) {
-		ss := d.sizes(trace.KindSsth, 1000)
-		sl, err := stepLine(ss, cols, d.end(), colSsthresh, 1.5, true)
-		if err != nil {
-			return nil, err
-		}
-		p.Add(sl)
-		p.Legend.Add("ssthresh", sl)
-		// A threshold far above the window (often "infinite" at first)
-		// would flatten the window; let it run off the top instead.
-		_, _, _, smax := xyRange(ss)
-		if smax <= 2*ymax {
+		ss = d.sizes(trace.KindSsth, 1000)
+		entries += 2
+		// A finite threshold a little above the window still shows.
+		if smax := finiteMax(ss); top == 0 && smax <= 2*ymax {
 			ymax = max(ymax, smax)
 		}
 	}
-	headroom(p, ymax, 2+len(byType))
+	if top > 0 {
+		ymax = top
+	}
+	headroom(p, ymax, entries)
+	axes := saveAxes(p)
+	if ss != nil {
+		if err := ssthreshLines(p, ss, cols, d.end(), axes.ymax, 1.5); err != nil {
+			return nil, err
+		}
+	}
 	// Rare types last, so they are drawn on top.
 	for _, typ := range sortedTypes(byType) {
 		m, ok := cwndMarks[typ]
@@ -253,7 +452,28 @@ func cwnd(d *data, opt Options) (*plot.Plot, error) {
 		p.Add(s)
 		p.Legend.Add(fmt.Sprintf("%s (%d)", trace.CwndTypeName(typ), counts[typ]), s)
 	}
+	if top > 0 {
+		pk := peakOf(all)
+		err := markOffScale(p, axes.ymax, pk, fmt.Sprintf("slow-start peak %s kB (%.0f segments) at %.2f s, off the scale",
+			kb(pk.Y*1000), pk.Y*1000/mss, pk.X), colCwnd)
+		if err != nil {
+			return nil, err
+		}
+	}
+	axes.restore(p) // Add widened them to every line's range
 	return p, nil
+}
+
+// finiteMax returns the largest Y of xys below infiniteSsthresh bytes
+// (xys in kB).
+func finiteMax(xys plotter.XYs) float64 {
+	m := 0.0
+	for _, p := range xys {
+		if p.Y*1000 < infiniteSsthresh {
+			m = max(m, p.Y)
+		}
+	}
+	return m
 }
 
 // sortedTypes orders CWND types by how many events they have, most first.
@@ -279,7 +499,7 @@ func windowChart(d *data, opt Options, k trace.Kind, chart, title, label string,
 	cols, _ := opt.pixels()
 	xys := d.sizes(k, 1000)
 	_, _, ymin, ymax := xyRange(xys)
-	p := newPlot(d, opt, fmt.Sprintf("%s (min %s KB, max %s KB)", title, kb(ymin*1000), kb(ymax*1000)), "KB (1 KB = 1000 bytes)")
+	p := newPlot(d, opt, fmt.Sprintf("%s (min %s kB, max %s kB)", title, kb(ymin*1000), kb(ymax*1000)), kbLabel)
 	l, err := stepLine(xys, cols, d.end(), col, 1.5, false)
 	if err != nil {
 		return nil, err
@@ -294,7 +514,7 @@ func windowChart(d *data, opt Options, k trace.Kind, chart, title, label string,
 }
 
 // Rwnd draws the receive window of RWND events (the receiver's free buffer)
-// against time, in KB. The error wraps ErrNoData if the trace has no RWND
+// against time, in kB. The error wraps ErrNoData if the trace has no RWND
 // event.
 func Rwnd(events []trace.Event, opt Options) (*plot.Plot, error) {
 	return rwnd(prepare(events), opt)
@@ -304,7 +524,7 @@ func rwnd(d *data, opt Options) (*plot.Plot, error) {
 	return windowChart(d, opt, trace.KindRwnd, "rwnd", "receive window", "rwnd", colRwnd)
 }
 
-// Swnd draws the send window of SWND events against time, in KB. The error
+// Swnd draws the send window of SWND events against time, in kB. The error
 // wraps ErrNoData if the trace has no SWND event.
 func Swnd(events []trace.Event, opt Options) (*plot.Plot, error) {
 	return swnd(prepare(events), opt)
@@ -315,7 +535,7 @@ func swnd(d *data, opt Options) (*plot.Plot, error) {
 }
 
 // Windows draws the congestion, receive and send windows (and the slow-start
-// threshold, if traced) together against time, in KB, each as far as the
+// threshold, if traced) together against time, in kB, each as far as the
 // trace has its events. The error wraps ErrNoData if it has none of CWND,
 // RWND and SWND.
 func Windows(events []trace.Event, opt Options) (*plot.Plot, error) {
@@ -327,41 +547,76 @@ func windows(d *data, opt Options) (*plot.Plot, error) {
 		return nil, noData("windows", trace.KindCwnd, trace.KindRwnd, trace.KindSwnd)
 	}
 	cols, _ := opt.pixels()
-	p := newPlot(d, opt, "windows: congestion, receive and send", "KB (1 KB = 1000 bytes)")
-	ymax := 0.0
-	for _, w := range []struct {
-		k    trace.Kind
+	cw, sw, rw := d.sizes(trace.KindCwnd, 1000), d.sizes(trace.KindSwnd, 1000), d.sizes(trace.KindRwnd, 1000)
+	_, _, _, cmax := xyRange(cw, sw)
+	_, _, _, rmax := xyRange(rw)
+	// The sender's windows set the scale: a receive window far above them
+	// (a large buffer) is drawn along the top edge, and a slow-start peak
+	// far above the steady state is clipped and marked.
+	ymax := cmax
+	top := d.steadyTop(cw, sw)
+	if top > 0 {
+		ymax = top
+	}
+	pinRwnd := cmax > 0 && rmax > clipRatio*ymax
+	if !pinRwnd {
+		ymax = max(ymax, rmax)
+	}
+	ylabel := kbLabel
+	if top > 0 {
+		ylabel += ", steady state"
+	}
+	p := newPlot(d, opt, "windows: congestion, receive and send", ylabel)
+	headroom(p, ymax, 5)
+	axes := saveAxes(p)
+	type series struct {
+		xys  plotter.XYs
 		name string
 		col  color.Color
 		wid  vg.Length
-	}{
-		{trace.KindRwnd, "rwnd", colRwnd, 2.5},
-		{trace.KindSwnd, "swnd", colSwnd, 1.5},
-		{trace.KindCwnd, "cwnd", colCwnd, 1.5},
+	}
+	rwTop := p.Y.Max * 0.985
+	if pinRwnd {
+		pinned := make(plotter.XYs, len(rw))
+		for i, pt := range rw {
+			pinned[i] = plotter.XY{X: pt.X, Y: min(pt.Y, rwTop)}
+		}
+		rw = pinned
+		p.Legend.YOffs = -vg.Points(6) // below the line along the top
+	}
+	// swnd wide and pale beneath cwnd, so that both show where they are
+	// equal.
+	for _, w := range []series{
+		{rw, "rwnd", colRwnd, 2.5},
+		{sw, "swnd", color.NRGBA{148, 103, 189, 150}, 5},
+		{cw, "cwnd", colCwnd, 1.5},
 	} {
-		if !d.has(w.k) {
+		if len(w.xys) == 0 {
 			continue
 		}
-		xys := d.sizes(w.k, 1000)
-		_, _, _, m := xyRange(xys)
-		ymax = max(ymax, m)
-		l, err := stepLine(xys, cols, d.end(), w.col, w.wid, false)
+		l, err := stepLine(w.xys, cols, d.end(), w.col, w.wid, false)
 		if err != nil {
 			return nil, err
 		}
 		p.Add(l)
-		p.Legend.Add(w.name, l)
+		name := w.name
+		if w.name == "rwnd" && pinRwnd {
+			name = fmt.Sprintf("rwnd (up to %s kB: drawn at the top edge)", kb(rmax*1000))
+		}
+		p.Legend.Add(name, l)
 	}
 	if d.has(trace.KindSsth) {
-		xys := d.sizes(trace.KindSsth, 1000)
-		l, err := stepLine(xys, cols, d.end(), colSsthresh, 1, true)
-		if err != nil {
+		if err := ssthreshLines(p, d.sizes(trace.KindSsth, 1000), cols, d.end(), axes.ymax, 1); err != nil {
 			return nil, err
 		}
-		p.Add(l)
-		p.Legend.Add("ssthresh", l)
 	}
-	headroom(p, ymax, 4)
+	if top > 0 {
+		pk := peakOf(cw)
+		if err := markOffScale(p, axes.ymax, pk, fmt.Sprintf("cwnd peak %s kB at %.2f s, off the scale", kb(pk.Y*1000), pk.X), colCwnd); err != nil {
+			return nil, err
+		}
+	}
+	axes.restore(p)
 	return p, nil
 }
 
@@ -475,7 +730,7 @@ func throughput(d *data, opt Options) (*plot.Plot, error) {
 // received for them; and, if the trace shows data coming in, the sequence
 // numbers received and the ACK numbers sent. Sequence numbers are unwrapped
 // past 2^32 and drawn relative to the first one of their direction, in bytes,
-// KB or MB. The error wraps ErrNoData if the trace has no SEND or RECV event
+// kB or MB. The error wraps ErrNoData if the trace has no SEND or RECV event
 // with data, SYN or FIN.
 func Sequence(events []trace.Event, opt Options) (*plot.Plot, error) {
 	return sequence(prepare(events), opt)
@@ -504,7 +759,7 @@ func sequence(d *data, opt Options) (*plot.Plot, error) {
 	case ymax >= 10e6:
 		div, unit = 1e6, "MB"
 	case ymax >= 10e3:
-		div, unit = 1e3, "KB"
+		div, unit = 1e3, "kB"
 	}
 	for _, xys := range []plotter.XYs{s.sent, s.retrans, s.acksIn, s.recvd, s.acksOut} {
 		for i := range xys {

@@ -39,7 +39,9 @@ import (
 )
 
 // SegmentSize is the segment size of the lab's framework (MAX_DLEN); its
-// plotting script shows windows in segments of this many bytes.
+// plotting script shows windows in segments of this many bytes. Charts use
+// it for a trace without data segments; otherwise they count in segments
+// of the trace's MSS (see Options.MSS).
 const SegmentSize = 1375
 
 // ErrNoData is wrapped by the error of a chart whose events are absent from
@@ -49,6 +51,9 @@ var ErrNoData = errors.New("no events to plot")
 // Options sets how charts look and which files WriteAll writes. The zero
 // value is ready to use.
 type Options struct {
+	// MSS is the segment size the window charts count in; if zero, the
+	// largest data segment in the trace (the connection's MSS).
+	MSS int
 	// Title is put before each chart's own title, such as "client" or a
 	// file name; empty for none.
 	Title string
@@ -120,9 +125,9 @@ func (c Chart) Plot(events []trace.Event, opt Options) (*plot.Plot, error) {
 // Charts returns the charts WriteAll draws, in order.
 func Charts() []Chart {
 	return []Chart{
-		{"cwnd", "congestion window (KB and segments) and slow-start threshold, CWND event types marked", cwnd},
-		{"rwnd", "receive window (receiver's free buffer) in KB", rwnd},
-		{"swnd", "send window in KB", swnd},
+		{"cwnd", "congestion window (kB and segments) and slow-start threshold, CWND event types marked", cwnd},
+		{"rwnd", "receive window (receiver's free buffer) in kB", rwnd},
+		{"swnd", "send window in kB", swnd},
 		{"windows", "congestion, receive and send windows together", windows},
 		{"rtt", "RTT sample, smoothed RTT and RTO in ms", rtt},
 		{"throughput", "bytes delivered in order per 1 s bin, in Mbit/s", throughput},
