@@ -35,6 +35,11 @@ type OutputOptions struct {
 	// Resume continues NAME.tju-partial if it exists: its bytes are the
 	// first Offset bytes of the transfer. Resume implies KeepPartial.
 	Resume bool
+
+	// Append makes Commit append the transfer to the target (creating it
+	// if need be) instead of replacing it: a receiver that serves
+	// transfer after transfer into one file appends each complete one.
+	Append bool
 }
 
 // Output is where a receiver writes a transfer. For a regular file it is
@@ -50,6 +55,7 @@ type Output struct {
 	final   string // the target's path; "" for a stream or a non-regular file
 	tmpPath string // the file written; "" for a stream
 	keep    bool   // keep tmpPath on Abort
+	append  bool   // Commit appends to final
 
 	mu      sync.Mutex
 	f       *os.File // nil for a stream
@@ -102,7 +108,7 @@ func CreateOutput(name string, opt OutputOptions) (*Output, error) {
 		return nil, err
 	}
 
-	o := &Output{name: name, final: target, keep: opt.KeepPartial || opt.Resume}
+	o := &Output{name: name, final: target, keep: opt.KeepPartial || opt.Resume, append: opt.Append}
 	if o.keep {
 		o.tmpPath = target + PartialSuffix
 		flags := os.O_RDWR | os.O_CREATE | os.O_EXCL
@@ -124,7 +130,7 @@ func CreateOutput(name string, opt OutputOptions) (*Output, error) {
 				f.Close()
 				return nil, fmt.Errorf("reading %s: %w", o.tmpPath, err)
 			}
-			o.offset, o.written, o.mark = n, n, n
+			o.offset, o.written = n, n
 			o.prefix, _ = h.(interface{ MarshalBinary() ([]byte, error) }).MarshalBinary()
 		}
 	} else {
@@ -241,44 +247,6 @@ func (o *Output) flushLocked() error {
 
 func (o *Output) wrap(err error) error { return fmt.Errorf("writing %s: %w", o.name, err) }
 
-// Checkpoint marks everything written so far as complete: a later
-// Rollback goes back to here. A receiver that appends connection after
-// connection to one output checkpoints after each complete one.
-func (o *Output) Checkpoint() error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if err := o.flushLocked(); err != nil {
-		return err
-	}
-	o.mark = o.written
-	return nil
-}
-
-// Rollback drops what was written since the last Checkpoint (or since the
-// output was opened). A stream cannot go back: Rollback reports that.
-func (o *Output) Rollback() error {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if o.written == o.mark {
-		return nil
-	}
-	if o.f == nil || o.final == "" {
-		return fmt.Errorf("cannot take back the %d bytes of an incomplete transfer already written to %s", o.written-o.mark, o.name)
-	}
-	o.w.Reset(o.f) // drop the buffer; the file is cut below
-	o.err = nil
-	if err := o.f.Truncate(o.mark); err != nil {
-		o.err = o.wrap(err)
-		return o.err
-	}
-	if _, err := o.f.Seek(o.mark, io.SeekStart); err != nil {
-		o.err = o.wrap(err)
-		return o.err
-	}
-	o.written = o.mark
-	return nil
-}
-
 func (o *Output) stopTimer() {
 	if o.timer != nil {
 		o.timer.Stop()
@@ -288,7 +256,8 @@ func (o *Output) stopTimer() {
 
 // Commit ends a complete transfer: it writes out the buffer and, for a
 // file written through a temporary one, syncs it and renames it to the
-// target's name, replacing any file there.
+// target's name, replacing any file there (with Append: appends it to the
+// target and removes it).
 func (o *Output) Commit() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -316,11 +285,40 @@ func (o *Output) Commit() error {
 		o.abandonLocked()
 		return err
 	}
+	if o.append {
+		err := appendFile(o.final, o.tmpPath)
+		os.Remove(o.tmpPath)
+		if err != nil {
+			return fmt.Errorf("cannot append the received data to %s: %w", o.name, err)
+		}
+		return nil
+	}
 	if rerr := os.Rename(o.tmpPath, o.final); rerr != nil {
 		o.abandonLocked()
 		return fmt.Errorf("cannot put the received file in place: %w", rerr)
 	}
 	return nil
+}
+
+// appendFile appends the contents of the file src to dst and syncs dst.
+func appendFile(dst, src string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(out, in) // copy_file_range where the system has it
+	if err == nil {
+		err = out.Sync()
+	}
+	if cerr := out.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Abort ends an incomplete transfer. Nothing is written under the

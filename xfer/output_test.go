@@ -116,19 +116,29 @@ func TestOutputReplacesOnlyOnCommit(t *testing.T) {
 	}
 }
 
-func TestOutputCheckpointRollback(t *testing.T) {
+// With Append, Commit adds the transfer to the end of the target; an
+// aborted one adds nothing.
+func TestOutputAppend(t *testing.T) {
 	final := filepath.Join(t.TempDir(), "f")
-	out, _ := xfer.CreateOutput(final, xfer.OutputOptions{})
-	out.Write([]byte("first;"))
-	out.Checkpoint()
-	out.Write([]byte("half of the sec"))
-	if err := out.Rollback(); err != nil {
-		t.Fatal(err)
+	for i, part := range []string{"first;", "lost;", "second;"} {
+		out, err := xfer.CreateOutput(final, xfer.OutputOptions{Append: i > 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		out.Write([]byte(part))
+		if part == "lost;" {
+			out.Abort()
+			continue
+		}
+		if err := out.Commit(); err != nil {
+			t.Fatal(err)
+		}
 	}
-	out.Write([]byte("second;"))
-	out.Commit()
 	if got := readFile(t, final); string(got) != "first;second;" {
 		t.Errorf("got %q", got)
+	}
+	if names := dirEntries(t, filepath.Dir(final)); len(names) != 1 {
+		t.Errorf("directory holds %q", names)
 	}
 }
 

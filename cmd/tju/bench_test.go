@@ -148,7 +148,7 @@ func TestBenchServerAndClientWithMetrics(t *testing.T) {
 		"--ready-file", ready, "--metrics", "127.0.0.1:0")
 	addr := waitReadyFile(t, ready, srvDone)
 
-	m := regexp.MustCompile(`metrics at (http://\S+/debug/vars)`).FindStringSubmatch(srvErr.String())
+	m := regexp.MustCompile(`metrics at .* and (http://\S+/debug/vars)`).FindStringSubmatch(srvErr.String())
 	if m == nil {
 		t.Fatalf("the server did not say where its metrics are:\n%s", srvErr)
 	}
@@ -163,7 +163,7 @@ func TestBenchServerAndClientWithMetrics(t *testing.T) {
 	if c.code != 0 {
 		t.Fatalf("client exit %d:\n%s", c.code, c.stderr)
 	}
-	for _, w := range []string{"throughput to " + addr, "sender (bytes acknowledged)", "2.0 MiB", "receiver", "retransmitted"} {
+	for _, w := range []string{"throughput to " + addr, "sender (bytes acknowledged)", "2.1 MB", "receiver", "retransmitted"} {
 		if !strings.Contains(c.stdout.String(), w) {
 			t.Errorf("client output lacks %q:\n%s", w, c.stdout)
 		}
@@ -180,7 +180,7 @@ func TestBenchServerAndClientWithMetrics(t *testing.T) {
 	if s.code != 0 {
 		t.Fatalf("server exit %d after Ctrl-C:\n%s", s.code, s.stderr)
 	}
-	if !strings.Contains(s.stdout.String(), "throughput test: received 2.0 MiB") {
+	if !strings.Contains(s.stdout.String(), "throughput test: received 2.1 MB") {
 		t.Errorf("server output:\n%s", s.stdout)
 	}
 }

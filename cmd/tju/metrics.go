@@ -11,10 +11,17 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/tjunet/tjunet/tju"
+	"github.com/tjunet/tjunet/tjuprom"
 )
 
-// metricsServer serves the expvar page /debug/vars over HTTP: the process's
+// metricsServer serves the endpoint's and connections' counters over HTTP
+// twice: for Prometheus (and OpenMetrics) scrapers at /metrics, through
+// package tjuprom, and as the expvar page /debug/vars: the process's
 // standard variables (cmdline, memstats and anything published with
 // expvar.Publish) plus the command's own, which are kept here rather than in
 // expvar's global registry so that one process can run several commands
@@ -27,21 +34,27 @@ type metricsServer struct {
 }
 
 // startMetrics listens on addr and serves vars with the standard ones at
-// /debug/vars until Close.
-func startMetrics(addr string, vars map[string]expvar.Var) (*metricsServer, error) {
+// /debug/vars, and the metrics of the collectors (with the Go runtime's
+// and the process's) at /metrics, until Close.
+func startMetrics(addr string, vars map[string]expvar.Var, cs ...prometheus.Collector) (*metricsServer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("--metrics: %w", err)
 	}
 	m := &metricsServer{ln: ln, vars: vars, done: make(chan struct{})}
+	reg := prometheus.NewRegistry() // not the global one: a process may run several commands (the tests do)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(cs...)
 	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mux.HandleFunc("/debug/vars", m.serveVars)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/" {
 			http.NotFound(w, r)
 			return
 		}
-		http.Redirect(w, r, "/debug/vars", http.StatusFound)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, `<a href="/metrics">/metrics</a> (Prometheus, OpenMetrics) · <a href="/debug/vars">/debug/vars</a> (expvar, JSON)`+"\n")
 	})
 	m.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -51,8 +64,8 @@ func startMetrics(addr string, vars map[string]expvar.Var) (*metricsServer, erro
 	return m, nil
 }
 
-// URL returns the address of the page.
-func (m *metricsServer) URL() string { return "http://" + m.ln.Addr().String() + "/debug/vars" }
+// URL returns the address of the server, with no path.
+func (m *metricsServer) URL() string { return "http://" + m.ln.Addr().String() }
 
 // Close stops the server.
 func (m *metricsServer) Close() {
@@ -92,6 +105,12 @@ func (m *metricsServer) serveVars(w http.ResponseWriter, r *http.Request) {
 	b.WriteString("\n}\n")
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Write([]byte(b.String()))
+}
+
+// endpointCollector returns the Prometheus collector of ep and the
+// connections in set.
+func endpointCollector(ep *tju.Endpoint, set *connSet) prometheus.Collector {
+	return tjuprom.NewCollector(ep, set.list)
 }
 
 // endpointVars returns the expvar variables of an endpoint and of the

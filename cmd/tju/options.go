@@ -46,7 +46,7 @@ func (o *transportOptions) addFlags(fs *pflag.FlagSet, progress bool) {
 	fs.BoolVar(&o.labWnd, "lab-window", false, "take a window of 1 in the peer's SYN or SYN-ACK as a field it never fills (lab skeleton code) and send with the lab's fixed 44,000-byte window")
 	fs.StringVar(&o.trace, "trace", "", "write the lab's event trace into `DIR` (client.event.trace or server.event.trace)")
 	fs.DurationVar(&o.stats, "stats", 0, "print the connection's state, RTT, windows and counters on stderr every `INTERVAL`, like 1s")
-	fs.StringVar(&o.metrics, "metrics", "", "serve the endpoint's and connections' counters at http://`ADDR`/debug/vars, like localhost:6060")
+	fs.StringVar(&o.metrics, "metrics", "", "serve the endpoint's and connections' counters at http://`ADDR`/metrics (Prometheus) and /debug/vars (expvar), like localhost:6060")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log connection state changes and retransmission events on stderr")
 	if progress {
 		fs.Var(&o.progress, "progress", "draw a progress bar on stderr: auto (when stderr is a terminal), true or false")
@@ -135,11 +135,11 @@ func (t *transport) serve(ep *tju.Endpoint) (stop func(), err error) {
 	if t.metrics == "" {
 		return func() {}, nil
 	}
-	m, err := startMetrics(t.metrics, endpointVars(ep, &t.conns))
+	m, err := startMetrics(t.metrics, endpointVars(ep, &t.conns), endpointCollector(ep, &t.conns))
 	if err != nil {
 		return nil, err
 	}
-	t.con.Printf("metrics at %s", m.URL())
+	t.con.Printf("metrics at %s/metrics (Prometheus) and %s/debug/vars (expvar)", m.URL(), m.URL())
 	return m.Close, nil
 }
 

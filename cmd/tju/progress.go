@@ -89,10 +89,12 @@ type progress struct {
 	c     *console
 	bar   *progressbar.ProgressBar
 	count func() int64
-	total int64 // -1: unknown
-	stop  chan struct{}
-	done  chan struct{}
-	once  sync.Once
+	total int64 // -1: unknown; guarded by c.mu
+	// totalFn, if set, gives the total at each refresh; guarded by c.mu.
+	totalFn func() int64
+	stop    chan struct{}
+	done    chan struct{}
+	once    sync.Once
 }
 
 // startProgress starts a bar on c if on, or returns nil.
@@ -107,7 +109,7 @@ func (c *console) startProgress(on bool, total int64, desc string, count func() 
 		progressbar.OptionSetWriter(c.w),
 		progressbar.OptionSetDescription(desc),
 		progressbar.OptionShowBytes(true),
-		progressbar.OptionUseIECUnits(true),
+		progressbar.OptionUseIECUnits(false), // SI, as every number tju prints: MB = 10^6 bytes
 		progressbar.OptionSetWidth(30),
 		progressbar.OptionShowCount(),
 		progressbar.OptionShowElapsedTimeOnFinish(),
@@ -135,10 +137,48 @@ func (p *progress) loop() {
 			return
 		case <-t.C:
 			p.c.mu.Lock()
+			f := p.totalFn
+			p.c.mu.Unlock()
+			if f != nil {
+				p.SetTotal(f())
+			}
+			p.c.mu.Lock()
 			p.bar.Set64(p.count())
 			p.c.mu.Unlock()
 		}
 	}
+}
+
+// followTotal makes the bar take its total from f, polled at each
+// refresh, while f returns a negative number (unknown) the bar spins.
+func (p *progress) followTotal(f func() int64) {
+	if p == nil {
+		return
+	}
+	p.c.mu.Lock()
+	p.totalFn = f
+	p.c.mu.Unlock()
+}
+
+// SetTotal sets the size of the transfer once it is known (a receiver
+// learns it from the sender); n < 0 leaves it unknown.
+func (p *progress) SetTotal(n int64) {
+	if p == nil || n < 0 || n == p.loadTotal() {
+		return
+	}
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
+	p.total = n
+	if n == 0 {
+		n = -1
+	}
+	p.bar.ChangeMax64(n)
+}
+
+func (p *progress) loadTotal() int64 {
+	p.c.mu.Lock()
+	defer p.c.mu.Unlock()
+	return p.total
 }
 
 // Stop draws the bar a last time and leaves it on its own line (complete

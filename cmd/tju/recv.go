@@ -1,20 +1,17 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
-	"sync/atomic"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tjunet/tjunet/tju"
 	"github.com/tjunet/tjunet/trace"
+	"github.com/tjunet/tjunet/xfer"
 )
 
 func init() { register(newRecvCommand) }
@@ -26,6 +23,9 @@ type recvOptions struct {
 	output    string
 	keep      bool
 	readyFile string
+	partial   bool
+	resume    bool
+	code      string
 }
 
 func newRecvCommand(e *env) *cobra.Command {
@@ -38,6 +38,21 @@ port --port (default 1234), accepts one connection and writes what arrives
 to -o FILE (default "-": standard output). With --keep it then waits for
 the next connection, and the next, appending each one's data to the output.
 
+FILE is written as FILE's temporary neighbour and renamed to FILE only once
+the transfer is complete: the stream ended cleanly and, from a tju send,
+the SHA-256 of the data matched the sender's. A failed or interrupted
+transfer leaves nothing under FILE (an existing FILE stays as it was); its
+data is removed, or with --keep-partial kept in FILE.tju-partial, which
+--resume continues: tju send checks that those bytes are the start of its
+data and sends the rest. What arrives reaches the file (or standard
+output) within a second. With --keep, FILE appears when tju recv is
+stopped, holding every complete transfer (an incomplete one is dropped).
+
+--code PHRASE (or the TJU_CODE environment variable) accepts only a
+tju send given the same phrase, and encrypts the transfer with TLS 1.3.
+Without it, anyone who can reach the UDP port can send data into FILE, and
+the data travels in the clear: see "Security" in the README.
+
 When it is ready it prints on stderr
 
   tju recv: listening on 127.0.0.1:40123/1234
@@ -47,9 +62,9 @@ writes the same address into FILE, for scripts.
 
 While it runs, a progress bar on stderr counts the bytes received (only
 when stderr is a terminal, unless --progress). When a connection ends it
-prints on stderr the bytes, the time, the goodput in MB/s (10^6 bytes a
-second) and Mbit/s, and the SHA-256 of the data, to compare with the one
-"tju send" prints.
+prints on stderr the bytes, the time, the goodput in MB/s and Mbit/s (SI
+units: 1 MB = 10^6 bytes), whether the SHA-256 was checked with the
+sender's, and the SHA-256 itself.
 
 Exit status: 0 after a complete transfer (with --keep: when stopped by
 Ctrl-C after one), 1 if the connection or the output fails, 2 for a usage
@@ -60,10 +75,17 @@ error, 130 when interrupted before the transfer ended.`,
   # Any free UDP port on loopback, serving connection after connection:
   tju recv --listen 127.0.0.1:0 --keep -o all.bin
 
+  # Keep what arrived if the transfer fails, and continue it later:
+  tju recv --keep-partial -o copy.iso
+  tju recv --resume -o copy.iso
+
+  # Only from a tju send given the same phrase, encrypted:
+  tju recv --code 7-crystal-orbit -o copy.iso
+
   # Into a pipe, with the lab's trace (server.event.trace) and state changes:
   tju recv --trace traces -v | tar x
 
-  # Counters at http://localhost:6060/debug/vars while it runs:
+  # Counters for Prometheus at http://localhost:6060/metrics while it runs:
   tju recv --metrics localhost:6060 -o /dev/null`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -71,13 +93,21 @@ error, 130 when interrupted before the transfer ended.`,
 			}
 			return nil
 		},
-		RunE: func(cmd *cobra.Command, _ []string) error { return runRecv(cmd.Context(), o, e) },
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := resolveCode(&o.code, cmd.Flags().Changed("code"), o.lab); err != nil {
+				return err
+			}
+			return runRecv(cmd.Context(), o, e)
+		},
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&o.listen, "listen", "l", ":20218", "UDP `ADDR` of our endpoint (\"127.0.0.1:0\": a free port on loopback)")
 	fs.StringVarP(&o.output, "output", "o", "-", "write the data to `FILE` (\"-\": standard output)")
 	fs.BoolVarP(&o.keep, "keep", "k", false, "after a connection ends, accept the next one (until interrupted); their data is appended")
 	fs.StringVar(&o.readyFile, "ready-file", "", "once listening, write the address to dial (UDP address/TJU port) into `FILE`")
+	fs.BoolVar(&o.partial, "keep-partial", false, "if the transfer fails, keep what arrived in FILE.tju-partial (for --resume)")
+	fs.BoolVar(&o.resume, "resume", false, "continue the partial transfer kept in FILE.tju-partial (tju send checks it is the start of its data)")
+	fs.StringVar(&o.code, "code", "", "accept only a tju send with this `PHRASE`, and encrypt with TLS 1.3 (default: $TJU_CODE)")
 	o.addFlags(fs, true)
 	return cmd
 }
@@ -92,56 +122,107 @@ func runRecv(ctx context.Context, o *recvOptions, e *env) error {
 	}
 	defer t.Close()
 
+	toFile := o.output != "-" && o.output != ""
+	if (o.partial || o.resume) && !toFile {
+		return usagef("--keep-partial and --resume need -o FILE (what went to standard output cannot be taken back)")
+	}
+	if (o.partial || o.resume) && o.keep {
+		return usagef("--keep-partial and --resume are for one transfer: not with --keep")
+	}
+
+	// Each transfer has its own output; with --keep the second and later
+	// ones are appended to the file when they are complete.
+	newOutput := func(appendTo bool) (*xfer.Output, error) {
+		if !toFile {
+			return xfer.StreamOutput("standard output", e.stdout), nil
+		}
+		out, err := xfer.CreateOutput(o.output, xfer.OutputOptions{KeepPartial: o.partial, Resume: o.resume, Append: appendTo})
+		if err != nil {
+			return nil, fmt.Errorf("cannot write the output: %w", err)
+		}
+		return out, nil
+	}
 	// Open the output before the network, so a bad path fails at once.
-	outName := o.output
-	out, err := openOutput(outName, e)
+	out, err := newOutput(false)
 	if err != nil {
 		return err
 	}
-	defer out.Close()
+	// fail ends an incomplete transfer: nothing under the final name, and
+	// the error says where its data is.
+	fail := func(out *xfer.Output, err error) error {
+		if out == nil {
+			return err
+		}
+		kept, aerr := out.Abort()
+		if aerr != nil {
+			return fmt.Errorf("%w; %v", err, aerr)
+		}
+		if !toFile {
+			return err
+		}
+		return fmt.Errorf("%w; %s", err, xfer.Describe(out, kept))
+	}
+	if n := out.Offset(); n > 0 {
+		t.con.Printf("tju recv: resuming %s from byte %d (kept in %s)", o.output, n, out.TempPath())
+	} else if o.resume {
+		t.con.Printf("tju recv: no partial transfer in %s: starting from the beginning", out.TempPath())
+	}
 
 	l, stop, err := t.listen(o.listen, o.readyFile, "tju recv")
 	if err != nil {
-		return err
+		return fail(out, err)
 	}
 	defer stop()
 	stopStats := startStats(ctx, t.con, t.stats, &t.conns)
 	defer stopStats()
 
-	keep := o.keep
+	complete := 0 // transfers written (--keep)
 	for {
+		if out == nil {
+			if out, err = newOutput(complete > 0); err != nil {
+				return err
+			}
+		}
 		c, err := l.AcceptTJU(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				if keep && t.conns.seen.Load() > 0 {
+				if o.keep && complete > 0 {
+					out.Abort()
 					return nil // --keep ends with Ctrl-C
 				}
-				return errors.New("interrupted while waiting for a connection")
+				return fail(out, errors.New("interrupted while waiting for a connection"))
 			}
-			return err
+			return fail(out, err)
 		}
 		t.log.Debug("accepted", "conn", c.String())
-		rep, err := receiveStream(ctx, t, c, out)
+		ropt := xfer.ReceiveOptions{Framed: c.Info().Extensions && !t.lab, Code: o.code, Accept: out.Commit}
+		rep, err := receiveStream(ctx, t, c, out, ropt)
 		var oe *outputError
-		if err != nil && keep && ctx.Err() == nil && !errors.As(err, &oe) {
-			// One failed sender does not stop a --keep receiver.
+		if err != nil && o.keep && !errors.As(err, &oe) && (ctx.Err() == nil || complete > 0) {
+			// One failed sender does not stop a --keep receiver; its data
+			// is dropped (what went to standard output stays there).
+			err = fail(out, err)
+			out = nil
+			if ctx.Err() != nil {
+				t.con.Printf("tju recv: %v; the output has the %d complete transfers", err, complete)
+				return nil
+			}
 			t.con.Printf("tju recv: %v; waiting for the next connection", err)
 			continue
 		}
 		if err != nil {
-			return err
+			return fail(out, err)
 		}
-		if err := out.flush(); err != nil {
-			return err
-		}
-		if !keep {
+		out = nil
+		complete++
+		if !o.keep {
 			stopStats()
 			if err := t.Close(); err != nil {
 				return err
 			}
 		}
 		rep.write(t.con)
-		if !keep {
+		if !o.keep {
 			if note := t.traceNote(trace.RoleServer); note != "" {
 				t.con.Printf("%s", note)
 			}
@@ -150,38 +231,32 @@ func runRecv(ctx context.Context, o *recvOptions, e *env) error {
 	}
 }
 
-// receiveStream copies c to out until the sender closes, then closes c and
+// receiveStream receives one transfer from c into out, then closes c and
 // waits briefly for the teardown to finish, so that the sender hears our
-// FIN (which tells it that everything arrived).
-func receiveStream(ctx context.Context, t *transport, c *tju.Conn, out *output) (*transferReport, error) {
+// FIN.
+func receiveStream(ctx context.Context, t *transport, c *tju.Conn, out *xfer.Output, opt xfer.ReceiveOptions) (*transferReport, error) {
 	t.conns.add(c)
 	defer t.conns.remove(c)
 	stopAbort := context.AfterFunc(ctx, func() { c.Abort() })
 	defer stopAbort()
 
-	h := sha256.New()
-	var n atomic.Int64
-	prog := t.con.startProgress(t.progress, -1, "receiving", n.Load)
-	buf := make([]byte, 256<<10)
+	r := xfer.NewReceiver(c, out, opt)
+	offset := out.Offset()
+	prog := t.con.startProgress(t.progress, -1, "receiving", func() int64 { return offset + r.Received() })
+	prog.followTotal(r.Size)
 	start := time.Now()
-	for {
-		k, rerr := c.Read(buf)
-		if k > 0 {
-			h.Write(buf[:k])
-			if _, err := out.Write(buf[:k]); err != nil {
-				prog.Stop(false)
-				c.Abort()
-				return nil, &outputError{fmt.Errorf("writing %s: %w", out.name, err)}
-			}
-			n.Add(int64(k))
+	res, err := r.Run(ctx)
+	if err != nil {
+		prog.Stop(false)
+		c.Abort()
+		var oe *xfer.OutputError
+		switch {
+		case errors.As(err, &oe):
+			return nil, &outputError{err}
+		case protocolError(err) && ctx.Err() == nil:
+			return nil, err
 		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			prog.Stop(false)
-			return nil, connError(ctx, fmt.Sprintf("receiving (after %d bytes)", n.Load()), rerr)
-		}
+		return nil, connError(ctx, fmt.Sprintf("receiving (after %d bytes)", r.Received()), err)
 	}
 	el := time.Since(start)
 	c.Close()
@@ -192,34 +267,9 @@ func receiveStream(ctx context.Context, t *transport, c *tju.Conn, out *output) 
 	}
 	prog.Stop(true)
 	return &transferReport{
-		verb: "received", peer: "from " + c.RemoteAddr().String(), bytes: n.Load(), elapsed: el,
-		info: c.Info(), sum: h.Sum(nil),
+		verb: "received", peer: "from " + c.RemoteAddr().String(), bytes: res.Bytes, elapsed: el,
+		info: c.Info(), sum: res.Sum, result: res,
 	}, nil
-}
-
-// output is recv's destination: a file or standard output, buffered.
-type output struct {
-	name string
-	*bufio.Writer
-	f *os.File // nil for standard output
-}
-
-func openOutput(name string, e *env) (*output, error) {
-	if name == "-" || name == "" {
-		return &output{name: "standard output", Writer: bufio.NewWriterSize(e.stdout, 256<<10)}, nil
-	}
-	f, err := os.Create(name)
-	if err != nil {
-		return nil, fmt.Errorf("cannot write the output: %w", err)
-	}
-	return &output{name: name, Writer: bufio.NewWriterSize(f, 256<<10), f: f}, nil
-}
-
-func (o *output) flush() error {
-	if err := o.Flush(); err != nil {
-		return &outputError{fmt.Errorf("writing %s: %w", o.name, err)}
-	}
-	return nil
 }
 
 // outputError is a failure to write recv's output, which ends recv even
@@ -228,17 +278,6 @@ type outputError struct{ err error }
 
 func (e *outputError) Error() string { return e.err.Error() }
 func (e *outputError) Unwrap() error { return e.err }
-
-// Close flushes and closes the file.
-func (o *output) Close() error {
-	err := o.Flush()
-	if o.f != nil {
-		if cerr := o.f.Close(); err == nil {
-			err = cerr
-		}
-	}
-	return err
-}
 
 // writeFileAtomic writes s to name through a temporary file and a rename,
 // so that a reader polling for name never sees it half written.

@@ -2,17 +2,18 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/tjunet/tjunet/tju"
 	"github.com/tjunet/tjunet/trace"
+	"github.com/tjunet/tjunet/xfer"
 )
 
 func init() { register(newSendCommand) }
@@ -22,6 +23,7 @@ type sendOptions struct {
 	transportOptions
 	bind    string
 	timeout time.Duration
+	code    string
 }
 
 func newSendCommand(e *env) *cobra.Command {
@@ -31,15 +33,29 @@ func newSendCommand(e *env) *cobra.Command {
 		Short: "send a file (or standard input) to a tju recv over TJU TCP",
 		Long: `Connects to a "tju recv" at HOST (UDP port PORT, default 20218, the lab's;
 TJU port --port, default 1234, or the one after a slash, as "tju recv"
-prints it), sends FILE (standard input if FILE is "-" or absent), closes
-its side and waits until the receiver has read everything and closed too.
+prints it), sends FILE (standard input if FILE is "-" or absent) and
+waits until the receiver has it all.
+
+To a tju recv (both ends tjunet, neither --plain nor --lab) the transfer
+is checked end to end: tju recv computes the SHA-256 of what it received,
+compares it with ours and only then puts the file in place and tells us;
+and it continues a partial file it kept (tju recv --resume) once we have
+checked that its bytes are the start of ours. To any other peer (a TJU
+lab program) the bytes go as they are and the end of the stream marks
+the end of the data.
+
+--code PHRASE (or the TJU_CODE environment variable) authenticates both
+ends with a shared phrase and encrypts the transfer with TLS 1.3; tju
+recv must be given the same phrase, and refuses any other. Without it the
+data travels in the clear and anyone who can reach the receiver can send
+it data: see "Security" in the README.
 
 While it runs, a progress bar on stderr counts the bytes the receiver has
 acknowledged (only when stderr is a terminal, unless --progress). At the
-end it prints on stderr the bytes sent, the time, the goodput in MB/s
-(10^6 bytes a second) and Mbit/s, the segments retransmitted, the
-retransmission timeouts and the RTT, and the SHA-256 of the data, which
-"tju recv" prints too: the two must be equal.
+end it prints on stderr the bytes sent, the time, the goodput in MB/s and
+Mbit/s, the segments retransmitted, the retransmission timeouts and the
+RTT, and the SHA-256 of the data. Every unit is SI: 1 MB = 10^6 bytes,
+1 Mbit/s = 10^6 bits a second.
 
 Exit status: 0 when the receiver has everything, 1 if the connection or
 the file fails, 2 for a usage error, 130 when interrupted.`,
@@ -53,6 +69,9 @@ the file fails, 2 for a usage error, 130 when interrupted.`,
   # A pipe, with CUBIC, a trace for "tju plot", and live statistics:
   tar c dir | tju send --cc cubic --trace traces --stats 1s 10.0.0.2:20218
 
+  # Authenticated and encrypted, with a phrase both ends know:
+  tju send --code 7-crystal-orbit hostB photo.iso
+
   # The lab's setup: our endpoint on UDP port 20218 too, plain headers:
   tju send --bind :20218 --plain 172.17.0.3 data.bin`,
 		Args: func(_ *cobra.Command, args []string) error {
@@ -65,12 +84,16 @@ the file fails, 2 for a usage error, 130 when interrupted.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := resolveCode(&o.code, cmd.Flags().Changed("code"), o.lab); err != nil {
+				return err
+			}
 			return runSend(cmd.Context(), o, cmd.Flags().Changed("port"), args, e)
 		},
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&o.bind, "bind", "b", "", "local UDP `ADDR` of our endpoint (default: a free port, on loopback for a loopback peer)")
 	fs.DurationVarP(&o.timeout, "timeout", "t", 10*time.Second, "give up connecting after this `DURATION`")
+	fs.StringVar(&o.code, "code", "", "authenticate both ends with this `PHRASE` and encrypt with TLS 1.3 (tju recv needs the same --code; default: $TJU_CODE)")
 	o.addFlags(fs, true)
 	return cmd
 }
@@ -136,7 +159,11 @@ func runSend(ctx context.Context, o *sendOptions, portGiven bool, args []string,
 	stopStats := startStats(ctx, t.con, t.stats, &t.conns)
 	defer stopStats()
 
-	prog := t.con.startProgress(t.progress, size, "sending", func() int64 { return int64(c.Info().BytesAcked) })
+	// Frame the transfer (SHA-256, resume, --code) only with a tjunet
+	// receiver: a lab peer offers no extensions and gets the raw bytes.
+	snd := xfer.NewSender(c, xfer.SendOptions{Framed: c.Info().Extensions && !t.lab, Code: o.code, Size: size})
+	acked := func() int64 { return snd.Acked(c.Info().BytesAcked) }
+	prog := t.con.startProgress(t.progress, size, "sending", acked)
 	// Copy in a goroutine, so that Ctrl-C ends the command even while it
 	// waits for input that does not come (a terminal, a stalled pipe).
 	type sendResult struct {
@@ -145,14 +172,27 @@ func runSend(ctx context.Context, o *sendOptions, portGiven bool, args []string,
 	}
 	done := make(chan sendResult, 1)
 	go func() {
-		rep, err := sendStream(ctx, c, in, name)
+		rep, err := sendStream(ctx, c, snd, inputReader{in, name})
 		done <- sendResult{rep, err}
 	}()
 	var res sendResult
 	select {
 	case res = <-done:
 	case <-ctx.Done():
-		res.err = errors.New("interrupted")
+		res.err = fmt.Errorf("interrupted after %d bytes acknowledged by the receiver", acked())
+	case <-c.Done():
+		// The connection ended, maybe while the input stalled: a reset or
+		// a silent receiver fails at once; a clean end lets the sender
+		// finish.
+		if _, err := c.Write(nil); errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.ETIMEDOUT) {
+			res.err = connError(ctx, fmt.Sprintf("sending (after %d bytes acknowledged by the receiver)", acked()), err)
+		} else {
+			select {
+			case res = <-done:
+			case <-ctx.Done():
+				res.err = fmt.Errorf("interrupted after %d bytes acknowledged by the receiver", acked())
+			}
+		}
 	}
 	rep, err := res.rep, res.err
 	prog.Stop(err == nil)
@@ -179,43 +219,67 @@ func runSend(ctx context.Context, o *sendOptions, portGiven bool, args []string,
 	return nil
 }
 
-// sendStream writes everything in to c, half-closes it and waits for the
-// receiver to close in turn: it then has every byte.
-func sendStream(ctx context.Context, c *tju.Conn, in io.Reader, name string) (*transferReport, error) {
-	h := sha256.New()
-	buf := make([]byte, 256<<10)
-	var n int64
+// sendStream sends everything in holds through snd on c and returns once
+// the receiver has it all.
+func sendStream(ctx context.Context, c *tju.Conn, snd *xfer.Sender, in io.Reader) (*transferReport, error) {
 	start := time.Now()
-	for {
-		k, rerr := in.Read(buf)
-		if k > 0 {
-			h.Write(buf[:k])
-			if _, err := c.Write(buf[:k]); err != nil {
-				return nil, connError(ctx, fmt.Sprintf("sending (after %d bytes)", n), err)
-			}
-			n += int64(k)
-		}
-		if rerr == io.EOF {
-			break
-		}
-		if rerr != nil {
-			return nil, fmt.Errorf("reading %s: %w", inputName(name), rerr)
-		}
-	}
-	if err := c.CloseWrite(); err != nil {
-		return nil, connError(ctx, "closing", err)
-	}
-	// The receiver closes its side once it has read our FIN, so its FIN
-	// means every byte was delivered.
-	if _, err := io.Copy(io.Discard, c); err != nil {
-		return nil, connError(ctx, "waiting for the receiver to confirm", err)
+	res, err := snd.Run(ctx, in)
+	if err != nil {
+		return nil, sendError(ctx, c, snd, err)
 	}
 	el := time.Since(start)
 	c.Close()
 	return &transferReport{
-		verb: "sent", peer: "to " + c.RemoteAddr().String(), bytes: n, elapsed: el,
-		info: c.Info(), sum: h.Sum(nil), sender: true,
+		verb: "sent", peer: "to " + c.RemoteAddr().String(), bytes: res.Bytes, elapsed: el,
+		info: c.Info(), sum: res.Sum, sender: true, result: res,
 	}, nil
+}
+
+// sendError puts a failed transfer in words, with how much of the data
+// the receiver acknowledged (not what went into our buffer).
+func sendError(ctx context.Context, c *tju.Conn, snd *xfer.Sender, err error) error {
+	if protocolError(err) {
+		return err
+	}
+	var ie *inputError
+	if errors.As(err, &ie) {
+		return ie
+	}
+	return connError(ctx, fmt.Sprintf("sending (after %d bytes acknowledged by the receiver)", snd.Acked(c.Info().BytesAcked)), err)
+}
+
+// protocolError reports an error of the transfer protocol itself (a
+// wrong code phrase, a partial file that does not match), which says
+// all there is to say.
+func protocolError(err error) bool {
+	for _, e := range []error{xfer.ErrChecksum, xfer.ErrWrongCode, xfer.ErrPeerWantsCode, xfer.ErrPeerHasNoCode,
+		xfer.ErrResumeMismatch, xfer.ErrCannotResume, xfer.ErrReceiverOutput, xfer.ErrMalformed} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// resolveCode checks --code, taking TJU_CODE from the environment when
+// the flag is absent.
+func resolveCode(code *string, given, lab bool) error {
+	if !given {
+		*code = os.Getenv("TJU_CODE")
+	}
+	if *code == "" {
+		if given {
+			return usagef("--code: want a phrase both ends know, like 7-crystal-orbit")
+		}
+		return nil
+	}
+	if lab {
+		return usagef("--code with --lab: a lab peer cannot authenticate (want one or the other)")
+	}
+	if len(*code) < 6 {
+		return usagef("--code %q: want a phrase of at least 6 characters, like 7-crystal-orbit", *code)
+	}
+	return nil
 }
 
 // openInput opens FILE, or standard input for "-", and returns its size if
@@ -252,6 +316,30 @@ func openInput(name string, e *env) (io.ReadCloser, int64, error) {
 	}
 	return f, size, nil
 }
+
+// inputReader reads the input, marking its errors as the input's, so
+// that they are not taken for the connection's.
+type inputReader struct {
+	r    io.Reader
+	name string
+}
+
+func (r inputReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &inputError{name: inputName(r.name), err: err}
+	}
+	return n, err
+}
+
+// inputError is a failure to read what tju send sends.
+type inputError struct {
+	name string
+	err  error
+}
+
+func (e *inputError) Error() string { return "reading " + e.name + ": " + e.err.Error() }
+func (e *inputError) Unwrap() error { return e.err }
 
 func inputName(name string) string {
 	if name == "-" {

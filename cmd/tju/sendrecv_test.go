@@ -139,7 +139,7 @@ func TestSendRecvFileOverLoopback(t *testing.T) {
 		name   string
 		stderr string
 	}{{"send", s.stderr.String()}, {"recv", r.stderr.String()}} {
-		for _, w := range []string{want, "sha256", "goodput", "MB/s", "bit/s", "rtt", "3.0 MiB (3158073 bytes)"} {
+		for _, w := range []string{want, "sha256", "goodput", "MB/s", "bit/s", "rtt", "3.2 MB (3158073 bytes)", "SHA-256 matched at both ends"} {
 			if !strings.Contains(side.stderr, w) {
 				t.Errorf("%s's summary lacks %q:\n%s", side.name, w, side.stderr)
 			}
@@ -179,7 +179,7 @@ func TestSendStdinToRecvStdout(t *testing.T) {
 	if got := r.stdout.Bytes(); !bytes.Equal(got, data) {
 		t.Fatalf("stdout has %d bytes, want the %d sent", len(got), len(data))
 	}
-	if !strings.Contains(s.stderr.String(), "sending") || !strings.Contains(s.stderr.String(), "200 KiB") {
+	if !strings.Contains(s.stderr.String(), "sending") || !strings.Contains(s.stderr.String(), "205 kB") {
 		t.Errorf("--progress drew no bar:\n%s", s.stderr)
 	}
 	if strings.Contains(r.stderr.String(), "receiving") {

@@ -10,15 +10,17 @@ import (
 // units (units.Size, units.Rate, units.Probability); this file formats
 // figures for people.
 
-// formatBytes prints a byte count for people: "1.5 KiB", "32.0 MiB".
+// formatBytes prints a byte count for people in SI units, as every
+// number tju prints (the progress bar, summaries, --stats, charts):
+// "512 B", "1.5 kB", "33.6 MB" (1 MB = 10^6 bytes).
 func formatBytes(n int64) string {
-	if n < 1024 {
+	if n < 1000 {
 		return strconv.FormatInt(n, 10) + " B"
 	}
 	v := float64(n)
-	for _, unit := range []string{"KiB", "MiB", "GiB", "TiB"} {
-		v /= 1024
-		if v < 1024 || unit == "TiB" {
+	for _, unit := range []string{"kB", "MB", "GB", "TB"} {
+		v /= 1000
+		if v < 999.95 || unit == "TB" {
 			return strconv.FormatFloat(v, 'f', 1, 64) + " " + unit
 		}
 	}

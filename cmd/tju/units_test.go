@@ -8,8 +8,8 @@ import (
 func TestFormatting(t *testing.T) {
 	for _, tc := range []struct{ got, want string }{
 		{formatBytes(512), "512 B"},
-		{formatBytes(32 << 20), "32.0 MiB"},
-		{formatBytes(1536), "1.5 KiB"},
+		{formatBytes(32 << 20), "33.6 MB"},
+		{formatBytes(1536), "1.5 kB"}, {formatBytes(999999), "1.0 MB"}, {formatBytes(999900), "999.9 kB"}, {formatBytes(1e9), "1.0 GB"},
 		{formatBitRate(94.34e6), "94.3 Mbit/s"},
 		{formatBitRate(2.5e9), "2.50 Gbit/s"},
 		{formatBitRate(999), "999 bit/s"},
