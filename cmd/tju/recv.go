@@ -248,14 +248,24 @@ func receiveStream(ctx context.Context, t *transport, c *tju.Conn, out *xfer.Out
 	res, err := r.Run(ctx)
 	if err != nil {
 		prog.Stop(false)
-		c.Abort()
 		var oe *xfer.OutputError
 		switch {
 		case errors.As(err, &oe):
+			c.Abort()
 			return nil, &outputError{err}
 		case protocolError(err) && ctx.Err() == nil:
+			// The sender has been told why (a wrong code phrase, a
+			// mismatch): close gently, so that the answer is delivered
+			// rather than discarded by a reset.
+			c.Close()
+			select {
+			case <-c.Done():
+			case <-ctx.Done():
+			case <-time.After(3 * time.Second):
+			}
 			return nil, err
 		}
+		c.Abort()
 		return nil, connError(ctx, fmt.Sprintf("receiving (after %d bytes)", r.Received()), err)
 	}
 	el := time.Since(start)
