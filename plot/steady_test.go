@@ -119,4 +119,3 @@ func TestWindowsShowCwndBesideRwnd(t *testing.T) {
 		t.Errorf("legend %q: want rwnd with its value, and swnd", got)
 	}
 }
-
