@@ -1,6 +1,7 @@
 package labnet_test
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
@@ -42,6 +43,7 @@ func helper(name string, args []string) int {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
+		fmt.Println("ready") // the port is bound: pings may start
 		buf := make([]byte, 2048)
 		for {
 			n, from, err := pc.ReadFrom(buf)
@@ -71,6 +73,10 @@ func helper(name string, args []string) int {
 			}
 		}
 		fmt.Printf("%d %d\n", best.Milliseconds(), got)
+	case "block":
+		// Say it runs, then block until killed.
+		fmt.Println("ready")
+		time.Sleep(10 * time.Minute) // (select{} would die at once: a deadlock)
 	default:
 		return 2
 	}
@@ -107,6 +113,23 @@ func onHost(ctx context.Context, t *testing.T, l *labnet.Lab, h labnet.Host, hel
 	return cmd
 }
 
+// startReady starts cmd, a helper that prints "ready" once it can serve,
+// and waits for that line: no sleep that a slow machine could outlast.
+func startReady(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil || line != "ready\n" {
+		t.Fatalf("helper %v said %q, %v; want ready", cmd.Args, line, err)
+	}
+}
+
 // ping runs an echo on the server and n pings from the client; it returns
 // the smallest RTT and how many answers came back.
 func ping(t *testing.T, l *labnet.Lab, n int) (time.Duration, int) {
@@ -114,11 +137,8 @@ func ping(t *testing.T, l *labnet.Lab, n int) (time.Duration, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	echo := onHost(ctx, t, l, labnet.Server, "echo")
-	if err := echo.Start(); err != nil {
-		t.Fatal(err)
-	}
+	startReady(t, echo)
 	defer func() { echo.Cancel(); echo.Wait() }()
-	time.Sleep(200 * time.Millisecond)
 	out, err := onHost(ctx, t, l, labnet.Client, "ping", "172.17.0.3:20218", strconv.Itoa(n)).Output()
 	if err != nil {
 		t.Fatalf("ping: %v", err)
@@ -189,19 +209,10 @@ func TestRemoveCleansUpAfterAFailure(t *testing.T) {
 	}
 	// A program left running, as after a crash of the process that made
 	// the lab: Remove, from anywhere, ends it and takes the rest.
-	sleeper := l.Command(context.Background(), labnet.Server, "sleep", "600")
-	if err := sleeper.Start(); err != nil {
-		t.Fatal(err)
-	}
+	sleeper := onHost(context.Background(), t, l, labnet.Server, "block")
+	startReady(t, sleeper) // it runs in the namespace
 	waited := make(chan error, 1)
 	go func() { waited <- sleeper.Wait() }()
-	for i := 0; i < 100; i++ { // until it runs in the namespace
-		out, _ := exec.Command("ip", "netns", "pids", labnet.Namespace(id, labnet.Server)).Output()
-		if len(strings.TrimSpace(string(out))) > 0 {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 	if err := labnet.Remove(id); err != nil {
 		t.Fatal(err)
 	}

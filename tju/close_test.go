@@ -7,6 +7,7 @@ package tju
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"syscall"
@@ -320,59 +321,63 @@ func TestCloseTimeWaitReacksRetransmittedFIN(t *testing.T) {
 // Teardown over a link that loses 20% of datagrams each way, under 30
 // seeds: whichever side half-closes first (or both at once), each reads
 // everything the other wrote, then EOF, and after Close both connections
-// end (Done) within bounded time.
+// end (Done) within bounded time. Each seed and order is a subtest, so one
+// can be rerun alone: -run 'TestCloseOverLossyLink/seed=7/both'.
 func TestCloseOverLossyLink(t *testing.T) {
+	modes := []string{"client-first", "server-first", "both"}
 	for seed := uint64(1); seed <= 30; seed++ {
-		for mode := range 3 {
-			synctest.Test(t, func(t *testing.T) {
-				link := netem.Config{Delay: 15 * time.Millisecond, Jitter: 5 * time.Millisecond, Loss: 0.2, Seed: seed}
-				cfg := &Config{SynRetries: 10, Retries: 20}
-				v := newVNet(t, link, link, cfg, cfg)
-				defer v.close()
-				l := v.listen()
-				c, err := v.dial(t.Context())
-				if err != nil {
-					t.Fatalf("seed %d: dial: %v", seed, err)
-				}
-				go c.Write([]byte{0}) // completes the open if the third ACK was lost
-				s, err := l.AcceptTJU(t.Context())
-				if err != nil {
-					t.Fatalf("seed %d: accept: %v", seed, err)
-				}
-				a, b := patternBytes(seed, 0, 40_000), patternBytes(seed+100, 0, 30_000)
-				fromC, fromS := readAllAsync(s), readAllAsync(c)
-				closeC := func() { c.Write(a); c.CloseWrite() }
-				closeS := func() { s.Write(b); s.CloseWrite() }
-				switch mode {
-				case 0:
-					closeC()
-					time.Sleep(5 * time.Second)
-					closeS()
-				case 1:
-					closeS()
-					time.Sleep(5 * time.Second)
-					closeC()
-				case 2:
-					go closeC()
-					closeS()
-				}
-				rs := <-fromC
-				if rs.err != nil || len(rs.b) != 1+len(a) || string(rs.b[1:]) != string(a) {
-					t.Errorf("seed %d mode %d: server read %d bytes, %v", seed, mode, len(rs.b), rs.err)
-				}
-				rc := <-fromS
-				if rc.err != nil || string(rc.b) != string(b) {
-					t.Errorf("seed %d mode %d: client read %d bytes, %v", seed, mode, len(rc.b), rc.err)
-				}
-				c.Close()
-				s.Close()
-				for name, conn := range map[string]*Conn{"client": c, "server": s} {
-					select {
-					case <-conn.Done():
-					case <-time.After(10 * time.Minute):
-						t.Errorf("seed %d mode %d: %s connection not gone after 10 min: %+v", seed, mode, name, conn.Info())
+		for mode, name := range modes {
+			t.Run(fmt.Sprintf("seed=%d/%s", seed, name), func(t *testing.T) {
+				synctest.Test(t, func(t *testing.T) {
+					link := netem.Config{Delay: 15 * time.Millisecond, Jitter: 5 * time.Millisecond, Loss: 0.2, Seed: seed}
+					cfg := &Config{SynRetries: 10, Retries: 20}
+					v := newVNet(t, link, link, cfg, cfg)
+					defer v.close()
+					l := v.listen()
+					c, err := v.dial(t.Context())
+					if err != nil {
+						t.Fatalf("dial: %v", err)
 					}
-				}
+					go c.Write([]byte{0}) // completes the open if the third ACK was lost
+					s, err := l.AcceptTJU(t.Context())
+					if err != nil {
+						t.Fatalf("accept: %v", err)
+					}
+					a, b := patternBytes(seed, 0, 40_000), patternBytes(seed+100, 0, 30_000)
+					fromC, fromS := readAllAsync(s), readAllAsync(c)
+					closeC := func() { c.Write(a); c.CloseWrite() }
+					closeS := func() { s.Write(b); s.CloseWrite() }
+					switch mode {
+					case 0:
+						closeC()
+						time.Sleep(5 * time.Second)
+						closeS()
+					case 1:
+						closeS()
+						time.Sleep(5 * time.Second)
+						closeC()
+					case 2:
+						go closeC()
+						closeS()
+					}
+					rs := <-fromC
+					if rs.err != nil || len(rs.b) != 1+len(a) || string(rs.b[1:]) != string(a) {
+						t.Errorf("server read %d bytes, %v", len(rs.b), rs.err)
+					}
+					rc := <-fromS
+					if rc.err != nil || string(rc.b) != string(b) {
+						t.Errorf("client read %d bytes, %v", len(rc.b), rc.err)
+					}
+					c.Close()
+					s.Close()
+					for name, conn := range map[string]*Conn{"client": c, "server": s} {
+						select {
+						case <-conn.Done():
+						case <-time.After(10 * time.Minute):
+							t.Errorf("%s connection not gone after 10 min: %+v", name, conn.Info())
+						}
+					}
+				})
 			})
 		}
 	}

@@ -145,10 +145,14 @@ func TestScaleThousandConnectionsRealSocket(t *testing.T) {
 	})
 	el := time.Since(start)
 	l.Close()
-	ss := se.Stats()
+	wg.Wait() // every server connection finished its teardown
+	cs, ss := ce.Stats(), se.Stats()
+	if cs.ConnsOpened != scaleConns || ss.ConnsOpened != scaleConns {
+		t.Errorf("opened %d client and %d server connections, want %d", cs.ConnsOpened, ss.ConnsOpened, scaleConns)
+	}
+	if cs.Malformed+ss.Malformed+cs.BadChecksum+ss.BadChecksum+cs.BadMAC+ss.BadMAC != 0 {
+		t.Errorf("loopback datagrams dropped as damaged: client %+v, server %+v", cs, ss)
+	}
 	t.Logf("%d connections echoed %d bytes each in %v; server: %d datagrams in, %d out, %d accept overflows",
 		scaleConns, scaleBytes, el, ss.DatagramsIn, ss.DatagramsOut, ss.AcceptOverflows)
-	se.Close()
-	ce.Close()
-	wg.Wait()
 }
