@@ -6,6 +6,7 @@ package tcb
 // state_test.go, so a failure points at the engine, not at the endpoint.
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -27,7 +28,7 @@ func forged(t *testing.T, flags uint8, seq, ack uint32) *wire.Segment {
 
 func wantState(t *testing.T, who string, c *TCB, s State, err error) {
 	t.Helper()
-	if c.State() != s || c.Err() != err {
+	if c.State() != s || !errors.Is(c.Err(), err) || (err == nil) != (c.Err() == nil) {
 		t.Fatalf("%s: %v (err %v), want %v (err %v)", who, c.State(), c.Err(), s, err)
 	}
 }
