@@ -30,10 +30,11 @@ var (
 	ErrConnAborted error = &connError{msg: "connection aborted", errno: syscall.ECONNABORTED}
 )
 
-// errPortUnreachable ends a connection (or a Dial) when the kernel reports
-// an ICMP port unreachable that quotes one of its segments: nothing
-// listens on the peer's UDP port. It matches ErrConnRefused.
-var errPortUnreachable error = &connError{
+// ErrPortUnreachable ends a connection, or fails a Dial, when the kernel
+// reports an ICMP port unreachable that quotes one of its segments:
+// nothing listens on the peer's UDP port (Linux only; see Endpoint). It
+// matches ErrConnRefused and ECONNREFUSED with errors.Is.
+var ErrPortUnreachable error = &connError{
 	msg: tcb.ErrUnreachable.Error(), errno: syscall.ECONNREFUSED, kind: ErrConnRefused,
 }
 
@@ -62,7 +63,7 @@ func fromEngine(err error) error {
 	case errors.Is(err, tcb.ErrReset):
 		return ErrConnReset
 	case errors.Is(err, tcb.ErrUnreachable):
-		return errPortUnreachable
+		return ErrPortUnreachable
 	case errors.Is(err, tcb.ErrTimeout):
 		var te *tcb.TimeoutError
 		if errors.As(err, &te) {

@@ -33,6 +33,9 @@ type transportOptions struct {
 	metrics  string
 	verbose  bool
 	progress progressMode
+
+	keepAlive, userTimeout time.Duration
+	fs                     *pflag.FlagSet // to tell a flag left at its default
 }
 
 // addFlags declares the transport flags on fs; progress adds --progress.
@@ -48,6 +51,9 @@ func (o *transportOptions) addFlags(fs *pflag.FlagSet, progress bool) {
 	fs.DurationVar(&o.stats, "stats", 0, "print the connection's state, RTT, windows and counters on stderr every `INTERVAL`, like 1s")
 	fs.StringVar(&o.metrics, "metrics", "", "serve the endpoint's and connections' counters at http://`ADDR`/metrics (Prometheus) and /debug/vars (expvar), like localhost:6060")
 	fs.BoolVarP(&o.verbose, "verbose", "v", false, "log connection state changes and retransmission events on stderr")
+	fs.DurationVar(&o.keepAlive, "keepalive", tju.DefaultKeepAlive, "probe a peer silent for `DURATION`, and again every DURATION (0: never; off with --lab unless given)")
+	fs.DurationVar(&o.userTimeout, "user-timeout", tju.DefaultUserTimeout, "end the connection when data or a probe goes unanswered for `DURATION` (0: never): with the defaults a dead peer is noticed within 55s")
+	o.fs = fs
 	if progress {
 		fs.Var(&o.progress, "progress", "draw a progress bar on stderr: auto (when stderr is a terminal), true or false")
 		fs.Lookup("progress").NoOptDefVal = "true"
@@ -95,6 +101,21 @@ func newTransport(o *transportOptions, e *env, role string) (*transport, error) 
 		Lab: t.lab, SkeletonShape: o.skeleton}
 	if t.lab {
 		t.cfg.MSL = labMSL
+	}
+	if o.keepAlive < 0 || o.userTimeout < 0 {
+		return nil, usagef("--keepalive %v, --user-timeout %v: want durations of 0 (never) or more, like 15s", o.keepAlive, o.userTimeout)
+	}
+	switch {
+	case o.keepAlive == 0:
+		t.cfg.KeepAlive = -1
+	case t.lab && !o.fs.Changed("keepalive"):
+		// A lab host sends no keep-alives: leave the library's lab default.
+	default:
+		t.cfg.KeepAlive = o.keepAlive
+	}
+	t.cfg.UserTimeout = o.userTimeout
+	if o.userTimeout == 0 {
+		t.cfg.UserTimeout = -1
 	}
 	t.cfg.LabWindow = o.labWnd
 	if o.isn != "" {
@@ -219,6 +240,8 @@ func dial(ctx context.Context, ep *tju.Endpoint, addr string, port uint16, timeo
 		return nil, fmt.Errorf("interrupted while connecting to %s", where)
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, tju.ErrConnTimeout):
 		return nil, fmt.Errorf("no answer from %s within %v: is a receiver (tju recv, tju bench server) running there, on that UDP port and TJU port? (--timeout sets how long to wait)", where, timeout)
+	case errors.Is(err, tju.ErrPortUnreachable):
+		return nil, fmt.Errorf("nothing listens on UDP %s (its host answered ICMP port unreachable): is a receiver (tju recv, tju bench server) running there, on that UDP port?", addr)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return nil, fmt.Errorf("%s refused the connection: its endpoint is up but nothing listens on TJU port %d (see --port)", addr, port)
 	}
@@ -232,9 +255,10 @@ func connError(ctx context.Context, what string, err error) error {
 		return fmt.Errorf("%s: interrupted", what)
 	case errors.Is(err, syscall.ECONNRESET):
 		return fmt.Errorf("%s: the peer reset the connection (it stopped or failed)", what)
-	case errors.Is(err, syscall.ETIMEDOUT):
-		return fmt.Errorf("%s: the peer stopped answering (retransmissions ran out)", what)
 	}
+	// A timeout says itself for how long the peer was silent and what
+	// went unanswered: "connection timed out: the peer stopped answering
+	// for 55s (3 keep-alive probes unanswered)".
 	return fmt.Errorf("%s: %w", what, inWords(err))
 }
 

@@ -1,0 +1,171 @@
+package main
+
+// Dead peers, with real processes: tju recv notices a sender killed with
+// SIGKILL, tju send a receiver killed so, and both notice a path cut by
+// stopping (SIGSTOP) the tju netem relay between them, where no ICMP
+// report comes and only keep-alives and the user timeout can tell. The
+// --keepalive and --user-timeout flags shorten the defaults (15 s, 40 s)
+// so that each case takes seconds.
+
+import (
+	"context"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// liveFlags are the shortened liveness flags every process gets.
+var liveFlags = []string{"--keepalive", "500ms", "--user-timeout", "2s"}
+
+// endless is a stdin that never ends: a sender that is never done.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) {
+	time.Sleep(time.Millisecond)
+	clear(p)
+	return len(p), nil
+}
+
+// runInProcess runs tju with stdin in a goroutine.
+func runInProcess(ctx context.Context, stdin io.Reader, args ...string) <-chan result {
+	ch := make(chan result, 1)
+	r := result{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	go func() {
+		r.code = run(ctx, args, &env{stdin: stdin, stdout: r.stdout, stderr: r.stderr})
+		ch <- r
+	}()
+	return ch
+}
+
+// wantDeadPeer waits for a command that must fail because its peer died.
+func wantDeadPeer(t *testing.T, what string, ch <-chan result, start time.Time, words ...string) {
+	t.Helper()
+	select {
+	case r := <-ch:
+		msg := r.stderr.String()
+		if r.code == 0 {
+			t.Fatalf("%s exited 0 although its peer died:\n%s", what, msg)
+		}
+		found := false
+		for _, w := range words {
+			found = found || strings.Contains(msg, w)
+		}
+		if !found {
+			t.Errorf("%s's error does not say %q:\n%s", what, words, msg)
+		}
+		t.Logf("%s exited %d, %v after its peer died: %s", what, r.code, time.Since(start).Round(time.Millisecond), lastLine(msg))
+	case <-time.After(30 * time.Second):
+		t.Fatalf("%s still running 30 s after its peer died", what)
+	}
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// freeUDPAddr returns a loopback UDP address nobody uses right now.
+func freeUDPAddr(t *testing.T) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	return pc.LocalAddr().String()
+}
+
+func TestDeadPeerProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary and runs processes")
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("uses SIGKILL and SIGSTOP")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "tju")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+
+	// A receiver in this process, a sender process fed by a pipe that
+	// stays open, killed mid-transfer.
+	t.Run("sender killed", func(t *testing.T) {
+		ready := filepath.Join(t.TempDir(), "ready")
+		recv := runInProcess(ctx, nil, append([]string{"recv", "--listen", "127.0.0.1:0", "--ready-file", ready}, liveFlags...)...)
+		addr := waitReadyFile(t, ready, recv)
+		pr, pw, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pw.Close()
+		send := exec.CommandContext(ctx, bin, append([]string{"send", addr}, liveFlags...)...)
+		send.Stdin = pr
+		if err := send.Start(); err != nil {
+			t.Fatal(err)
+		}
+		pr.Close()
+		if _, err := pw.Write(make([]byte, 256<<10)); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(300 * time.Millisecond) // the bytes are on their way
+		send.Process.Kill()
+		send.Wait()
+		wantDeadPeer(t, "tju recv", recv, time.Now(), "refused", "timed out")
+	})
+
+	// A receiver process killed; a sender in this process that always has
+	// more to send.
+	t.Run("receiver killed", func(t *testing.T) {
+		ready := filepath.Join(t.TempDir(), "ready")
+		recv := exec.CommandContext(ctx, bin, append([]string{"recv", "--listen", "127.0.0.1:0", "--ready-file", ready, "--output", os.DevNull}, liveFlags...)...)
+		var recvErr syncBuffer
+		recv.Stderr = &recvErr
+		if err := recv.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited := make(chan result, 1)
+		go func() { recv.Wait(); exited <- result{code: recv.ProcessState.ExitCode(), stderr: &recvErr} }()
+		addr := waitReadyFile(t, ready, exited)
+		send := runInProcess(ctx, endless{}, append([]string{"send", addr}, liveFlags...)...)
+		time.Sleep(500 * time.Millisecond)
+		recv.Process.Kill()
+		<-exited
+		wantDeadPeer(t, "tju send", send, time.Now(), "refused", "timed out")
+	})
+
+	// Both in this process, through a relay process that is stopped: the
+	// path is cut and nothing reports it. Keep-alives and the user
+	// timeout end both ends, saying the peer stopped answering.
+	t.Run("relay stopped", func(t *testing.T) {
+		ready := filepath.Join(t.TempDir(), "ready")
+		recv := runInProcess(ctx, nil, append([]string{"recv", "--listen", "127.0.0.1:0", "--ready-file", ready}, liveFlags...)...)
+		addr := waitReadyFile(t, ready, recv)
+		relayAddr := freeUDPAddr(t)
+		udpAddr, tjuPort, _ := strings.Cut(addr, "/")
+		relay := exec.CommandContext(ctx, bin, "netem", "--listen", relayAddr, "--to", udpAddr)
+		var relayErr syncBuffer
+		relay.Stderr = &relayErr
+		defer func() { t.Logf("relay: %s", relayErr.String()) }()
+		if err := relay.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { relay.Process.Kill(); relay.Wait() }()
+		time.Sleep(500 * time.Millisecond) // the relay binds its socket
+		send := runInProcess(ctx, endless{}, append([]string{"send", relayAddr + "/" + tjuPort}, liveFlags...)...)
+		time.Sleep(time.Second) // connected through the relay, data flowing
+		relay.Process.Signal(syscall.SIGSTOP)
+		start := time.Now()
+		wantDeadPeer(t, "tju send", send, start, "stopped answering")
+		wantDeadPeer(t, "tju recv", recv, start, "stopped answering")
+	})
+}
