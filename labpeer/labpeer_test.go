@@ -137,3 +137,11 @@ func TestSelectNamesExactly(t *testing.T) {
 		t.Errorf("the grader group of a client has %d checks, want 3", len(got))
 	}
 }
+
+// TestPortsAreTjunets: labpeer states the lab's ports itself (it imports
+// nothing of tjunet but the wire codec); they are package tju's.
+func TestPortsAreTjunets(t *testing.T) {
+	if labpeer.LabUDPPort != tju.LabUDPPort || labpeer.LabServerPort != tju.LabServerPort || labpeer.LabClientPort != tju.LabClientPort {
+		t.Errorf("labpeer's lab ports %d/%d/%d differ from tju's", labpeer.LabUDPPort, labpeer.LabServerPort, labpeer.LabClientPort)
+	}
+}

@@ -10,14 +10,15 @@ import (
 	"time"
 
 	"github.com/tjunet/tjunet/internal/wire"
-	"github.com/tjunet/tjunet/tju"
 )
 
-// The lab's ports, as package tju has them.
+// The lab's ports (tju-lab.md). labpeer judges implementations, tjunet's
+// included, with nothing of tjunet but the wire codec: the values are
+// stated here, and a test holds them equal to package tju's.
 const (
-	LabUDPPort    = tju.LabUDPPort    // every lab host's UDP port
-	LabServerPort = tju.LabServerPort // the TJU port the lab's servers listen on
-	LabClientPort = tju.LabClientPort // the TJU port the lab's clients connect from
+	LabUDPPort    = 20218 // every lab host's UDP port
+	LabServerPort = 1234  // the TJU port the lab's servers listen on
+	LabClientPort = 5678  // the TJU port the lab's clients connect from
 )
 
 // The lab's host addresses.

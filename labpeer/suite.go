@@ -157,6 +157,13 @@ func (s *Suite) Run(ctx context.Context, open func() (net.PacketConn, error)) (*
 
 func (s *Suite) transfer(ctx context.Context, open func() (net.PacketConn, error), progress func(string)) (*TransferResult, error) {
 	t := *s.Transfer
+	if t.ClientPort == 0 && t.IUT == Server {
+		t.ClientPort = s.PortBase
+		if t.ClientPort == 0 {
+			t.ClientPort = LabClientPort
+		}
+		t.ClientPort += uint16(len(s.Checks))
+	}
 	if s.Data != nil {
 		src, err := s.Data()
 		if err != nil {

@@ -1,11 +1,7 @@
 package labpeer
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,7 +10,6 @@ import (
 	"time"
 
 	"github.com/tjunet/tjunet/netem"
-	"github.com/tjunet/tjunet/tju"
 )
 
 // LabLimit is the window of the lab's transfer scoring: megabytes
@@ -45,10 +40,14 @@ type TransferOptions struct {
 	// Wait is how long a check of a client waits for it to connect
 	// (default 60 s).
 	Wait time.Duration
-	// Lab makes the check's endpoint a lab host (tju.Config.Lab) when it
-	// receives; when it sends, it connects from a free TJU port rather than
-	// 5678, and answers where the server's datagrams come from (a lab
-	// host's port 20218). Skeleton sends data in the skeleton's shape.
+	// ClientPort is the TJU port the check sends from (IUT Server;
+	// default 5678). A Suite uses a port after its checks': a check before
+	// may have left a half-open connection (the lab's sender never
+	// completes its handshake).
+	ClientPort uint16
+	// Lab answers the client host's port 20218 whatever port its
+	// datagrams come from, as a lab host (IUT Client). Skeleton sends data
+	// with flags 0 and ack 0 and the FIN alone, in the skeleton's shape.
 	Lab, Skeleton bool
 	// Out and In impair the check's own end.
 	Out, In netem.Config
@@ -75,7 +74,13 @@ type TransferResult struct {
 	Impaired string `json:"impaired"` // the check's own impairments, out / in
 }
 
-// Transfer runs the transfer check over pc, which it owns.
+// Transfer runs the transfer check over pc, which it owns. Its own end is
+// scripted here, with labpeer's segments, not an implementation of TJU
+// TCP: a receiver that acknowledges every segment at once and keeps what
+// arrives out of order, or a sender with the lab's fixed window of 44,000
+// bytes, RFC 6298 retransmission timing and a retransmission on the third
+// duplicate ACK. So a bug shared by tjunet and the implementation under
+// test does not cancel out.
 func Transfer(ctx context.Context, pc net.PacketConn, o TransferOptions) *TransferResult {
 	if o.Limit <= 0 {
 		o.Limit = LabLimit
@@ -86,6 +91,9 @@ func Transfer(ctx context.Context, pc net.PacketConn, o TransferOptions) *Transf
 	if o.ServerPort == 0 {
 		o.ServerPort = LabServerPort
 	}
+	if o.ClientPort == 0 {
+		o.ClientPort = LabClientPort
+	}
 	res := &TransferResult{Limit: o.Limit, Verified: "not verified", Impaired: "out " + o.Out.String() + "; in " + o.In.String()}
 	w, err := netem.Wrap(pc, o.Out, o.In)
 	if err != nil {
@@ -93,19 +101,12 @@ func Transfer(ctx context.Context, pc net.PacketConn, o TransferOptions) *Transf
 		res.Problem = err.Error()
 		return res
 	}
-	// A check of a server connects from a free TJU port, not the lab
-	// client's 5678: a check before may have left a half-open connection
-	// on that port (the lab's sender never completes its handshake).
-	lab := o.Lab && o.IUT == Client
-	ep := tju.NewEndpoint(w, &tju.Config{Lab: lab, Plain: true, SkeletonShape: o.Skeleton})
-	defer ep.Close()
+	e := newStream(w, o)
+	defer e.close()
 	if o.IUT == Client {
-		err = receive(ctx, ep, o, res)
+		e.receive(ctx, res)
 	} else {
-		err = send(ctx, ep, o, res)
-	}
-	if err != nil && res.Problem == "" {
-		res.Problem = err.Error()
+		e.send(ctx, res)
 	}
 	res.MB = float64(res.WithinLimit) / 1e6
 	res.Judge()
@@ -119,136 +120,6 @@ func Transfer(ctx context.Context, pc net.PacketConn, o TransferOptions) *Transf
 func (res *TransferResult) Judge() {
 	res.Pass = res.Problem == "" && res.Complete &&
 		(res.Verified == "identical" || res.Verified == "not verified")
-}
-
-// receive accepts the client's connection and reads it to the end (or the
-// limit), comparing with o.Data.
-func receive(ctx context.Context, ep *tju.Endpoint, o TransferOptions, res *TransferResult) error {
-	l, err := ep.Listen(o.ServerPort)
-	if err != nil {
-		return err
-	}
-	defer l.Close()
-	actx, cancel := context.WithTimeout(ctx, o.Wait)
-	c, err := l.AcceptTJU(actx)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("no client connected: %w", err)
-	}
-	start := time.Now()
-	stop := context.AfterFunc(ctx, func() { c.Abort() })
-	defer stop()
-	c.SetReadDeadline(start.Add(o.Limit))
-	h := sha256.New()
-	buf := make([]byte, 256<<10)
-	want := make([]byte, len(buf))
-	mismatch := int64(-1)
-	var rerr error
-	for {
-		n, err := c.Read(buf)
-		if n > 0 {
-			h.Write(buf[:n])
-			if o.Data != nil && mismatch < 0 {
-				k, _ := io.ReadFull(o.Data, want[:n])
-				if i := firstDiff(buf[:n], want[:k]); i >= 0 {
-					mismatch = res.Bytes + int64(i)
-				}
-			}
-			res.Bytes += int64(n)
-			if time.Since(start) <= o.Limit {
-				res.WithinLimit = res.Bytes
-			}
-		}
-		if err != nil {
-			rerr = err
-			break
-		}
-	}
-	res.Elapsed = time.Since(start)
-	res.SHA256 = hex.EncodeToString(h.Sum(nil))
-	switch {
-	case errors.Is(rerr, io.EOF):
-		res.Complete = true
-	case errors.Is(rerr, os.ErrDeadlineExceeded):
-		res.Problem = fmt.Sprintf("cut off at the %v limit after %d bytes", o.Limit, res.Bytes)
-	default:
-		res.Problem = fmt.Sprintf("the connection failed after %d bytes: %v", res.Bytes, rerr)
-	}
-	if o.Data != nil {
-		switch {
-		case mismatch >= 0:
-			res.Verified = fmt.Sprintf("differs at byte %d", mismatch)
-		case res.Complete:
-			if n, _ := io.ReadFull(o.Data, want[:1]); n > 0 {
-				res.Verified = fmt.Sprintf("short: the file is longer than the %d bytes received", res.Bytes)
-			} else {
-				res.Verified = "identical"
-			}
-		default:
-			res.Verified = fmt.Sprintf("identical for the %d bytes received", res.Bytes)
-		}
-	}
-	// The client waits for our FIN: close, and let the teardown finish.
-	c.Close()
-	wait(ctx, c.Done(), 5*time.Second)
-	return nil
-}
-
-// send connects to the server, sends o.Data and waits for the server to
-// close in turn (it then has every byte).
-func send(ctx context.Context, ep *tju.Endpoint, o TransferOptions, res *TransferResult) error {
-	dctx, cancel := context.WithTimeout(ctx, o.Wait)
-	c, err := ep.Dial(dctx, o.Peer.String(), o.ServerPort)
-	cancel()
-	if err != nil {
-		return fmt.Errorf("cannot connect: %w", err)
-	}
-	start := time.Now()
-	stop := context.AfterFunc(ctx, func() { c.Abort() })
-	defer stop()
-	deadline := start.Add(o.Limit)
-	c.SetDeadline(deadline)
-	var src io.Reader = o.Data
-	if src == nil {
-		src = bytes.NewReader(nil)
-	}
-	if o.Size > 0 {
-		src = io.LimitReader(src, o.Size)
-	}
-	h := sha256.New()
-	_, err = io.Copy(io.MultiWriter(c, h), src)
-	if err == nil {
-		err = c.CloseWrite()
-	}
-	if err == nil {
-		// The server closes once it has read our FIN.
-		_, err = io.Copy(io.Discard, c)
-	}
-	res.Elapsed = time.Since(start)
-	res.Bytes = int64(c.Info().BytesAcked)
-	res.WithinLimit = res.Bytes
-	res.SHA256 = hex.EncodeToString(h.Sum(nil))
-	switch {
-	case err == nil:
-		res.Complete = true
-	case errors.Is(err, os.ErrDeadlineExceeded):
-		res.Problem = fmt.Sprintf("cut off at the %v limit after %d bytes acknowledged", o.Limit, res.Bytes)
-	default:
-		res.Problem = fmt.Sprintf("the connection failed after %d bytes acknowledged: %v", res.Bytes, err)
-	}
-	c.Close()
-	wait(ctx, c.Done(), 5*time.Second)
-	return nil
-}
-
-func wait(ctx context.Context, ch <-chan struct{}, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ch:
-	case <-t.C:
-	case <-ctx.Done():
-	}
 }
 
 // firstDiff returns the first index where a and b differ (a longer than

@@ -5,11 +5,13 @@ import (
 	"context"
 	"io"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/tjunet/tjunet/labpeer"
+	"github.com/tjunet/tjunet/labpeer/labpeertest"
 	"github.com/tjunet/tjunet/netem"
 	"github.com/tjunet/tjunet/tju"
 )
@@ -85,6 +87,39 @@ func TestTransferToServer(t *testing.T) {
 		<-done
 		if !res.Pass || res.Bytes != int64(len(data)) || !bytes.Equal(got.Bytes(), data) {
 			t.Fatalf("transfer: %+v; server got %d bytes", res, got.Len())
+		}
+	})
+}
+
+// TestTransferWithTheStudent: the transfer check's scripted ends work with
+// the student's skeleton-shaped code: its client's 200 kB arrive intact
+// (data with flags 0, a FIN with seq 0), and sending to its server fails
+// with a word about the ISN it assumes.
+func TestTransferWithTheStudent(t *testing.T) {
+	data := testData(200 << 10)
+	synctest.Test(t, func(t *testing.T) {
+		n := netem.NewNetwork()
+		gpc, _ := n.Attach(labpeer.LabServerAddr, netem.Config{})
+		cpc, _ := n.Attach(labpeer.LabClientAddr, netem.Config{})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go (&labpeertest.Skeleton{Habits: labpeertest.Student, Data: data}).Run(ctx, cpc, labpeer.AppConnectSend)
+		res := labpeer.Transfer(ctx, gpc, labpeer.TransferOptions{IUT: labpeer.Client, Data: bytes.NewReader(data), Lab: true, Out: lossy, In: lossy})
+		if !res.Pass || res.Verified != "identical" {
+			t.Errorf("from the student's client: %+v", res)
+		}
+	})
+	synctest.Test(t, func(t *testing.T) {
+		n := netem.NewNetwork()
+		gpc, _ := n.Attach(labpeer.LabClientAddr, netem.Config{})
+		spc, _ := n.Attach(labpeer.LabServerAddr, netem.Config{})
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		go (&labpeertest.Skeleton{Habits: labpeertest.Student}).Run(ctx, spc, labpeer.AppAcceptReadClose)
+		res := labpeer.Transfer(ctx, gpc, labpeer.TransferOptions{IUT: labpeer.Server, Peer: labpeer.LabServerAddr,
+			Data: bytes.NewReader(data), Limit: 20 * time.Second})
+		if res.Pass || res.Bytes != 0 || !strings.Contains(res.Problem, "assumes ISN 0") {
+			t.Errorf("to the student's server: %+v", res)
 		}
 	})
 }
