@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"math/rand/v2"
+	"net"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -25,14 +26,22 @@ func testData(n int) []byte {
 	return b
 }
 
+// labHosts returns the check's socket and the implementation's, of role,
+// on a fresh in-memory network with the lab's two hosts.
+func labHosts(role labpeer.Role) (check, impl net.PacketConn) {
+	n := netem.NewNetwork()
+	ca, ia := labpeertest.Hosts(role)
+	check, _ = n.Attach(ca, netem.Config{})
+	impl, _ = n.Attach(ia, netem.Config{})
+	return check, impl
+}
+
 // TestTransferFromClient: tjunet's client sends 2 MB to the transfer check
 // over a lossy link; the check verifies it byte for byte.
 func TestTransferFromClient(t *testing.T) {
 	data := testData(2 << 20)
 	synctest.Test(t, func(t *testing.T) {
-		n := netem.NewNetwork()
-		gpc, _ := n.Attach(labpeer.LabServerAddr, netem.Config{})
-		cpc, _ := n.Attach(labpeer.LabClientAddr, netem.Config{})
+		gpc, cpc := labHosts(labpeer.Client)
 		ep := tju.NewEndpoint(cpc, &tju.Config{Lab: true})
 		defer ep.Close()
 		go func() {
@@ -61,9 +70,7 @@ func TestTransferFromClient(t *testing.T) {
 func TestTransferToServer(t *testing.T) {
 	data := testData(2 << 20)
 	synctest.Test(t, func(t *testing.T) {
-		n := netem.NewNetwork()
-		gpc, _ := n.Attach(labpeer.LabClientAddr, netem.Config{})
-		spc, _ := n.Attach(labpeer.LabServerAddr, netem.Config{})
+		gpc, spc := labHosts(labpeer.Server)
 		ep := tju.NewEndpoint(spc, &tju.Config{Lab: true})
 		defer ep.Close()
 		l, err := ep.Listen(labpeer.LabServerPort)
@@ -98,9 +105,7 @@ func TestTransferToServer(t *testing.T) {
 func TestTransferWithTheStudent(t *testing.T) {
 	data := testData(200 << 10)
 	synctest.Test(t, func(t *testing.T) {
-		n := netem.NewNetwork()
-		gpc, _ := n.Attach(labpeer.LabServerAddr, netem.Config{})
-		cpc, _ := n.Attach(labpeer.LabClientAddr, netem.Config{})
+		gpc, cpc := labHosts(labpeer.Client)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go (&labpeertest.Skeleton{Habits: labpeertest.Student, Data: data}).Run(ctx, cpc, labpeer.AppConnectSend)
@@ -110,9 +115,7 @@ func TestTransferWithTheStudent(t *testing.T) {
 		}
 	})
 	synctest.Test(t, func(t *testing.T) {
-		n := netem.NewNetwork()
-		gpc, _ := n.Attach(labpeer.LabClientAddr, netem.Config{})
-		spc, _ := n.Attach(labpeer.LabServerAddr, netem.Config{})
+		gpc, spc := labHosts(labpeer.Server)
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		go (&labpeertest.Skeleton{Habits: labpeertest.Student}).Run(ctx, spc, labpeer.AppAcceptReadClose)
