@@ -18,10 +18,15 @@
 // swallows it. It never merges with a symbol of the channel, which is in the
 // main thread's own set.
 //
-// Before it blocks, Receive polls for a short while ([Options.Spin]): on two
-// or more cores the peer usually answers within microseconds, and a waiting
-// thread that went to sleep would have to be woken up, which costs more than
-// the whole exchange.
+// Before it blocks, Receive polls for a short while ([Options.Spin]), with
+// the server's thread and the client's pinned to different processors
+// ([Options.Pin]): on two or more idle processors the peer answers within
+// microseconds, and a thread that went to sleep would have to be woken up,
+// which costs more than the whole exchange. It does so only while the
+// machine has room for it (no more runnable threads than processors, as
+// /proc/loadavg says, looked at every 10 ms); on a loaded machine spinning
+// would take the processor from others, the peer among them, and Receive
+// sleeps at once on a thread free to run anywhere.
 package sigchan
 
 import (
