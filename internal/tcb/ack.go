@@ -28,7 +28,6 @@ func (t *TCB) processAck(s *wire.Segment, now time.Duration) {
 			t.persistBackoff = 0
 		}
 	}
-	delivered0 := t.delivered
 	newSack := false
 	if t.sack && s.NumSACK > 0 {
 		newSack = t.processSACK(s.SACK[:s.NumSACK])
@@ -45,10 +44,16 @@ func (t *TCB) processAck(s *wire.Segment, now time.Duration) {
 			t.markLost(0)
 		}
 	}
-	if d := t.delivered - delivered0; d > 0 && t.cc != nil {
-		if ds, ok := t.cc.(deliverySampler); ok {
-			ds.OnDelivered(now, int(d), t.rtt.latest)
-		}
+	if newSack && t.detectLost() && t.inRecovery && now-t.recoveryStart > t.rtt.srtt {
+		// A retransmission sent in this recovery was lost too: the
+		// window that recovery set is still more than the path holds, a
+		// second congestion signal (RFC 5681 answers it with the RTO,
+		// which a RACK-detected loss never lets expire). Start a new
+		// episode so the controller reduces again, once a round trip.
+		t.enterRecovery(now, flight)
+	}
+	if rs, ok := t.rs.sample(t.rtt.minRTT, t.recs.pipe); ok && t.cc != nil {
+		t.cc.OnRateSample(now, &rs)
 	}
 	if t.recs.lost > 0 && !t.inRecovery && t.state != Closed && t.sndUna.geq(t.recoverSeq) {
 		t.enterRecovery(now, flight)
@@ -66,23 +71,21 @@ func (t *TCB) advance(ack seqnum, now time.Duration, flight int) {
 	for t.recs.len() > 0 && t.recs.at(0).end().leq(ack) {
 		r := t.recs.popFront()
 		if !r.sacked {
-			t.delivered += uint64(r.n)
+			t.rs.onDelivered(now, &r.tx, r.sent, int(r.n), r.retx > 0)
 		}
 		if r.retx == 0 && !r.sacked {
 			sample = now - r.sent // Karn's rule: never a retransmitted one
 		}
-		if r.sent > t.deliveredSent {
-			t.deliveredSent = r.sent
-		}
+		t.noteDelivered(&r, now)
 		if r.fin {
 			t.finAcked = true
 			dataAcked--
 		}
 	}
 	if t.recs.len() > 0 && t.recs.at(0).seq.lt(ack) { // partly acknowledged
-		sacked := t.recs.at(0).sacked
-		if d := t.recs.trimFront(ack); !sacked {
-			t.delivered += uint64(d)
+		r := *t.recs.at(0)
+		if d := t.recs.trimFront(ack); !r.sacked {
+			t.rs.onDelivered(now, &r.tx, r.sent, int(d), r.retx > 0)
 		}
 	}
 	if t.finSent && ack.gt(t.finSeq) {
@@ -117,9 +120,11 @@ func (t *TCB) advance(ack seqnum, now time.Duration, flight int) {
 			t.inRecovery = false
 			t.cc.OnRecoveryEnd(now)
 			t.traceCC(cwndPhase(t.cc))
-		} else if t.recs.len() > 0 {
+		} else if t.recs.len() > 0 && !t.sack {
 			// NewReno partial ACK (RFC 6582 3.2): the next hole is lost too,
-			// unless it was already resent in this recovery.
+			// unless it was already resent in this recovery. With SACK the
+			// scoreboard knows better (RFC 6675): the hole may be a
+			// retransmission still on its way.
 			if r := t.recs.at(0); !r.sacked && !r.lost && r.sent < t.recoveryStart {
 				t.markLost(0)
 			}
@@ -148,10 +153,23 @@ func (t *TCB) advance(ack seqnum, now time.Duration, flight int) {
 	}
 }
 
-// processSACK marks the records the blocks cover and then the records the
-// SACK information shows lost (RFC 6675 section 4, IsLost with DupThresh 3,
-// plus a RACK-style check for lost retransmissions, RFC 8985). It reports
-// whether any record was newly SACKed.
+// noteDelivered advances the send time of the newest segment known
+// delivered (RACK.xmit_ts, RFC 8985 section 6.2), except for a
+// retransmission acknowledged within a min RTT of being sent: that ACK is
+// for the original transmission, and taking the retransmission's time
+// would make every segment sent in between look lost.
+func (t *TCB) noteDelivered(r *rec, now time.Duration) {
+	if r.retx > 0 && now-r.sent < t.rtt.minRTT {
+		return
+	}
+	if r.sent > t.deliveredSent {
+		t.deliveredSent = r.sent
+	}
+}
+
+// processSACK marks the records the blocks cover SACKed and reports
+// whether any record was newly SACKed; detectLost then finds what the
+// blocks show lost.
 func (t *TCB) processSACK(blocks []wire.Block) bool {
 	newly := false
 	for _, b := range blocks {
@@ -167,15 +185,31 @@ func (t *TCB) processSACK(blocks []wire.Block) bool {
 			if r.seq.lt(left) || !t.recs.sack(i) {
 				continue
 			}
-			t.delivered += uint64(r.n)
-			if r.sent > t.deliveredSent {
-				t.deliveredSent = r.sent
-			}
+			t.rs.onDelivered(t.lastNow, &r.tx, r.sent, int(r.n), r.retx > 0)
+			t.noteDelivered(r, t.lastNow)
 			newly = true
 		}
 	}
-	if !newly || t.recs.sacked == 0 {
-		return newly
+	return newly
+}
+
+// detectLost marks the records the SACK information shows lost, after the
+// cumulative ACK has removed what it covers (a retransmission that filled
+// the first hole is acknowledged, not lost, even when the same ACK SACKs
+// segments sent after it). A record is lost when DupThresh segments' worth
+// above it are SACKed (RFC 6675 section 4, IsLost) and a segment sent more
+// than a quarter of the min RTT after it was delivered (RACK's reordering
+// window, RFC 8985 section 6.2). The time condition matters for first
+// transmissions too: one ACK holds four SACK blocks, so after a burst of
+// arrivals with several holes the receiver's ACKs report the ranges one
+// after another, and the first of them already shows the highest; without
+// the window every range reported by the later ACKs would be resent.
+//
+// It reports whether a retransmission sent in the current recovery was
+// found lost.
+func (t *TCB) detectLost() (lostRetx bool) {
+	if t.recs.sacked == 0 {
+		return false
 	}
 	bound := t.recs.highSack.add(-t.dupThresh() * t.mss)
 	reo := t.rtt.minRTT / 4
@@ -187,9 +221,10 @@ func (t *TCB) processSACK(blocks []wire.Block) bool {
 		if r.sacked || r.lost {
 			continue
 		}
-		if r.retx == 0 || r.sent+reo < t.deliveredSent {
+		if r.sent+reo < t.deliveredSent {
 			t.markLost(i)
+			lostRetx = lostRetx || r.retx > 0 && r.sent >= t.recoveryStart
 		}
 	}
-	return newly
+	return lostRetx
 }

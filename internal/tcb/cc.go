@@ -26,28 +26,64 @@ type Controller interface {
 	OnTimeout(now time.Duration, flight int)
 	// OnRecoveryEnd is called when loss recovery ends.
 	OnRecoveryEnd(now time.Duration)
+	// OnRateSample is called after every ACK that delivered data or made
+	// the engine mark data lost, in loss recovery too, with the ACK's
+	// delivery-rate sample.
+	OnRateSample(now time.Duration, rs *RateSample)
+	// OnRTTSample is called with the handshake's round trip, before any
+	// data is sent.
+	OnRTTSample(rtt time.Duration)
+	// PacingRate returns the rate in bytes per second at which the engine
+	// spaces data segments, or 0 to send as the window allows.
+	PacingRate() float64
 }
 
-// deliverySampler is implemented by controllers that model the path from
-// every delivery, in loss recovery too (bbr).
-type deliverySampler interface {
-	OnDelivered(now time.Duration, delivered int, rtt time.Duration)
+// CCModel is what a model-based controller knows of the path.
+type CCModel struct {
+	Mode             string        // the controller's phase, such as "startup" or "probe_bw"
+	Bandwidth        float64       // bottleneck bandwidth estimate, bytes per second
+	MinRTT           time.Duration // round-trip propagation time estimate
+	PacingRate       float64       // bytes per second
+	StartupDone      bool          // startup has ended
+	StartupEnd       time.Duration // when startup ended (engine time)
+	StartupBandwidth float64       // bandwidth estimate when startup ended, bytes per second
+	Rounds           uint64        // round trips counted
+	CongestedRounds  uint64        // rounds whose loss was taken as congestion
 }
+
+// modeler is implemented by controllers with a path model (bbr).
+type modeler interface{ model() CCModel }
+
+// Names of the congestion-control algorithms.
+const (
+	Reno  = "reno"
+	Cubic = "cubic"
+	BBR   = "bbr"
+)
 
 // NewController returns the algorithm of the given name ("reno", "cubic"
 // or "bbr"; "" means reno) for segments of mss bytes with an initial window
-// of initial bytes, or nil when the name is unknown.
-func NewController(name string, mss, initial int) Controller {
+// of initial bytes, or nil when the name is unknown. seed varies what the
+// algorithm may randomize (BBR's first probing phase).
+func NewController(name string, mss, initial int, seed uint32) Controller {
 	switch name {
-	case "", "reno":
+	case "", Reno:
 		return &reno{mss: mss, cwnd: initial, ssthresh: 1 << 30}
-	case "cubic":
+	case Cubic:
 		return newCubic(mss, initial)
-	case "bbr":
-		return newBBR(mss, initial)
+	case BBR:
+		return newBBR(mss, initial, seed)
 	}
 	return nil
 }
+
+// windowOnly supplies the rate-related methods of a controller that
+// decides only a window and does not pace.
+type windowOnly struct{}
+
+func (windowOnly) OnRateSample(time.Duration, *RateSample) {}
+func (windowOnly) OnRTTSample(time.Duration)               {}
+func (windowOnly) PacingRate() float64                     { return 0 }
 
 // reno is TCP Reno as RFC 5681 and the lab's guide describe it, with cwnd
 // in bytes: slow start below ssthresh, congestion avoidance above it, and
@@ -59,6 +95,7 @@ func NewController(name string, mss, initial int) Controller {
 // RFC 3465, without the L limit): the endpoint acknowledges a whole batch of
 // segments with one ACK, so limiting growth per ACK would stall it.
 type reno struct {
+	windowOnly
 	mss, cwnd, ssthresh int
 	acc                 int // bytes acknowledged in congestion avoidance
 }

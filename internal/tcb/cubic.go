@@ -7,6 +7,7 @@ import (
 
 // cubic is CUBIC (RFC 9438) with its Reno-friendly region, in bytes.
 type cubic struct {
+	windowOnly
 	mss, cwnd, ssthresh int
 	wMax                float64 // window before the last reduction, segments
 	k                   float64 // seconds to reach wMax again

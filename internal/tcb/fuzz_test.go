@@ -106,7 +106,7 @@ func fuzzConfig(p *fuzzProgram, local, remote uint16) Config {
 	cfg.SkeletonShape = c&2 != 0
 	cfg.MaxPayload = [...]int{0, 0, 1, 100, 536, 1000, 1372, 1375}[c>>2&7]
 	cfg.CongestionControl = [...]string{"reno", "cubic", "bbr", ""}[c>>5&3]
-	if NewController(cfg.CongestionControl, 1000, 10000) == nil {
+	if NewController(cfg.CongestionControl, 1000, 10000, 0) == nil {
 		cfg.CongestionControl = "reno"
 	}
 	cfg.InitialCwnd = int(c >> 7 * 2)

@@ -272,7 +272,13 @@ func (t *TCB) processData(s *wire.Segment, now time.Duration) {
 			a := span{seqnum(s.Seq), seqnum(s.Seq).add(len(s.Payload))}
 			copy(t.recent[1:], t.recent[:len(t.recent)-1])
 			t.recent[0] = a
-			if t.sack && len(t.unreported) < 256 {
+			// An arrival that extends the latest unreported one joins
+			// it: a burst of arrivals (a GRO batch, or a jittery path's
+			// bunching) then needs one entry per range, not per segment,
+			// and the list's bound never hides a range from the sender.
+			if n := len(t.unreported); t.sack && n > 0 && t.unreported[n-1].right == a.left {
+				t.unreported[n-1].right, t.unreported[n-1].reports = a.right, 2
+			} else if t.sack && n < 256 {
 				t.unreported = append(t.unreported, pendingSACK{a, 2})
 			}
 		}

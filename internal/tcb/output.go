@@ -1,7 +1,6 @@
 package tcb
 
 import (
-	"slices"
 	"time"
 
 	"github.com/tjunet/tjunet/internal/wire"
@@ -112,12 +111,16 @@ func (t *TCB) retransmitLost(now time.Duration, buf []byte, allowance int) int {
 	if t.recs.lost == 0 || !(allowance > 0 || t.recs.pipe == 0 || t.rtoResend) {
 		return 0
 	}
+	if !t.rtoResend && !t.paced(now) {
+		return 0
+	}
 	t.rtoResend = false
 	i := t.recs.firstLost()
 	if i < 0 {
 		return 0
 	}
-	t.recs.resend(i, now)
+	t.recs.resend(i, now, t.rs.onSend(now, t.recs.pipe == 0))
+	t.pace.spend(int(t.recs.at(i).n))
 	r := t.recs.at(i)
 	t.stats.SegsRetrans++
 	if i == 0 {
@@ -152,7 +155,7 @@ func (t *TCB) tailLossProbe(now time.Duration, buf []byte, allowance int) (int, 
 	if r.lost || r.sacked {
 		return 0, allowance
 	}
-	t.recs.resend(last, now)
+	t.recs.resend(last, now, t.rs.onSend(now, t.recs.pipe == 0))
 	t.stats.SegsRetrans++
 	t.stats.TLPs++
 	if r.fin {
@@ -181,10 +184,19 @@ func (t *TCB) sendNew(now time.Duration, buf []byte, unsent, allowance int) int 
 	case n == wndRoom && n >= t.maxSndWnd/2:
 		send = true
 	}
+	if send && !t.paced(now) {
+		return 0
+	}
 	if send {
 		seq := t.sndNxt
 		t.sndNxt = t.sndNxt.add(n)
-		t.recs.send(rec{seq: seq, n: uint32(n), sent: now})
+		t.recs.send(rec{seq: seq, n: uint32(n), sent: now, tx: t.rs.onSend(now, t.recs.pipe == 0)})
+		t.pace.spend(n)
+		if n == unsent && t.recs.lost == 0 {
+			// The application has given nothing more: what is sent
+			// until this is delivered cannot show the path's rate.
+			t.rs.markAppLimited(t.recs.pipe)
+		}
 		t.startRTO(now)
 		if !t.running(timerTLP) {
 			t.armTLP(now)
@@ -211,7 +223,7 @@ func (t *TCB) persist(now time.Duration, buf []byte, unsent, wndRoom int) int {
 		m := min(unsent, t.mss, max(wndRoom, 1))
 		seq := t.sndNxt
 		t.sndNxt = t.sndNxt.add(m)
-		t.recs.send(rec{seq: seq, n: uint32(m), sent: now})
+		t.recs.send(rec{seq: seq, n: uint32(m), sent: now, tx: t.rs.onSend(now, t.recs.pipe == 0)})
 		t.restartRTO(now)
 		return t.emitData(buf, now, seq, m)
 	}
@@ -234,7 +246,7 @@ func (t *TCB) sendFin(now time.Duration, buf []byte) int {
 	t.finSent = true
 	t.finSeq = t.sndNxt
 	t.sndNxt++
-	t.recs.send(rec{seq: t.finSeq, n: 1, sent: now, fin: true})
+	t.recs.send(rec{seq: t.finSeq, n: 1, sent: now, fin: true, tx: t.rs.onSend(now, t.recs.pipe == 0)})
 	t.startRTO(now)
 	return t.emitFin(buf, now, t.finSeq)
 }
@@ -291,7 +303,7 @@ func (t *TCB) emit(buf []byte, now time.Duration, flags uint8, seq seqnum, src *
 		t.ackNow, t.rcvdSinceAck = false, 0
 		t.stopTimers(timerDelAck)
 		if t.sack && n == 0 && len(t.rbuf.ranges) > 0 {
-			h.SACK = t.sackBlocks()
+			h.SACK = t.sackBlocks(h.SACKRoom())
 			if len(t.unreported) > 0 {
 				t.ackNow = true // another ACK for the blocks this one could not hold
 			}
@@ -351,8 +363,9 @@ func (t *TCB) windowField(syn bool) uint16 {
 // of segments arrives at once (a GRO batch), one ACK cannot carry every new
 // block: the caller sends more ACKs while unreported arrivals remain, so the
 // sender learns of every received range and never resends one it holds.
-func (t *TCB) sackBlocks() []wire.Block {
-	var out [wire.MaxSACKBlocks]wire.Block
+func (t *TCB) sackBlocks(room int) []wire.Block {
+	var buf [wire.MaxSACKBlocks]wire.Block
+	out := buf[:room] // what the header has room for: only those are reported
 	k := 0
 	holding := func(a span) (span, bool) {
 		for _, r := range t.rbuf.ranges {
@@ -379,22 +392,27 @@ func (t *TCB) sackBlocks() []wire.Block {
 	if r, ok := holding(t.recent[0]); ok {
 		add(r)
 	}
-	// Newest unreported arrivals first; drop those this ACK covers.
-	keep := t.unreported[:0]
+	// Newest unreported arrivals first; drop those this ACK covers. The
+	// count of reports is updated in place (0: drop), then the list compacted
+	// oldest first: compacting while walking it newest first would
+	// overwrite entries not yet visited.
 	for i := len(t.unreported) - 1; i >= 0; i-- {
-		a := t.unreported[i]
+		a := &t.unreported[i]
 		r, ok := holding(a.span)
 		if !ok {
-			continue // delivered in order since
+			a.reports = 0 // delivered in order since
+			continue
 		}
 		if add(r) {
-			if a.reports--; a.reports == 0 {
-				continue // reported twice: enough even if one ACK is lost
-			}
+			a.reports-- // at 0: reported twice, enough even if one ACK is lost
 		}
-		keep = append(keep, a)
 	}
-	slices.Reverse(keep)
+	keep := t.unreported[:0]
+	for _, a := range t.unreported {
+		if a.reports > 0 {
+			keep = append(keep, a)
+		}
+	}
 	t.unreported = keep
 	for _, a := range t.recent[1:] {
 		if r, ok := holding(a); ok {

@@ -67,6 +67,7 @@ func (t *TCB) onRTO(now time.Duration) {
 			t.markLost(i)
 		}
 	}
+	t.rs.nlost = 0 // answered by OnTimeout, not by the next ACK's sample
 	t.inRecovery = false
 	t.recoverSeq = t.sndNxt
 	t.dupAcks = 0
@@ -121,7 +122,11 @@ func (t *TCB) flightSize() int {
 }
 
 // markLost marks record i lost if it is in the pipe.
-func (t *TCB) markLost(i int) { t.recs.markLost(i) }
+func (t *TCB) markLost(i int) {
+	if t.recs.markLost(i) {
+		t.rs.onLost(int(t.recs.at(i).n))
+	}
+}
 
 func (t *TCB) enterRecovery(now time.Duration, flight int) {
 	t.inRecovery = true

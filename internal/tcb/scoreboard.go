@@ -13,8 +13,9 @@ type rec struct {
 	sent   time.Duration // time of the latest (re)transmission
 	retx   uint16        // number of retransmissions
 	fin    bool
-	sacked bool // the receiver holds it (SACK); not in the pipe
-	lost   bool // deemed lost and not yet retransmitted; not in the pipe
+	sacked bool       // the receiver holds it (SACK); not in the pipe
+	lost   bool       // deemed lost and not yet retransmitted; not in the pipe
+	tx     txSnapshot // the rate sampler's state at the latest transmission
 }
 
 func (r *rec) end() seqnum { return r.seq + seqnum(r.n) }
@@ -84,8 +85,9 @@ func (b *scoreboard) firstLost() int {
 
 // resend records that record i was transmitted again at now: a lost record
 // goes back into the pipe, one in the pipe stays there (a tail loss probe).
-// A SACKed record is never resent; resend leaves it alone.
-func (b *scoreboard) resend(i int, now time.Duration) {
+// A SACKed record is never resent; resend leaves it alone. tx is the rate
+// sampler's state at this transmission.
+func (b *scoreboard) resend(i int, now time.Duration, tx txSnapshot) {
 	r := b.q.at(i)
 	if r.sacked {
 		return
@@ -97,6 +99,7 @@ func (b *scoreboard) resend(i int, now time.Duration) {
 	}
 	r.retx++
 	r.sent = now
+	r.tx = tx
 }
 
 // sack moves record i to SACKed (from the pipe or from lost) and reports

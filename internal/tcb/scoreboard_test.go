@@ -88,13 +88,13 @@ func TestScoreboardHighSackFollowsTheOnlySackedRecord(t *testing.T) {
 func TestScoreboardResendMovesLostIntoThePipe(t *testing.T) {
 	b := board(t, 3, 100)
 	b.markLost(1)
-	b.resend(1, time.Second)
+	b.resend(1, time.Second, txSnapshot{})
 	if r := b.at(1); r.lost || r.retx != 1 || r.sent != time.Second {
 		t.Fatalf("record after resend: %+v", *r)
 	}
-	b.resend(2, 2*time.Second) // a tail loss probe: stays in the pipe
+	b.resend(2, 2*time.Second, txSnapshot{}) // a tail loss probe: stays in the pipe
 	b.sack(0)
-	b.resend(0, 3*time.Second) // SACKed: never resent
+	b.resend(0, 3*time.Second, txSnapshot{}) // SACKed: never resent
 	if r := b.at(0); r.retx != 0 || !r.sacked {
 		t.Fatalf("SACKed record changed by resend: %+v", *r)
 	}
@@ -174,7 +174,7 @@ func TestScoreboardRandomOperationsKeepTheInvariant(t *testing.T) {
 			case op == 2:
 				b.sack(rng.IntN(b.len()))
 			case op == 3:
-				b.resend(rng.IntN(b.len()), time.Duration(step))
+				b.resend(rng.IntN(b.len()), time.Duration(step), txSnapshot{})
 			case op == 4:
 				b.popFront()
 			default:

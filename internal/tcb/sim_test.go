@@ -20,6 +20,18 @@ type linkSpec struct {
 	reorder       float64
 	dup           float64
 	corrupt       float64
+
+	// A bottleneck: rate bits/s behind a drop-tail queue of queue bytes
+	// (0: no bottleneck).
+	rate  float64
+	queue int
+}
+
+// bottleneck is the state of one direction's bottleneck.
+type bottleneck struct {
+	busy          time.Duration // when the link finishes what is queued
+	sent, dropped int
+	queueDelay    time.Duration // summed over the datagrams sent
 }
 
 type pkt struct {
@@ -54,6 +66,7 @@ type sim struct {
 	last    [2]time.Duration // last delivery time per direction, to keep jitter in order
 	dropped int
 	corrupt int
+	bn      [2]bottleneck
 
 	// application
 	total    int
@@ -64,6 +77,7 @@ type sim struct {
 	hashIn   interface{ Write([]byte) (int, error) }
 	hashOut  interface{ Write([]byte) (int, error) }
 	readStop bool // receiver stops reading (zero window)
+	noHash   bool // send zeros and check nothing (throughput runs)
 }
 
 func defaultCfg(port, peer uint16, isn uint32) Config {
@@ -96,6 +110,21 @@ func (s *sim) send(from int, b []byte) {
 		s.dropped++
 		return
 	}
+	depart := s.now
+	if l.rate > 0 {
+		bn := &s.bn[from]
+		start := max(s.now, bn.busy)
+		wait := start - s.now
+		if wait.Seconds()*l.rate/8 > float64(l.queue) {
+			bn.dropped++
+			return
+		}
+		bn.sent++
+		bn.queueDelay += wait
+		// Serialized as an IPv4/UDP packet: 28 header bytes more.
+		bn.busy = start + time.Duration(float64((len(b)+28)*8)/l.rate*float64(time.Second))
+		depart = bn.busy
+	}
 	copies := 1
 	if s.rng.Float64() < l.dup {
 		copies = 2
@@ -106,7 +135,7 @@ func (s *sim) send(from int, b []byte) {
 			c[s.rng.IntN(len(c))] ^= 1 << s.rng.IntN(8)
 			s.corrupt++
 		}
-		at := s.now + l.delay
+		at := depart + l.delay
 		if l.jitter > 0 {
 			at += time.Duration(s.rng.Int64N(int64(l.jitter)))
 		}
@@ -149,8 +178,10 @@ func (s *sim) app() {
 			s.srcBuf = make([]byte, room)
 		}
 		p := s.srcBuf[:room]
-		s.gen.Read(p)
-		s.hashIn.Write(p)
+		if !s.noHash {
+			s.gen.Read(p)
+			s.hashIn.Write(p)
+		}
 		if n := a.Write(p); n != room {
 			s.t.Fatalf("Write accepted %d of %d", n, room)
 		}
@@ -166,7 +197,9 @@ func (s *sim) app() {
 			if n == 0 {
 				break
 			}
-			s.hashOut.Write(rb[:n])
+			if !s.noHash {
+				s.hashOut.Write(rb[:n])
+			}
 			s.recvN += n
 		}
 		if b.EOF() && !b.finQueued {

@@ -102,7 +102,7 @@ type Config struct {
 	// SYN-ACK was already sent by the listener, which kept no state.
 	Stateless bool
 
-	CongestionControl string // "reno" (default) or "cubic"
+	CongestionControl string // Reno ("" too), Cubic or BBR
 	InitialCwnd       int    // segments; 0 means 10
 
 	Tracer     trace.Tracer // nil: no trace
@@ -150,7 +150,8 @@ type TCB struct {
 	// Loss detection and recovery.
 	recs          scoreboard // the retransmission queue and SACK scoreboard
 	deliveredSent time.Duration
-	delivered     uint64 // bytes ever delivered: counted once, when first ACKed or SACKed
+	rs            rateSampler // delivery-rate estimation; counts each byte delivered once
+	pace          pacer
 	inRecovery    bool
 	recoverSeq    seqnum // RFC 6582 "recover"
 	recoveryStart time.Duration
@@ -226,13 +227,16 @@ type Info struct {
 	DroppedNoCRC  uint64 // segments dropped for lacking the negotiated checksum
 	DroppedBadMAC uint64 // segments dropped for failing (or lacking) the negotiated MAC
 	TLPs          uint64 // tail loss probes sent
+
+	PacingRate float64 // bytes per second; 0: not paced
+	Model      CCModel // the controller's path model (zero for window-only controllers)
 }
 
 // Validate reports a Config the engine cannot run: an unknown
 // congestion-control name. NewActive and NewPassive panic on such a Config,
 // so callers validate it first (tju does, when an endpoint starts).
 func (c *Config) Validate() error {
-	if NewController(c.CongestionControl, 1, 1) == nil {
+	if NewController(c.CongestionControl, 1, 1, 0) == nil {
 		return fmt.Errorf("unknown congestion control %q", c.CongestionControl)
 	}
 	return nil
@@ -363,7 +367,10 @@ func (t *TCB) startCC() {
 	if iw <= 0 {
 		iw = 10
 	}
-	t.cc = NewController(t.cfg.CongestionControl, t.mss, iw*t.mss) // the name passed Validate
+	t.cc = NewController(t.cfg.CongestionControl, t.mss, iw*t.mss, uint32(t.iss)) // the name passed Validate
+	if t.rtt.hasSample {
+		t.cc.OnRTTSample(t.rtt.srtt)
+	}
 	t.traceCC(trace.CwndSlowStart)
 }
 
@@ -397,7 +404,7 @@ func (t *TCB) fail(err error) {
 	}
 	t.setState(Closed)
 	t.stopTimers(timerRTO, timerDelAck, timerTimeWait, timerFinWait2, timerPersist,
-		timerKeepAlive, timerUserTimeout)
+		timerKeepAlive, timerUserTimeout, timerPace)
 	t.kaPending = false
 }
 
@@ -510,6 +517,10 @@ func (t *TCB) Info() Info {
 	i.SRTT, i.RTTVar, i.MinRTT, i.RTO = t.rtt.srtt, t.rtt.rttvar, t.rtt.minRTT, t.rtt.current()
 	if t.cc != nil {
 		i.Cwnd, i.Ssthresh = t.cc.Window(), t.cc.Ssthresh()
+		i.PacingRate = t.cc.PacingRate()
+		if m, ok := t.cc.(modeler); ok {
+			i.Model = m.model()
+		}
 	}
 	i.SendWindow, i.RecvWindow, i.MSS, i.Extensions = t.sndWnd, t.rbuf.free(), t.mss, t.ext
 	return i

@@ -19,6 +19,7 @@ const (
 	timerTimeWait                 // TIME_WAIT, 2*MSL (RFC 793)
 	timerKeepAlive                // keep-alive probe (RFC 9293 3.8.4)
 	timerUserTimeout              // user timeout (RFC 5482)
+	timerPace                     // the pacer lets the next data segment go
 	numTimers
 )
 
@@ -99,6 +100,7 @@ func (t *TCB) OnTimer(now time.Duration) {
 			return
 		}
 	}
+	t.expired(timerPace, now) // Poll, called next, sends what the pacer allows
 	if t.expired(timerDelAck, now) {
 		t.ackNow = true
 	}

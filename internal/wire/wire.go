@@ -294,9 +294,13 @@ func (h *Header) Len() int {
 }
 
 // sackBlocks returns how many of h.SACK fit in the options area.
-func (h *Header) sackBlocks() int {
+func (h *Header) sackBlocks() int { return min(len(h.SACK), h.SACKRoom()) }
+
+// SACKRoom returns how many SACK blocks fit in the options area beside
+// the other options h carries (at most MaxSACKBlocks).
+func (h *Header) SACKRoom() int {
 	room := HeaderLen + MaxOptionsLen - h.fixedLen() - 2
-	return max(0, min(len(h.SACK), MaxSACKBlocks, room/8))
+	return max(0, min(MaxSACKBlocks, room/8))
 }
 
 // fixedLen is the header length without SACK blocks and padding.

@@ -1,0 +1,60 @@
+package tcb
+
+import "time"
+
+// pacer spaces data segments at the controller's pacing rate without a
+// timer per segment: a token bucket of at most one quantum (about 2 ms of
+// data, at most a 64 KB GSO run) refills at the rate. While the bucket
+// holds a segment Poll sends; when it is empty Poll returns nothing and
+// the release time is the pace timer, part of NextDeadline, so the
+// caller's one timer wakes the connection when the next quantum may leave. A caller that drains Poll in
+// one go therefore gets quantum-sized runs, the unit GSO wants.
+type pacer struct {
+	budget float64       // bytes that may leave now
+	last   time.Duration // time of the latest refill
+	primed bool
+}
+
+// pacingQuantumTime is the burst the pacer allows, in time at the rate.
+const pacingQuantumTime = 2 * time.Millisecond
+
+// pacingQuantum is what a pacer at rate bytes/s may send back to back:
+// about 2 ms of data, at least two segments and at most one 64 KB GSO run
+// (Linux sizes its TSO bursts to about 1 ms; the extra millisecond absorbs
+// timer lateness, which a bucket that overflows would turn into lost rate).
+func pacingQuantum(rate float64, mss int) int {
+	q := int(rate * pacingQuantumTime.Seconds())
+	return min(max(q, 2*mss), max(65000/mss, 2)*mss)
+}
+
+// paced reports whether the pacer lets a data segment leave at now. When
+// it does not, it sets the release time.
+func (t *TCB) paced(now time.Duration) bool {
+	rate := t.cc.PacingRate()
+	if rate <= 0 {
+		t.stopTimers(timerPace)
+		return true
+	}
+	p := &t.pace
+	q := float64(pacingQuantum(rate, t.mss))
+	if !p.primed {
+		p.primed, p.budget = true, q
+	} else if now > p.last {
+		p.budget = min(q, p.budget+rate*(now-p.last).Seconds())
+	}
+	p.last = max(p.last, now)
+	if p.budget >= float64(t.mss) {
+		t.stopTimers(timerPace)
+		return true
+	}
+	wait := time.Duration((float64(t.mss) - p.budget) / rate * float64(time.Second))
+	t.setTimer(timerPace, now+max(wait, time.Microsecond))
+	return false
+}
+
+// spend takes n bytes from the bucket (no-op when not pacing).
+func (p *pacer) spend(n int) {
+	if p.primed {
+		p.budget -= float64(n)
+	}
+}
