@@ -1,18 +1,14 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -203,49 +199,15 @@ func startRelay(ctx context.Context, sub *pflag.FlagSet, cfg labnet.Config) erro
 	if err != nil {
 		return err
 	}
-	args := []string{"labnet", "relay"}
+	argv := []string{self, "labnet", "relay"}
 	sub.Visit(func(f *pflag.Flag) {
 		v := f.Value.String()
 		if f.Name == "rate" {
 			v = strconv.FormatInt(cfg.Rate, 10) // exact, not as printed
 		}
-		args = append(args, "--"+f.Name+"="+v)
+		argv = append(argv, "--"+f.Name+"="+v)
 	})
-	if err := os.MkdirAll(filepath.Dir(labnet.LogFile(cfg.ID)), 0o755); err != nil {
-		return err
-	}
-	logf, err := os.Create(labnet.LogFile(cfg.ID))
-	if err != nil {
-		return err
-	}
-	defer logf.Close()
-	cmd := exec.Command(self, args...)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	deadline := time.NewTimer(10 * time.Second)
-	defer deadline.Stop()
-	for {
-		if _, err := os.Stat(labnet.PIDFile(cfg.ID)); err == nil {
-			return nil
-		}
-		select {
-		case <-exited:
-			b, _ := os.ReadFile(labnet.LogFile(cfg.ID))
-			return fmt.Errorf("the relay failed: %s", bytes.TrimSpace(b))
-		case <-deadline.C:
-			cmd.Process.Kill()
-			return errors.New("the relay did not start within 10s")
-		case <-ctx.Done():
-			cmd.Process.Kill()
-			return ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	return labnet.StartRelay(ctx, cfg.ID, argv)
 }
 
 // labnetRelay is the relay process: the emulator in the lab's path until
@@ -362,56 +324,12 @@ func labnetRun(ctx context.Context, o *labnetOptions, cfg labnet.Config, args []
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
-	start := func(h labnet.Host, argv []string) (*exec.Cmd, <-chan error, error) {
-		cmd := l.Command(ctx, h, argv[0], argv[1:]...)
-		cmd.Stdout = &prefixWriter{w: e.stdout, prefix: "[" + string(h) + "] "}
-		cmd.Stderr = &prefixWriter{w: e.stderr, prefix: "[" + string(h) + "] "}
-		if err := cmd.Start(); err != nil {
-			return nil, nil, fmt.Errorf("%s: %w", h, err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- cmd.Wait() }()
-		return cmd, done, nil
-	}
-	srv, srvDone, err := start(labnet.Server, serverArgs)
+	res, err := l.Run(ctx, labnet.RunConfig{Server: serverArgs, Client: clientArgs, ClientAfter: clientAfter,
+		Grace: grace, Stdout: e.stdout, Stderr: e.stderr})
 	if err != nil {
 		return err
 	}
-	var srvErr error
-	srvEnded := false
-	select {
-	case srvErr = <-srvDone:
-		srvEnded = true
-	case <-time.After(clientAfter):
-	case <-ctx.Done():
-	}
-	var cliErr error
-	if !srvEnded && ctx.Err() == nil {
-		_, cliDone, err := start(labnet.Client, clientArgs)
-		if err != nil {
-			srv.Cancel()
-			<-srvDone
-			return err
-		}
-		cliErr = <-cliDone
-	}
-	stopped := false
-	if !srvEnded {
-		select {
-		case srvErr = <-srvDone:
-		case <-time.After(grace):
-			stopped = true
-			srv.Process.Signal(syscall.SIGTERM)
-			select {
-			case srvErr = <-srvDone:
-			case <-time.After(2 * time.Second):
-				srv.Cancel()
-				srvErr = <-srvDone
-			}
-		case <-ctx.Done():
-			srvErr = <-srvDone
-		}
-	}
+	cliErr, srvErr, stopped := res.ClientErr, res.ServerErr, res.Stopped
 	if up, down, ok := l.EmulatorStats(); ok {
 		fmt.Fprintf(e.stderr, "tju labnet: emulator up (client -> server): %v\n", up)
 		fmt.Fprintf(e.stderr, "tju labnet: emulator down (server -> client): %v\n", down)
@@ -433,37 +351,4 @@ func labnetRun(ctx context.Context, o *labnetOptions, cfg labnet.Config, args []
 		fmt.Fprintf(e.stderr, "tju labnet: the server was still running %v after the client ended: stopped\n", grace)
 	}
 	return errors.Join(errs...)
-}
-
-// prefixWriter writes each line with a prefix.
-type prefixWriter struct {
-	mu     sync.Mutex
-	w      io.Writer
-	prefix string
-	mid    bool // in the middle of a line
-}
-
-func (p *prefixWriter) Write(b []byte) (int, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	n := len(b)
-	var out bytes.Buffer
-	for len(b) > 0 {
-		if !p.mid {
-			out.WriteString(p.prefix)
-		}
-		i := bytes.IndexByte(b, '\n')
-		if i < 0 {
-			out.Write(b)
-			p.mid = true
-			break
-		}
-		out.Write(b[:i+1])
-		p.mid = false
-		b = b[i+1:]
-	}
-	if _, err := p.w.Write(out.Bytes()); err != nil {
-		return 0, err
-	}
-	return n, nil
 }
