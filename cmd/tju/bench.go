@@ -371,24 +371,29 @@ func benchClient(ctx context.Context, o *benchOptions, e *env, addr string, p pe
 		out = io.Discard
 	}
 	peer := fmt.Sprintf("%s/%d", hostport, port)
-	cc := cfgName(t.cfg)
-	printBenchHead(out, p, peer, cc)
+	var head sync.Once // printed once connected, not before a failure
 	p.OnInterval = func(iv perf.Interval) { printInterval(out, iv) }
 	p.OnLatency = func(iv perf.LatencyInterval) {
 		fmt.Fprintf(out, "  %s  %9d  %8.0f  %8s  %8s\n", span(iv.Start, iv.End), iv.Requests,
 			float64(iv.Requests)/(iv.End-iv.Start).Seconds(), formatDuration(iv.P50), formatDuration(iv.P99))
 	}
+	var dialErr error
 	dialer := func(ctx context.Context) (net.Conn, error) {
 		c, err := dial(ctx, ep, hostport, port, o.timeout)
 		if err != nil {
+			dialErr = err // worded by dial already
 			return nil, err
 		}
 		t.conns.add(c)
+		head.Do(func() { printBenchHead(out, p, peer, cfgName(t.cfg)) })
 		return c, nil
 	}
 	res, err := perf.Run(ctx, dialer, p)
-	if err != nil {
-		return connError(ctx, "bench", err)
+	switch {
+	case err != nil && err == dialErr:
+		return err
+	case err != nil:
+		return connError(ctx, "the test failed", err)
 	}
 	stopStats()
 	if err := t.Close(); err != nil {

@@ -241,7 +241,7 @@ func dial(ctx context.Context, ep *tju.Endpoint, addr string, port uint16, timeo
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, tju.ErrConnTimeout):
 		return nil, fmt.Errorf("no answer from %s within %v: is a receiver (tju recv, tju bench server) running there, on that UDP port and TJU port? (--timeout sets how long to wait)", where, timeout)
 	case errors.Is(err, tju.ErrPortUnreachable):
-		return nil, fmt.Errorf("nothing listens on UDP %s (its host answered ICMP port unreachable): is a receiver (tju recv, tju bench server) running there, on that UDP port?", addr)
+		return nil, fmt.Errorf("nothing listens at %s: its host answered ICMP port unreachable (is tju recv or tju bench -s running there, on that UDP port?)", addr)
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return nil, fmt.Errorf("%s refused the connection: its endpoint is up but nothing listens on TJU port %d (see --port)", addr, port)
 	}

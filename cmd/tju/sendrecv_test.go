@@ -353,3 +353,29 @@ func TestRecvKeepSurvivesAnInterruptedSender(t *testing.T) {
 		t.Fatalf("recv --keep: exit %d:\n%s", r.code, r.stderr)
 	}
 }
+
+// TestSendToAClosedPortFailsAtOnce: with nothing on the peer's UDP port,
+// the kernel's ICMP port unreachable ends the send at once (in well under
+// a second on loopback) with words that say so, long before --timeout.
+func TestSendToAClosedPortFailsAtOnce(t *testing.T) {
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := pc.LocalAddr().String()
+	pc.Close() // nothing listens there now
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, args := range [][]string{{"send", "--timeout", "30s", addr}, {"bench", "--timeout", "30s", "-c", addr}} {
+		start := time.Now()
+		r := runCmd(ctx, []byte("x"), args...)
+		el := time.Since(start)
+		if r.code != 1 || !strings.Contains(r.stderr.String(), "nothing listens at "+addr) || strings.Contains(r.stderr.String(), "no answer") {
+			t.Errorf("tju %q: exit %d after %v, want 1 and \"nothing listens at %s\":\n%s", args, r.code, el, addr, r.stderr)
+		}
+		if strings.Contains(r.stdout.String(), "interval") {
+			t.Errorf("tju %q printed a test header before failing to connect:\n%s", args, r.stdout)
+		}
+		t.Logf("tju %q failed after %v", args, el)
+	}
+}
