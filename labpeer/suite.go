@@ -268,6 +268,7 @@ func (rep *Report) WriteText(w io.Writer, verbose bool) {
 	fmt.Fprintf(w, "tju conform: %s, shape %s\n\n", what, rep.Shape)
 	count := map[string][2]int{}
 	var order []string
+	told := map[string]bool{} // findings are printed where first seen
 	for _, r := range rep.Results {
 		g := r.Group.String()
 		if _, ok := count[g]; !ok {
@@ -287,7 +288,10 @@ func (rep *Report) WriteText(w io.Writer, verbose bool) {
 			fmt.Fprintf(w, "      note: %s\n", n)
 		}
 		for _, f := range r.Findings {
-			fmt.Fprintf(w, "      beyond the grader: %s\n", f.Text)
+			if !told[f.Code] {
+				told[f.Code] = true
+				fmt.Fprintf(w, "      beyond the grader: %s\n", f.Text)
+			}
 		}
 		if verbose && rep.steps[r.Check] != "" {
 			fmt.Fprintf(w, "      steps:\n%s", indent(rep.steps[r.Check], "        "))
