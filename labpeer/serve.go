@@ -102,8 +102,18 @@ func (v Serve) serve(r *run) error {
 			return err
 		}
 	}
+	// However busy the implementation keeps it, the teardown ends within
+	// four idle periods (a peer retransmitting what Serve cannot place
+	// must not hold it for ever).
+	giveUp := time.Now().Add(4 * idle)
 	for !(finAcked && ackedFin) {
+		if !time.Now().Before(giveUp) {
+			return r.fail(v.What, "the teardown to complete", fmt.Sprintf("not complete after %v", 4*idle))
+		}
 		deadline := time.Now().Add(idle)
+		if giveUp.Before(deadline) {
+			deadline = giveUp
+		}
 		if finSent && !finAcked && finAt.Add(time.Second).Before(deadline) {
 			deadline = finAt.Add(time.Second)
 		}
