@@ -31,6 +31,7 @@ type JSONStart struct {
 	TestStart    JSONTestStart   `json:"test_start"`
 }
 
+// JSONConnected is one of iperf3's start.connected: a stream's two addresses.
 type JSONConnected struct {
 	Socket     int    `json:"socket"`
 	LocalHost  string `json:"local_host"`
@@ -39,16 +40,19 @@ type JSONConnected struct {
 	RemotePort int    `json:"remote_port"`
 }
 
+// JSONTimestamp is iperf3's start.timestamp.
 type JSONTimestamp struct {
 	Time     string `json:"time"`
 	TimeSecs int64  `json:"timesecs"`
 }
 
+// JSONHostPort is iperf3's start.connecting_to.
 type JSONHostPort struct {
 	Host string `json:"host"`
 	Port int    `json:"port"`
 }
 
+// JSONTestStart is iperf3's start.test_start: what the test was asked to do.
 type JSONTestStart struct {
 	Protocol   string  `json:"protocol"`
 	NumStreams int     `json:"num_streams"`
@@ -67,19 +71,27 @@ type JSONInterval struct {
 	Sum     JSONIntervalStream   `json:"sum"`
 }
 
-type JSONIntervalStream struct {
+// JSONSpan is what iperf3's interval and total records share: a stream
+// (its socket; 0 in a sum) and what it moved when.
+type JSONSpan struct {
 	Socket        int     `json:"socket,omitempty"`
 	Start         float64 `json:"start"`
 	End           float64 `json:"end"`
 	Seconds       float64 `json:"seconds"`
 	Bytes         uint64  `json:"bytes"`
 	BitsPerSecond float64 `json:"bits_per_second"`
-	Retransmits   uint64  `json:"retransmits"`
-	SndCwnd       int     `json:"snd_cwnd,omitempty"`
-	RTT           int64   `json:"rtt,omitempty"`
-	RTTVar        int64   `json:"rttvar,omitempty"`
-	Omitted       bool    `json:"omitted"`
-	Sender        bool    `json:"sender"`
+}
+
+// JSONIntervalStream is one stream, or the sum, in one of iperf3's
+// intervals.
+type JSONIntervalStream struct {
+	JSONSpan
+	Retransmits uint64 `json:"retransmits"`
+	SndCwnd     int    `json:"snd_cwnd,omitempty"`
+	RTT         int64  `json:"rtt,omitempty"`
+	RTTVar      int64  `json:"rttvar,omitempty"`
+	Omitted     bool   `json:"omitted"`
+	Sender      bool   `json:"sender"`
 }
 
 // JSONEnd is iperf3's "end".
@@ -91,6 +103,7 @@ type JSONEnd struct {
 	ReceiverCongestion string          `json:"receiver_tcp_congestion,omitempty"`
 }
 
+// JSONEndStream is one of iperf3's end.streams: a stream's totals at each end.
 type JSONEndStream struct {
 	Sender   JSONSum `json:"sender"`
 	Receiver JSONSum `json:"receiver"`
@@ -98,17 +111,12 @@ type JSONEndStream struct {
 
 // JSONSum is a stream's or the test's totals at one end.
 type JSONSum struct {
-	Socket        int     `json:"socket,omitempty"`
-	Start         float64 `json:"start"`
-	End           float64 `json:"end"`
-	Seconds       float64 `json:"seconds"`
-	Bytes         uint64  `json:"bytes"`
-	BitsPerSecond float64 `json:"bits_per_second"`
-	Retransmits   *uint64 `json:"retransmits,omitempty"` // sender only
-	MaxSndCwnd    int     `json:"max_snd_cwnd,omitempty"`
-	MinRTT        int64   `json:"min_rtt,omitempty"`
-	MeanRTT       int64   `json:"mean_rtt,omitempty"`
-	Sender        bool    `json:"sender"`
+	JSONSpan
+	Retransmits *uint64 `json:"retransmits,omitempty"` // sender only
+	MaxSndCwnd  int     `json:"max_snd_cwnd,omitempty"`
+	MinRTT      int64   `json:"min_rtt,omitempty"`
+	MeanRTT     int64   `json:"mean_rtt,omitempty"`
+	Sender      bool    `json:"sender"`
 }
 
 // JSONTJU is what tju reports beyond iperf3's fields.
@@ -131,6 +139,7 @@ type JSONLatency struct {
 	Intervals         []JSONLatencyInterval `json:"intervals"`
 }
 
+// JSONLatencySummary describes round-trip times, in microseconds.
 type JSONLatencySummary struct {
 	Min  float64 `json:"min"`
 	Mean float64 `json:"mean"`
@@ -140,6 +149,7 @@ type JSONLatencySummary struct {
 	Max  float64 `json:"max"`
 }
 
+// JSONLatencyInterval is one interval of a latency test.
 type JSONLatencyInterval struct {
 	Start    float64 `json:"start"`
 	End      float64 `json:"end"`
@@ -228,16 +238,16 @@ func (r *Result) JSON(version, cc string) *JSON {
 }
 
 func intervalJSON(socket int, s IntervalStream) JSONIntervalStream {
-	return JSONIntervalStream{Socket: socket, Start: s.Start.Seconds(), End: s.End.Seconds(), Seconds: s.Seconds(),
-		Bytes: s.Bytes, BitsPerSecond: s.BitsPerSecond(), Retransmits: s.Retransmits, SndCwnd: s.Cwnd,
+	return JSONIntervalStream{JSONSpan: JSONSpan{Socket: socket, Start: s.Start.Seconds(), End: s.End.Seconds(), Seconds: s.Seconds(),
+		Bytes: s.Bytes, BitsPerSecond: s.BitsPerSecond()}, Retransmits: s.Retransmits, SndCwnd: s.Cwnd,
 		RTT: s.RTT.Microseconds(), RTTVar: s.RTTVar.Microseconds(), Sender: s.Sender}
 }
 
 // sumJSON writes one end's totals; iperf3's "sender" field says whether
 // the client is the sender, in both.
 func sumJSON(socket int, t Totals, sendingEnd, clientSends bool) JSONSum {
-	j := JSONSum{Socket: socket, End: t.Elapsed.Seconds(), Seconds: t.Elapsed.Seconds(), Bytes: t.Bytes,
-		BitsPerSecond: t.BitsPerSecond(), Sender: clientSends}
+	j := JSONSum{JSONSpan: JSONSpan{Socket: socket, End: t.Elapsed.Seconds(), Seconds: t.Elapsed.Seconds(), Bytes: t.Bytes,
+		BitsPerSecond: t.BitsPerSecond()}, Sender: clientSends}
 	if sendingEnd {
 		r := t.Retransmits
 		j.Retransmits = &r

@@ -220,10 +220,7 @@ func benchParamsFrom(o *benchOptions, loopback bool) (perf.Test, error) {
 
 // benchServer serves tests until ctx ends (or one test with --once).
 func benchServer(ctx context.Context, o *benchOptions, e *env) error {
-	if err := checkUDPAddr("--listen", o.listen); err != nil {
-		return err
-	}
-	t, err := newTransport(&o.transportOptions, e, trace.RoleServer)
+	t, err := newServer(&o.transportOptions, e, o.listen)
 	if err != nil {
 		return err
 	}
@@ -335,14 +332,9 @@ func benchLoopback(ctx context.Context, o *benchOptions, e *env, p perf.Test) er
 
 // benchClient runs one test against the server at addr.
 func benchClient(ctx context.Context, o *benchOptions, e *env, addr string, p perf.Test) error {
-	hostport, inAddr, err := splitPeer("server address", addr)
+	hostport, inAddr, err := splitPeer("server address", addr, o.bind)
 	if err != nil {
 		return err
-	}
-	if o.bind != "" {
-		if err := checkUDPAddr("--bind", o.bind); err != nil {
-			return err
-		}
 	}
 	t, err := newTransport(&o.transportOptions, e, trace.RoleClient)
 	if err != nil {
@@ -353,16 +345,11 @@ func benchClient(ctx context.Context, o *benchOptions, e *env, addr string, p pe
 	if err != nil {
 		return err
 	}
-	ep, err := tju.OpenEndpoint(bindAddress(ctx, o.bind, hostport), t.cfg)
-	if err != nil {
-		return fmt.Errorf("cannot open the local endpoint: %w", inWords(err))
-	}
-	defer ep.Close()
-	stopMetrics, err := t.serve(ep)
+	ep, closeEP, err := t.openClient(ctx, o.bind, hostport)
 	if err != nil {
 		return err
 	}
-	defer stopMetrics()
+	defer closeEP()
 	stopStats := startStats(ctx, t.con, t.stats, &t.conns)
 	defer stopStats()
 

@@ -141,6 +141,34 @@ func newTransport(o *transportOptions, e *env, role string) (*transport, error) 
 	return t, nil
 }
 
+// newServer makes the transport of a server-side command (recv, bench -s)
+// after checking its --listen address.
+func newServer(o *transportOptions, e *env, listen string) (*transport, error) {
+	if err := checkUDPAddr("--listen", listen); err != nil {
+		return nil, err
+	}
+	return newTransport(o, e, trace.RoleServer)
+}
+
+// openClient opens a client's endpoint at bind (empty: a free port of the
+// peer's family, or the lab's UDP port with --lab) and serves --metrics
+// for it. The returned function closes both.
+func (t *transport) openClient(ctx context.Context, bind, peer string) (*tju.Endpoint, func(), error) {
+	if bind == "" && t.lab {
+		bind = fmt.Sprintf(":%d", tju.LabUDPPort) // a lab host's one UDP port
+	}
+	ep, err := tju.OpenEndpoint(bindAddress(ctx, bind, peer), t.cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot open the local endpoint: %w", inWords(err))
+	}
+	stopMetrics, err := t.serve(ep)
+	if err != nil {
+		ep.Close()
+		return nil, nil, err
+	}
+	return ep, func() { stopMetrics(); ep.Close() }, nil
+}
+
 // checkInterval reports a reporting interval that is negative or so short
 // that printing would be all the command does.
 func checkInterval(flag string, d time.Duration) error {
@@ -188,11 +216,15 @@ func (t *transport) traceNote(role string) string {
 // splitPeer reads HOST[:PORT][/TJUPORT] for send and bench client: the UDP
 // address of the peer's endpoint (port 20218, the lab's, if omitted) and
 // the TJU port, 0 if not given. Its errors are usage errors.
-func splitPeer(what, s string) (hostport string, tjuPort uint16, err error) {
+// bind, if not empty, is the client's --bind, checked too.
+func splitPeer(what, s, bind string) (hostport string, tjuPort uint16, err error) {
 	hostport, tjuPort, err = tju.ParseAddr(s)
 	var ae *tju.AddrError
 	if errors.As(err, &ae) {
 		return "", 0, usagef("%s %q: %s", what, s, ae.Why)
+	}
+	if err == nil && bind != "" {
+		err = checkUDPAddr("--bind", bind)
 	}
 	return hostport, tjuPort, err
 }

@@ -113,10 +113,7 @@ error, 130 when interrupted before the transfer ended.`,
 }
 
 func runRecv(ctx context.Context, o *recvOptions, e *env) error {
-	if err := checkUDPAddr("--listen", o.listen); err != nil {
-		return err
-	}
-	t, err := newTransport(&o.transportOptions, e, trace.RoleServer)
+	t, err := newServer(&o.transportOptions, e, o.listen)
 	if err != nil {
 		return err
 	}

@@ -99,14 +99,9 @@ the file fails, 2 for a usage error, 130 when interrupted.`,
 }
 
 func runSend(ctx context.Context, o *sendOptions, portGiven bool, args []string, e *env) error {
-	hostport, inAddr, err := splitPeer("receiver address", args[0])
+	hostport, inAddr, err := splitPeer("receiver address", args[0], o.bind)
 	if err != nil {
 		return err
-	}
-	if o.bind != "" {
-		if err := checkUDPAddr("--bind", o.bind); err != nil {
-			return err
-		}
 	}
 	timeout := o.timeout
 	if timeout <= 0 {
@@ -133,20 +128,11 @@ func runSend(ctx context.Context, o *sendOptions, portGiven bool, args []string,
 	}
 	defer in.Close()
 
-	bind := o.bind
-	if bind == "" && t.lab {
-		bind = fmt.Sprintf(":%d", tju.LabUDPPort) // a lab host's one UDP port
-	}
-	ep, err := tju.OpenEndpoint(bindAddress(ctx, bind, hostport), t.cfg)
-	if err != nil {
-		return fmt.Errorf("cannot open the local endpoint: %w", inWords(err))
-	}
-	defer ep.Close()
-	stopMetrics, err := t.serve(ep)
+	ep, closeEP, err := t.openClient(ctx, o.bind, hostport)
 	if err != nil {
 		return err
 	}
-	defer stopMetrics()
+	defer closeEP()
 
 	t.log.Debug("connecting", "to", hostport, "tju_port", port, "local", ep.Addr().String())
 	c, err := dial(ctx, ep, hostport, port, timeout)
