@@ -218,6 +218,12 @@ func (c *Client) Answer(s Symbol) Step {
 	if c.cfg.MaxRestarts >= 0 && c.restarts > c.cfg.MaxRestarts {
 		return c.fail(fmt.Errorf("%w (%d times)", ErrTooManyRestarts, c.restarts-1))
 	}
+	// A damaged message is most often a retry read twice: the server was
+	// kept from answering for longer than the retry timeout (a loaded
+	// machine), and its answer to the original came after the retry, so
+	// Latency did not see the stall. Wait twice as long before a retry
+	// from now on.
+	c.base = min(2*c.base, c.cfg.MaxRetry)
 	return c.sleep(EventRestarted)
 }
 

@@ -325,3 +325,22 @@ func BenchmarkCoreExchange(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(exchanges), "ns/exchange")
 }
+
+func TestEveryRestartDoublesTheRetryTimeoutUpToTheCap(t *testing.T) {
+	c := NewClient([]byte("x"), ClientConfig{MaxRestarts: -1})
+	want := DefaultRetry
+	for range 8 {
+		st := c.Start()
+		if st.Wait != want {
+			t.Fatalf("knock waits %v, want %v", st.Wait, want)
+		}
+		c.Answer(Accept) // accepted: the first flag follows
+		if st = c.Answer(Reject); st.Op != OpSleep {
+			t.Fatalf("a reject mid-message: %+v, want a sleep before starting over", st)
+		}
+		want = min(2*want, DefaultMaxRetry)
+	}
+	if want != DefaultMaxRetry {
+		t.Fatalf("the test never reached the cap")
+	}
+}
