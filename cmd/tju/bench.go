@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -105,11 +106,12 @@ interrupted.`,
 	fs.BoolVarP(&o.once, "once", "1", false, "server: exit after one test")
 	fs.StringVar(&o.readyFile, "ready-file", "", "server: once listening, write the address to dial (UDP address/TJU port) into `FILE`")
 	fs.StringVarP(&o.mode, "mode", "m", "throughput", "client: what to measure, a `MODE`: throughput or latency")
-	fs.DurationVarP(&o.duration, "time", "t", 10*time.Second, "client: how long the test runs, a `DURATION` (loopback: 3s)")
+	o.duration, o.interval = 10*time.Second, time.Second
+	fs.VarP((*seconds)(&o.duration), "time", "t", "client: how long the test runs, a `DURATION` like 10s, or seconds as iperf3 takes them (-t 10); loopback: 3s")
 	fs.VarP(&o.size, "size", "n", "client, throughput: send this `SIZE` instead of running for --time (1GiB)")
 	fs.IntVarP(&o.count, "count", "k", 0, "client, latency: send `N` requests instead of running for --time")
 	fs.VarP(&o.msgSize, "msg-size", "l", "client, latency: the `SIZE` of each request and response")
-	fs.DurationVarP(&o.interval, "interval", "i", time.Second, "client: print a line every `INTERVAL` (0: none)")
+	fs.VarP((*seconds)(&o.interval), "interval", "i", "client: print a line every `INTERVAL`, like 1s or 0.5 (0: none)")
 	fs.BoolVarP(&o.json, "json", "J", false, "client: print the result as JSON, in iperf3's -J schema (tju's own figures under \"tju\")")
 	fs.BoolVarP(&o.reverse, "reverse", "R", false, "client, throughput: the server sends and the client receives (as iperf3 -R)")
 	fs.IntVarP(&o.parallel, "parallel", "P", 1, "client, throughput: run `N` parallel connections (as iperf3 -P)")
@@ -118,6 +120,25 @@ interrupted.`,
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "client: give up connecting after this `DURATION`")
 	o.addFlags(fs, false)
 	return cmd
+}
+
+// seconds is a duration flag that also takes a plain number of seconds,
+// as iperf3's -t and -i do.
+type seconds time.Duration
+
+func (v *seconds) String() string { return time.Duration(*v).String() }
+func (v *seconds) Type() string   { return "DURATION" }
+func (v *seconds) Set(s string) error {
+	if d, err := time.ParseDuration(s); err == nil {
+		*v = seconds(d)
+		return nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || f > 1e9 {
+		return errors.New("want a duration like 10s or 500ms, or a number of seconds like 10")
+	}
+	*v = seconds(f * float64(time.Second))
+	return nil
 }
 
 func runBench(ctx context.Context, o *benchOptions, args []string, e *env) error {

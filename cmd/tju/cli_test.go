@@ -112,3 +112,27 @@ func TestHelpStyle(t *testing.T) {
 		}
 	}
 }
+
+// TestBenchTakesIperf3Seconds: "-t 10" and "-i 0.5" are seconds, as iperf3
+// reads them; Go durations work too.
+func TestBenchTakesIperf3Seconds(t *testing.T) {
+	cmd := newBenchCommand(&env{})
+	for _, tc := range []struct {
+		args     []string
+		time, iv time.Duration
+	}{
+		{[]string{"-t", "10", "-i", "0.5"}, 10 * time.Second, 500 * time.Millisecond},
+		{[]string{"--time=1m", "--interval", "250ms"}, time.Minute, 250 * time.Millisecond},
+	} {
+		if err := cmd.ParseFlags(tc.args); err != nil {
+			t.Fatalf("%q: %v", tc.args, err)
+		}
+		if got, iv := cmd.Flags().Lookup("time").Value.String(), cmd.Flags().Lookup("interval").Value.String(); got != tc.time.String() || iv != tc.iv.String() {
+			t.Errorf("%q: --time %s, --interval %s; want %v, %v", tc.args, got, iv, tc.time, tc.iv)
+		}
+	}
+	r := runCmd(context.Background(), nil, "bench", "-c", "h", "-t", "soon")
+	if r.code != 2 || !strings.Contains(r.stderr.String(), `--time "soon": want a duration like 10s or 500ms, or a number of seconds`) {
+		t.Errorf("-t soon: exit %d\n%s", r.code, r.stderr)
+	}
+}
