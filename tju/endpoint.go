@@ -223,7 +223,7 @@ func (e *Endpoint) releaseIfUnused() {
 func (e *Endpoint) readLoop() {
 	buf := make([]byte, 1<<16)
 	oob := make([]byte, 128)
-	var b burst
+	var b segRun
 	for {
 		var (
 			n, seg int
@@ -271,15 +271,15 @@ func (e *Endpoint) readLoop() {
 	}
 }
 
-// burst carries a run of segments for one connection through the engine
+// segRun carries a run of segments for one connection through the engine
 // under one lock acquisition, so that the connection answers the whole run
 // at once (one ACK for a run of data segments).
-type burst struct {
+type segRun struct {
 	c   *Conn
 	now time.Duration
 }
 
-func (b *burst) flush() {
+func (b *segRun) flush() {
 	if b.c != nil {
 		b.c.afterLocked(b.now)
 		b.c.mu.Unlock()
@@ -294,7 +294,7 @@ func (e *Endpoint) isClosed() bool {
 }
 
 // input demultiplexes one datagram.
-func (e *Endpoint) input(d []byte, from netip.AddrPort, b *burst) {
+func (e *Endpoint) input(d []byte, from netip.AddrPort, b *segRun) {
 	e.stats.datagramsIn.Add(1)
 	e.stats.bytesIn.Add(uint64(len(d)))
 	var seg wire.Segment

@@ -38,6 +38,16 @@ func established(t *testing.T) *pair {
 	return newPair(t, testConfig(5678, 1234, 1000), testConfig(1234, 5678, 7000))
 }
 
+// halfClosed returns a pair whose active side closed: a in FIN_WAIT_2, b in
+// CLOSE_WAIT.
+func halfClosed(t *testing.T) *pair {
+	p := established(t)
+	p.a.Close(p.now)
+	p.poll()
+	p.exchange()
+	return p
+}
+
 func TestSynSentSynAckToEstablished(t *testing.T) {
 	p := handshakeStart(t)
 	wantState(t, "active", p.a, SynSent, nil)
@@ -175,10 +185,7 @@ func TestFinWait1FinAckToTimeWait(t *testing.T) {
 }
 
 func TestFinWait2FinToTimeWait(t *testing.T) {
-	p := established(t)
-	p.a.Close(p.now)
-	p.poll()
-	p.exchange()
+	p := halfClosed(t)
 	wantState(t, "closer", p.a, FinWait2, nil)
 	p.b.Close(p.now)
 	p.poll()
@@ -187,10 +194,7 @@ func TestFinWait2FinToTimeWait(t *testing.T) {
 }
 
 func TestCloseWaitCloseToLastAckThenAckToClosed(t *testing.T) {
-	p := established(t)
-	p.a.Close(p.now)
-	p.poll()
-	p.exchange()
+	p := halfClosed(t)
 	wantState(t, "peer", p.b, CloseWait, nil)
 	p.b.Close(p.now)
 	wantState(t, "peer", p.b, LastAck, nil)
@@ -204,10 +208,7 @@ func TestCloseWaitCloseToLastAckThenAckToClosed(t *testing.T) {
 }
 
 func TestTimeWaitTimeoutToClosed(t *testing.T) {
-	p := established(t)
-	p.a.Close(p.now)
-	p.poll()
-	p.exchange()
+	p := halfClosed(t)
 	p.b.Close(p.now)
 	p.poll()
 	p.exchange()
@@ -220,10 +221,7 @@ func TestTimeWaitTimeoutToClosed(t *testing.T) {
 }
 
 func TestTimeWaitRetransmittedFinIsAckedAndRestartsTimer(t *testing.T) {
-	p := established(t)
-	p.a.Close(p.now)
-	p.poll()
-	p.exchange()
+	p := halfClosed(t)
 	p.b.Close(p.now)
 	p.poll()
 	fin := append([]byte(nil), p.out[1][0]...)
