@@ -50,6 +50,7 @@ type Info struct {
 	Retransmits     uint64 // segments retransmitted
 	Timeouts        uint64 // retransmission timeouts
 	FastRecoveries  uint64 // loss recoveries entered on duplicate ACKs or SACK
+	TailLossProbes  uint64 // tail loss probes sent (RFC 8985 section 7)
 	DuplicateSegs   uint64 // segments received that brought no new byte
 	DroppedNoChksum uint64 // segments dropped for lacking the negotiated checksum
 	DroppedBadMAC   uint64 // segments dropped for failing or lacking the negotiated MAC
@@ -62,7 +63,7 @@ func infoFrom(i tcb.Info) Info {
 		MSS: i.MSS, Extensions: i.Extensions,
 		BytesSent: i.BytesSent, BytesAcked: i.BytesAcked, BytesReceived: i.BytesReceived,
 		SegmentsSent: i.SegsSent, SegmentsRecv: i.SegsReceived, Retransmits: i.SegsRetrans,
-		Timeouts: i.Timeouts, FastRecoveries: i.FastRecovery, DuplicateSegs: i.DupSegsRecv,
+		Timeouts: i.Timeouts, FastRecoveries: i.FastRecovery, TailLossProbes: i.TLPs, DuplicateSegs: i.DupSegsRecv,
 		DroppedNoChksum: i.DroppedNoCRC,
 		DroppedBadMAC:   i.DroppedBadMAC,
 	}
