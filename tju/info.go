@@ -35,12 +35,13 @@ type Info struct {
 	MinRTT time.Duration // smallest RTT sample
 	RTO    time.Duration // retransmission timeout in force, backoff included
 
-	Cwnd       int  // congestion window, bytes
-	Ssthresh   int  // slow-start threshold, bytes
-	SendWindow int  // the peer's advertised window, bytes
-	RecvWindow int  // our free receive buffer, bytes
-	MSS        int  // payload bytes per segment
-	Extensions bool // window scaling, SACK and checksums negotiated
+	Cwnd       int     // congestion window, bytes
+	Ssthresh   int     // slow-start threshold, bytes
+	SendWindow int     // the peer's advertised window, bytes
+	RecvWindow int     // our free receive buffer, bytes
+	MSS        int     // payload bytes per segment
+	Extensions bool    // window scaling, SACK and checksums negotiated
+	PacingRate float64 // bytes per second the sender paces at; 0: not paced
 
 	BytesSent       uint64 // payload bytes transmitted, retransmissions included
 	BytesAcked      uint64 // payload bytes the peer acknowledged
@@ -60,7 +61,7 @@ func infoFrom(i tcb.Info) Info {
 	return Info{
 		State: State(i.State), SRTT: i.SRTT, RTTVar: i.RTTVar, MinRTT: i.MinRTT, RTO: i.RTO,
 		Cwnd: i.Cwnd, Ssthresh: i.Ssthresh, SendWindow: i.SendWindow, RecvWindow: i.RecvWindow,
-		MSS: i.MSS, Extensions: i.Extensions,
+		MSS: i.MSS, Extensions: i.Extensions, PacingRate: i.PacingRate,
 		BytesSent: i.BytesSent, BytesAcked: i.BytesAcked, BytesReceived: i.BytesReceived,
 		SegmentsSent: i.SegsSent, SegmentsRecv: i.SegsReceived, Retransmits: i.SegsRetrans,
 		Timeouts: i.Timeouts, FastRecoveries: i.FastRecovery, TailLossProbes: i.TLPs, DuplicateSegs: i.DupSegsRecv,
