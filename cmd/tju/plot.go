@@ -40,7 +40,7 @@ func newPlotCommand(e *env) *cobra.Command {
 framework write them (client.event.trace, server.event.trace; "-" reads
 standard input), and draws for each trace every chart it has the events for:
 
-  cwnd        congestion window in KB and segments of 1375 bytes, with the
+  cwnd        congestion window in kB and segments of the trace's MSS, with the
               slow-start threshold (SSTH) and the CWND event types marked
   rwnd        receive window (the receiver's free buffer)
   swnd        send window
