@@ -143,3 +143,30 @@ func TestMemoryTimeWaitIsSmall(t *testing.T) {
 		}
 	})
 }
+
+// An idle connection keeps the buffers it grew during its transfer only
+// until it goes quiet: at the first keep-alive probe (15 s of silence) it
+// gives the empty ones back, so an idle connection costs about what a
+// closed one does. The buffers grow again on demand.
+func TestMemoryIdleConnTrimsBuffers(t *testing.T) {
+	const n, size = 200, 64 << 10
+	synctest.Test(t, func(t *testing.T) {
+		v := newVNet(t, testLink, testLink, nil, nil)
+		defer v.close()
+		v.cl.quiet, v.sv.quiet = true, true
+		base := liveHeap()
+		clients, servers := echoPairs(t, v, n, size)
+		busy := liveHeap()
+		time.Sleep(20 * time.Second) // past the keep-alive idle time
+		idle := liveHeap()
+		perBusy := float64(int64(busy)-int64(base)) / (2 * n)
+		perIdle := float64(int64(idle)-int64(base)) / (2 * n)
+		t.Logf("live heap per connection end: %.0f bytes just after a 64 KiB echo, %.0f bytes after 20 s idle", perBusy, perIdle)
+		for i := range n {
+			if b := bufferBytes(clients[i]) + bufferBytes(servers[i]); b != 0 {
+				t.Fatalf("connection %d: %d bytes of buffers kept after 20 s idle", i, b)
+			}
+		}
+		exchange(t, clients[0], servers[0]) // the buffers grow again
+	})
+}

@@ -182,6 +182,7 @@ func (t *TCB) handleSynchronized(s *wire.Segment, now time.Duration) {
 	}
 	if t.isKeepAlive(s) {
 		t.ackNow = true // RFC 9293 3.8.4: a keep-alive probe is answered
+		t.trimIdle()    // and says the connection is idle
 	}
 	if s.Flags&wire.FlagACK != 0 {
 		t.processAck(s, now)

@@ -165,12 +165,13 @@ func (t *TCB) isKeepAlive(s *wire.Segment) bool {
 		seqnum(s.Seq) == t.rbuf.nxt-1
 }
 
-// trimIdle frees empty buffers of a connection that went quiet: they grow
-// again on demand, and an idle connection then costs no more than a
-// closed one.
+// trimIdle frees empty buffers of a connection that went quiet (it sends
+// or answers a keep-alive probe): they grow again on demand, and an idle
+// connection then costs no more than a closed one.
 func (t *TCB) trimIdle() {
 	if t.sbufLen == 0 && t.recs.len() == 0 {
 		t.sbuf = ring{}
+		t.recs = scoreboard{}
 	}
 	if t.rbuf.ready == 0 && t.rbuf.hi == 0 {
 		t.rbuf.r = ring{}
