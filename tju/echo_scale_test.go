@@ -53,7 +53,16 @@ func TestScaleEcho64KiB(t *testing.T) {
 // endpoint at once; each client writes size bytes of its own pattern,
 // half-closes and reads the echo to EOF; the server echoes until EOF.
 func echoScaleRun(t *testing.T, n, size int) {
-	cfg := &Config{Backlog: n, MSL: 100 * time.Millisecond}
+	// 10,000 connections opening at once overflow the sockets' receive
+	// buffers (each starts with ten segments): retransmissions back off
+	// and some connections go silent for longer than the 40 s default user
+	// timeout, which would end them; the test is about every connection
+	// completing, so it runs without one (TJU_ECHO_USER_TIMEOUT=1 keeps
+	// the default).
+	cfg := &Config{Backlog: n, MSL: 100 * time.Millisecond, UserTimeout: -1}
+	if os.Getenv("TJU_ECHO_USER_TIMEOUT") != "" {
+		cfg.UserTimeout = 0
+	}
 	se, err := OpenEndpoint("127.0.0.1:0", cfg)
 	if err != nil {
 		t.Fatal(err)
