@@ -54,28 +54,29 @@ func newBenchCommand(e *env) *cobra.Command {
 		Long: `Measures TJU TCP between a bench server and a bench client, as iperf3 does
 for TCP.
 
-  server    (or -s) listens on --listen (default :20218) and TJU port
-            --port (default 1234) and answers clients, several at a time,
-            until interrupted (or after one with --once). It prints one
-            line per test.
+  server    (or -s) listens on --listen and TJU port --port and answers
+            clients, several at a time, until interrupted (or after one
+            with --once). It prints one line per test.
   client    (or -c HOST) connects to a server and runs one test, printing
             a line every --interval, then the totals.
   loopback  runs a server and a client in this process over 127.0.0.1, for
-            a quick figure (default --time 3s).
+            a quick figure (3 s unless --time says).
 
 Modes:
-  throughput  the client sends for --time (default 10s) or --size bytes and
-              the server counts what arrives. Each interval shows the bytes
+  throughput  the client sends for --time or --size bytes (each of --parallel
+              streams; with --reverse the server sends) and the receiver
+              counts what arrives. Each interval shows the bytes
               the server acknowledged, the bitrate, the retransmissions,
               the congestion window and the smoothed RTT; the test ends when
               the server confirms the total it received.
-  latency     the client sends --msg-size requests (default 64 bytes) one at
-              a time and the server echoes each; it runs for --time or
+  latency     the client sends requests of --msg-size bytes one at a time
+              and the server echoes each; it runs for --time or
               --count requests and reports requests per second and the
               round-trip time's percentiles (p50, p90, p99) and maximum.
 
---json prints one JSON document at the end instead of the text. Rates are
-bits per second (1 Mbit/s = 10^6 bit/s); sizes accept 64MiB, 1GB, 1048576.
+--json (-J) prints one JSON document at the end instead of the text, in
+iperf3's -J schema, with tju's own figures under "tju". Rates are bits per
+second (1 Mbit/s = 10^6 bit/s); sizes accept 64MiB, 64M, 1GB, 1048576.
 
 Exit status: 0 after a test, 1 if it fails, 2 for a usage error, 130 when
 interrupted.`,
