@@ -84,8 +84,9 @@ func TestOneDashLongFlags(t *testing.T) {
 // short forms, placeholders that say what goes there, an example, and no
 // default said twice.
 func TestHelpStyle(t *testing.T) {
-	for _, name := range []string{"send", "recv", "bench", "demo", "netem", "plot", "conform", "labnet", "version"} {
-		r := runCmd(context.Background(), nil, name, "--help")
+	for _, name := range []string{"send", "recv", "bench", "demo", "netem", "plot", "conform", "labnet", "version",
+		"labnet up", "labnet exec", "labnet run", "labnet status", "labnet down"} {
+		r := runCmd(context.Background(), nil, append(strings.Fields(name), "--help")...)
 		out := r.stdout.String()
 		if r.code != 0 {
 			t.Errorf("%s --help: exit %d", name, r.code)

@@ -92,20 +92,20 @@ address.`,
 		cmd.AddCommand(c)
 		return c, o
 	}
-	up, _ := sub("up [flags]", "build the hosts (namespaces tjunet-server and tjunet-client, or tjunet-ID-server and tjunet-ID-client); --rate limits each direction with tc's tbf, impairments start the emulator",
+	up, _ := sub("up [flags]", "build the two hosts: namespaces tjunet[-ID]-server and -client; --rate adds tbf, impairments the emulator",
 		"  sudo tju labnet up --rate 100mbit --delay 20ms --loss 1%", true,
 		func(c *cobra.Command, _ *labnetOptions, cfg labnet.Config, _ []string) error {
 			return labnetUp(c.Context(), c.Flags(), cfg, e)
 		})
 	up.Args = noArgs
-	exe, _ := sub("exec [flags] server|client -- COMMAND [ARGS...]", "run a command on a host; its output and exit status are the command's (the status is 1 for any failure)",
+	exe, _ := sub("exec [flags] server|client -- COMMAND [ARGS...]", "run a command on a host; its output is the command's, its exit status 0 or 1",
 		"  sudo tju labnet exec server -- ./server", false,
 		func(c *cobra.Command, _ *labnetOptions, cfg labnet.Config, args []string) error {
 			return labnetExec(c.Context(), cfg, args, e)
 		})
 	exe.Flags().SetInterspersed(false) // the command's own flags are its
 	run, ro := sub("run [flags] -- SERVER-COMMAND [ARGS...] ::: CLIENT-COMMAND [ARGS...]",
-		"all in one: up, the server command, the client command a second later, then down; the server gets --grace to end after the client, then is stopped",
+		"all in one: up, the server, the client --client-after later, down (the server gets --grace after the client)",
 		"  sudo tju labnet run --loss 10% -- tju recv --lab -o /tmp/got.bin ::: tju send --lab 172.17.0.3 data.bin", true,
 		func(c *cobra.Command, o *labnetOptions, cfg labnet.Config, args []string) error {
 			return labnetRun(c.Context(), o, cfg, args, e)
@@ -119,7 +119,7 @@ address.`,
 			return labnetStatus(cfg, e)
 		})
 	st.Args = noArgs
-	down, _ := sub("down [flags]", "stop the relay and any program still running on the hosts, and remove the namespaces, links and files; safe to run any time",
+	down, _ := sub("down [flags]", "stop what runs on the hosts and remove the lab (safe to run any time)",
 		"  sudo tju labnet down", false,
 		func(_ *cobra.Command, _ *labnetOptions, cfg labnet.Config, _ []string) error {
 			if err := labnet.Remove(cfg.ID); err != nil {
