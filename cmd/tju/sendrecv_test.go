@@ -297,23 +297,6 @@ func TestSendRecvHelpHasExamples(t *testing.T) {
 	}
 }
 
-// stallingReader gives n bytes, then blocks until ctx ends: a sender whose
-// input stops, interrupted mid-transfer.
-type stallingReader struct {
-	ctx context.Context
-	n   int
-}
-
-func (r *stallingReader) Read(p []byte) (int, error) {
-	if r.n > 0 {
-		k := min(len(p), r.n)
-		r.n -= k
-		return k, nil
-	}
-	<-r.ctx.Done()
-	return 0, r.ctx.Err()
-}
-
 func TestRecvKeepSurvivesAnInterruptedSender(t *testing.T) {
 	dir := t.TempDir()
 	ready := filepath.Join(dir, "ready")
@@ -330,7 +313,7 @@ func TestRecvKeepSurvivesAnInterruptedSender(t *testing.T) {
 	var stderr syncBuffer
 	sendDone := make(chan int, 1)
 	go func() {
-		sendDone <- run(sctx, []string{"send", addr}, &env{stdin: &stallingReader{ctx: sctx, n: 100 << 10}, stdout: &syncBuffer{}, stderr: &stderr})
+		sendDone <- run(sctx, []string{"send", addr}, &env{stdin: &prefixReader{ctx: sctx, data: make([]byte, 100<<10), n: 100 << 10}, stdout: &syncBuffer{}, stderr: &stderr})
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(recvErr.String(), "msg=accepted") && time.Now().Before(deadline) {
