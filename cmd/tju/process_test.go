@@ -83,4 +83,23 @@ func TestTwoProcesses(t *testing.T) {
 	if want := sha256Hex(data); !strings.Contains(sendErr.String(), want) || !strings.Contains(recvErr.String(), want) {
 		t.Errorf("both ends should print SHA-256 %s:\nsend:\n%s\nrecv:\n%s", want, sendErr.String(), recvErr.String())
 	}
+
+	// Ctrl-C before any sender came: the shell's 130, and words on stderr.
+	ready2 := filepath.Join(dir, "ready2")
+	waiting := exec.CommandContext(ctx, bin, "recv", "--listen", "127.0.0.1:0", "--ready-file", ready2, "-o", filepath.Join(dir, "none"))
+	var waitErr syncBuffer
+	waiting.Stderr = &waitErr
+	if err := waiting.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited2 := make(chan result, 1)
+	go func() {
+		waiting.Wait()
+		exited2 <- result{code: waiting.ProcessState.ExitCode()}
+	}()
+	waitReadyFile(t, ready2, exited2)
+	waiting.Process.Signal(syscall.SIGINT)
+	if r := <-exited2; r.code != 130 || !strings.Contains(waitErr.String(), "tju recv: interrupted") {
+		t.Errorf("recv interrupted while waiting: exit %d, want 130:\n%s", r.code, waitErr.String())
+	}
 }
