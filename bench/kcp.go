@@ -62,6 +62,7 @@ func kcpSettings() string {
 }
 
 func tuneKCP(s *kcp.UDPSession) {
+	//lint:ignore SA1019 kcp-go deprecates stream mode without a replacement; the comparison is of byte streams
 	s.SetStreamMode(true)
 	s.SetWriteDelay(false)
 	s.SetNoDelay(1, *kcpInterval, 2, 1)

@@ -66,7 +66,6 @@ type Output struct {
 	written int64       // bytes accepted by Write (offset included)
 	offset  int64       // bytes that were there at open (Resume)
 	prefix  []byte      // SHA-256 state of those bytes (encoding.BinaryMarshaler form)
-	mark    int64       // Checkpoint
 }
 
 // StreamOutput returns an Output writing to w (standard output, a pipe):

@@ -160,10 +160,6 @@ func (t *TCB) handleSynRecv(s *wire.Segment, now time.Duration) bool {
 }
 
 func (t *TCB) handleSynchronized(s *wire.Segment, now time.Duration) {
-	segLen := len(s.Payload)
-	if s.Flags&wire.FlagFIN != 0 {
-		segLen++
-	}
 	wnd := int(t.advRight - t.rbuf.nxt)
 	if s.Flags&wire.FlagRST != 0 {
 		// RFC 5961 section 3: a RST resets only if its seq is in the window.
