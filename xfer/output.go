@@ -365,6 +365,8 @@ func Describe(o *Output, kept string) string {
 		return fmt.Sprintf("%d bytes were written to %s", n, o.name)
 	case kept != "":
 		return fmt.Sprintf("%d bytes kept in %s (--resume continues it)", n, kept)
+	case n == 0:
+		return fmt.Sprintf("nothing written to %s", o.name)
 	default:
 		return fmt.Sprintf("nothing written to %s; the %d bytes received were removed (--keep-partial keeps them)", o.name, n)
 	}

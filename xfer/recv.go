@@ -217,6 +217,12 @@ func (r *Receiver) runFramed(rw io.ReadWriter, res *Result) (*Result, error) {
 	if r.tc != nil {
 		r.tc.CloseWrite() // close_notify: the sender's drain ends cleanly
 	}
+	// The sender closes first once it has the verdict; waiting for that
+	// lets the caller's Close end the connection at once (LAST_ACK)
+	// rather than wait out a TIME_WAIT.
+	r.conn.SetReadDeadline(time.Now().Add(r.opt.HandshakeTimeout))
+	io.Copy(io.Discard, r.conn)
+	r.conn.SetReadDeadline(time.Time{})
 	return res, nil
 }
 
