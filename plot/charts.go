@@ -189,7 +189,7 @@ func (t segmentTicks) Ticks(lo, hi float64) []plot.Tick {
 
 // segSize returns the segment size the charts count windows in: opt.MSS,
 // else the largest data segment the trace sent or received (the
-// connection's MSS: 1372 bytes between tjunet endpoints, 1375 in the lab),
+// connection's MSS, the mss: of --stats; 1375 bytes in the lab),
 // else SegmentSize.
 func (d *data) segSize(opt Options) int {
 	if opt.MSS > 0 {
