@@ -78,6 +78,7 @@ func echoScaleRun(t *testing.T, n, size int) {
 		t.Fatal(err)
 	}
 	base := liveHeap()
+	drops0 := udpRcvbufErrors()
 	var srv sync.WaitGroup
 	srv.Go(func() {
 		for {
@@ -95,8 +96,9 @@ func echoScaleRun(t *testing.T, n, size int) {
 	defer cancel()
 	start := time.Now()
 	type clientEnd struct {
-		c   *Conn
-		err error
+		c    *Conn
+		err  error
+		took time.Duration
 	}
 	ends := make([]clientEnd, n)
 	var cli sync.WaitGroup
@@ -130,6 +132,7 @@ func echoScaleRun(t *testing.T, n, size int) {
 				}
 				return nil
 			}()
+			e.took = time.Since(start)
 		})
 	}
 	cli.Wait()
@@ -157,6 +160,18 @@ func echoScaleRun(t *testing.T, n, size int) {
 		retrans += inf.Retransmits
 		timeouts += inf.Timeouts
 	}
+	drops := udpRcvbufErrors() - drops0
+	took := make([]time.Duration, n)
+	slow := 0 // connections with three or more retransmission timeouts
+	for i := range ends {
+		took[i] = ends[i].took
+		if ends[i].c.Info().Timeouts >= 3 {
+			slow++
+		}
+	}
+	sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+	t.Logf("completion: p50 %v, p99 %v, max %v; %d connections had 3 or more retransmission timeouts; the host's UDP receive-buffer drops (all processes) rose by %d",
+		took[n/2].Round(time.Millisecond), took[n*99/100].Round(time.Millisecond), took[n-1].Round(time.Millisecond), slow, drops)
 	cs, ss := ce.Stats(), se.Stats()
 	t.Logf("%d connections echoed %d KiB each in %v; heap per idle connection %.1f KiB (both ends); client retransmits %d, timeouts %d; server: %d datagrams in, %d out, %d accept overflows; client: %d in, %d out; %d goroutines",
 		n, size>>10, elapsed.Round(time.Millisecond), float64(int64(idle)-int64(base))/float64(n)/1024, retrans, timeouts,
@@ -179,4 +194,31 @@ func serverSide(se, ce *Endpoint, c *Conn) string {
 		return "gone (or never created)"
 	}
 	return fmt.Sprintf("%+v", s.Info())
+}
+
+// udpRcvbufErrors returns the host's count of UDP datagrams dropped for a
+// full socket receive buffer (Linux /proc/net/snmp), or 0.
+func udpRcvbufErrors() uint64 {
+	b, err := os.ReadFile("/proc/net/snmp")
+	if err != nil {
+		return 0
+	}
+	var names []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || f[0] != "Udp:" {
+			continue
+		}
+		if names == nil {
+			names = f
+			continue
+		}
+		for i, name := range names {
+			if name == "RcvbufErrors" && i < len(f) {
+				v, _ := strconv.ParseUint(f[i], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
 }
