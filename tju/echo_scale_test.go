@@ -63,20 +63,7 @@ func echoScaleRun(t *testing.T, n, size int) {
 	if os.Getenv("TJU_ECHO_USER_TIMEOUT") != "" {
 		cfg.UserTimeout = 0
 	}
-	se, err := OpenEndpoint("127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer se.Close()
-	ce, err := OpenEndpoint("127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ce.Close()
-	l, err := se.Listen(1234)
-	if err != nil {
-		t.Fatal(err)
-	}
+	se, ce, l := loopbackEndpoints(t, cfg)
 	base := liveHeap()
 	drops0 := udpRcvbufErrors()
 	var srv sync.WaitGroup
@@ -221,4 +208,24 @@ func udpRcvbufErrors() uint64 {
 		}
 	}
 	return 0
+}
+
+// loopbackEndpoints opens a server and a client endpoint on loopback UDP
+// sockets, closed when the test ends, and listens on the server's TJU port
+// 1234.
+func loopbackEndpoints(t *testing.T, cfg *Config) (se, ce *Endpoint, l *Listener) {
+	t.Helper()
+	var err error
+	if se, err = OpenEndpoint("127.0.0.1:0", cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { se.Close() })
+	if ce, err = OpenEndpoint("127.0.0.1:0", cfg); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ce.Close() })
+	if l, err = se.Listen(1234); err != nil {
+		t.Fatal(err)
+	}
+	return se, ce, l
 }

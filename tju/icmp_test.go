@@ -93,18 +93,7 @@ func TestICMPDialRefusedLeavesOthersAlone(t *testing.T) {
 // socket vanishes.
 func loopbackPair(t *testing.T, cfg *Config) (c, s *Conn, ce *Endpoint, cleanup func()) {
 	t.Helper()
-	se, err := OpenEndpoint("127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ce, err = OpenEndpoint("127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := se.Listen(1234)
-	if err != nil {
-		t.Fatal(err)
-	}
+	se, ce, l := loopbackEndpoints(t, cfg)
 	acc := make(chan *Conn, 1)
 	go func() {
 		s, _ := l.AcceptTJU(context.Background())
@@ -112,7 +101,7 @@ func loopbackPair(t *testing.T, cfg *Config) (c, s *Conn, ce *Endpoint, cleanup 
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err = ce.Dial(ctx, se.Addr().String(), 1234)
+	c, err := ce.Dial(ctx, se.Addr().String(), 1234)
 	if err != nil {
 		t.Fatal(err)
 	}

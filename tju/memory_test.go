@@ -60,6 +60,16 @@ func echoPairs(t *testing.T, v *vnet, n, size int) (clients, servers []*Conn) {
 	return clients, servers
 }
 
+// measuredEchoPairs is echoPairs with the taps' logs off and the live
+// heap measured before, as base.
+func measuredEchoPairs(t *testing.T, v *vnet, n, size int) (base uint64, clients, servers []*Conn) {
+	t.Helper()
+	v.cl.quiet, v.sv.quiet = true, true
+	base = liveHeap()
+	clients, servers = echoPairs(t, v, n, size)
+	return base, clients, servers
+}
+
 func bufferBytes(c *Conn) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -76,9 +86,7 @@ func TestMemoryClosedConnReleasesBuffers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		v := newVNet(t, testLink, testLink, nil, nil)
 		defer v.close()
-		v.cl.quiet, v.sv.quiet = true, true
-		base := liveHeap()
-		clients, servers := echoPairs(t, v, n, size)
+		base, clients, servers := measuredEchoPairs(t, v, n, size)
 		idle := liveHeap()
 		for i := range n {
 			clients[i].Close()
@@ -112,9 +120,7 @@ func TestMemoryTimeWaitIsSmall(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		v := newVNet(t, testLink, testLink, &Config{MSL: time.Minute}, nil)
 		defer v.close()
-		v.cl.quiet, v.sv.quiet = true, true
-		base := liveHeap()
-		clients, servers := echoPairs(t, v, n, size)
+		base, clients, servers := measuredEchoPairs(t, v, n, size)
 		for i := range n {
 			clients[i].Close() // the client closes first: it gets TIME_WAIT
 		}
@@ -153,9 +159,7 @@ func TestMemoryIdleConnTrimsBuffers(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		v := newVNet(t, testLink, testLink, nil, nil)
 		defer v.close()
-		v.cl.quiet, v.sv.quiet = true, true
-		base := liveHeap()
-		clients, servers := echoPairs(t, v, n, size)
+		base, clients, servers := measuredEchoPairs(t, v, n, size)
 		busy := liveHeap()
 		time.Sleep(20 * time.Second) // past the keep-alive idle time
 		idle := liveHeap()

@@ -119,20 +119,7 @@ func TestScaleThousandConnectionsRealSocket(t *testing.T) {
 		t.Skip("real sockets, a few seconds of wall time")
 	}
 	cfg := &Config{Backlog: scaleConns, MSL: 100 * time.Millisecond}
-	se, err := OpenEndpoint("127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer se.Close()
-	ce, err := OpenEndpoint("127.0.0.1:0", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ce.Close()
-	l, err := se.Listen(1234)
-	if err != nil {
-		t.Fatal(err)
-	}
+	se, ce, l := loopbackEndpoints(t, cfg)
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go echoServer(l, &wg)

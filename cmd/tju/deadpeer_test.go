@@ -83,17 +83,7 @@ func freeUDPAddr(t *testing.T) string {
 }
 
 func TestDeadPeerProcesses(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary and runs processes")
-	}
-	if runtime.GOOS == "windows" {
-		t.Skip("uses SIGKILL and SIGSTOP")
-	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "tju")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildTju(t, "SIGKILL and SIGSTOP")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
@@ -168,4 +158,22 @@ func TestDeadPeerProcesses(t *testing.T) {
 		wantDeadPeer(t, "tju send", send, start, "stopped answering")
 		wantDeadPeer(t, "tju recv", recv, start, "stopped answering")
 	})
+}
+
+// buildTju builds the tju binary into a temporary directory and returns
+// its path; it skips the test in -short mode and on Windows, whose
+// processes do not take the signals (sigs) the test sends.
+func buildTju(t *testing.T, sigs string) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	if runtime.GOOS == "windows" {
+		t.Skip("uses " + sigs)
+	}
+	bin := filepath.Join(t.TempDir(), "tju")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
 }

@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,18 +16,8 @@ import (
 // to a pipe and a sender reading a file on standard input, in two
 // processes, then stops a --keep receiver with SIGINT.
 func TestTwoProcesses(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	if runtime.GOOS == "windows" {
-		t.Skip("uses SIGINT")
-	}
+	bin := buildTju(t, "SIGINT")
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "tju")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
