@@ -49,6 +49,8 @@ func (t Test) Check() error {
 		return fmt.Errorf("unknown mode %v", t.Mode)
 	case t.Duration < 0 || t.Bytes < 0 || t.Count < 0 || t.Rate < 0 || t.Streams < 0 || t.Interval < 0:
 		return errors.New("negative duration, size, count, rate, streams or interval")
+	case t.Duration > MaxDuration:
+		return fmt.Errorf("a test of %v: longer than %v", t.Duration, MaxDuration)
 	case t.Duration == 0 && t.Bytes == 0 && t.Count == 0:
 		return errors.New("no bound: give a duration, a byte count or a request count")
 	case t.Mode == Latency && (t.MsgSize < 1 || t.MsgSize > MaxMessage):

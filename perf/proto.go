@@ -59,6 +59,10 @@ const (
 
 	trailerLen = 7 * 8
 	frameMax   = 256 << 10
+
+	// MaxDuration bounds a test a client may ask of a server, as iperf3
+	// bounds -t: a day.
+	MaxDuration = 24 * time.Hour
 )
 
 // Mode says what a test measures.
@@ -130,6 +134,9 @@ func readHeader(r io.Reader) (header, error) {
 		h.dur = time.Duration(min(limit, 1<<62))
 	}
 	h.rate = int64(min(binary.BigEndian.Uint64(b[20:28]), 1<<62))
+	if h.dur > MaxDuration {
+		return h, fmt.Errorf("a test of %v: longer than %v", h.dur, MaxDuration)
+	}
 	switch h.mode {
 	case Throughput:
 	case Latency:

@@ -144,7 +144,7 @@ func sendFrames(ctx context.Context, c net.Conn, h header) (senderTotals, error)
 	p := newPacer(h.rate)
 	buf := make([]byte, 4+p.chunk(frameMax))
 	start := time.Now()
-	var deadline time.Time
+	deadline := start.Add(MaxDuration) // a byte count ends sooner, or this does
 	if h.dur > 0 {
 		deadline = start.Add(h.dur)
 	}
@@ -153,7 +153,7 @@ func sendFrames(ctx context.Context, c net.Conn, h header) (senderTotals, error)
 			return t, ctx.Err()
 		}
 		now := time.Now()
-		if !deadline.IsZero() && !now.Before(deadline) || h.bytes > 0 && int64(t.bytes) >= h.bytes || h.dur == 0 && h.bytes == 0 {
+		if !now.Before(deadline) || h.bytes > 0 && int64(t.bytes) >= h.bytes || h.dur == 0 && h.bytes == 0 {
 			break
 		}
 		k := len(buf) - 4
