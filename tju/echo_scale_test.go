@@ -134,10 +134,11 @@ func echoScaleRun(t *testing.T, n, size int) {
 			failed = append(failed, fmt.Sprintf("conn %d: %v%s", i, ends[i].err, info))
 		}
 	}
+	drops := udpRcvbufErrors() - drops0
 	if len(failed) > 0 {
 		sort.Strings(failed)
-		t.Errorf("%d of %d connections failed in %v; server stats %+v; client stats %+v; the first:\n%s",
-			len(failed), n, elapsed, se.Stats(), ce.Stats(), strings.Join(failed[:min(3, len(failed))], "\n"))
+		t.Errorf("%d of %d connections failed in %v; the host's UDP receive-buffer drops rose by %d; server stats %+v; client stats %+v; the first:\n%s",
+			len(failed), n, elapsed, drops, se.Stats(), ce.Stats(), strings.Join(failed[:min(3, len(failed))], "\n"))
 		return
 	}
 	idle := liveHeap() // every connection established, its echo read, idle
@@ -147,7 +148,6 @@ func echoScaleRun(t *testing.T, n, size int) {
 		retrans += inf.Retransmits
 		timeouts += inf.Timeouts
 	}
-	drops := udpRcvbufErrors() - drops0
 	took := make([]time.Duration, n)
 	slow := 0 // connections with three or more retransmission timeouts
 	for i := range ends {
