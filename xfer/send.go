@@ -145,7 +145,7 @@ func (s *Sender) Run(ctx context.Context, src io.Reader) (*Result, error) {
 	start := 0 // where the next write starts in buf: 0 while the status byte is unsent
 	s.acks.start(s.conn.n.Load()+1, offset)
 	for {
-		n, rerr := io.ReadFull(src, buf[5:])
+		n, rerr := src.Read(buf[5:]) // what is there: a pipe's data goes at once
 		if n > 0 {
 			h.Write(buf[5 : 5+n])
 			putU32(buf[1:5], uint32(n))
@@ -156,7 +156,7 @@ func (s *Sender) Run(ctx context.Context, src io.Reader) (*Result, error) {
 			res.Bytes += int64(n)
 			s.acks.add(s.conn.n.Load(), offset+res.Bytes)
 		}
-		if rerr == io.EOF || rerr == io.ErrUnexpectedEOF {
+		if rerr == io.EOF {
 			break
 		}
 		if rerr != nil {

@@ -119,8 +119,19 @@ type ackMap struct {
 
 type mark struct{ stream, data int64 }
 
+// maxMarks bounds the marks kept between two calls of data: past it,
+// every other one is dropped, which only coarsens the interpolation.
+const maxMarks = 4096
+
 func (m *ackMap) add(stream, data int64) {
 	m.mu.Lock()
+	if len(m.marks) >= maxMarks {
+		kept := m.marks[:0]
+		for i := 1; i < len(m.marks); i += 2 {
+			kept = append(kept, m.marks[i])
+		}
+		m.marks = kept
+	}
 	m.marks = append(m.marks, mark{stream, data})
 	m.mu.Unlock()
 }
