@@ -398,11 +398,15 @@ func benchClient(ctx context.Context, o *benchOptions, e *env, addr string, p pe
 		return c, nil
 	}
 	res, err := perf.Run(ctx, dialer, p)
-	switch {
-	case err != nil && err == dialErr:
+	if err != nil {
+		if err != dialErr { // dial's errors are worded already
+			err = connError(ctx, "the test failed", err)
+		}
+		if o.json {
+			// As iperf3 -J: scripts read the failure on stdout too.
+			json.NewEncoder(e.stdout).Encode(map[string]string{"error": err.Error()})
+		}
 		return err
-	case err != nil:
-		return connError(ctx, "the test failed", err)
 	}
 	stopStats()
 	if err := t.Close(); err != nil {

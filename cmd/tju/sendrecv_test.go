@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -358,6 +359,13 @@ func TestSendToAClosedPortFailsAtOnce(t *testing.T) {
 		}
 		if strings.Contains(r.stdout.String(), "interval") {
 			t.Errorf("tju %q printed a test header before failing to connect:\n%s", args, r.stdout)
+		}
+		if args[0] == "bench" {
+			r := runCmd(ctx, nil, append(args, "-J")...)
+			var j struct{ Error string }
+			if err := json.Unmarshal(r.stdout.Bytes(), &j); err != nil || !strings.Contains(j.Error, "nothing listens at") {
+				t.Errorf("bench -J: %v; want {\"error\": ...} on stdout, as iperf3 -J writes it:\n%s", err, r.stdout)
+			}
 		}
 		t.Logf("tju %q failed after %v", args, el)
 	}
