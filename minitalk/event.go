@@ -26,7 +26,7 @@ const (
 	EventReanswer  // the bound client was silent: last answer sent again
 	EventSilent    // the bound client was silent too long: dropped
 	EventGone      // the bound client's process is gone: dropped
-	EventIdle      // the bound client was stopped or asleep, silent too long: dropped
+	EventIdle      // the bound client was stopped (or asleep, not waiting for a symbol), silent too long: dropped
 	EventReceiving // the first byte of a message arrived
 )
 

@@ -265,11 +265,12 @@ func (s *Server) Tick(now time.Time) ServerStep {
 }
 
 // PeerIdle tells the server that at time now the bound client's process
-// exists but is not running: it is stopped, or asleep (waiting for something
-// it will not get, as a client of this protocol waiting for an answer speaks
-// again within its retry timeout). If the client has been silent for
-// ServerConfig.Release, it is dropped, so that the next client is served; a
-// running client (merely slow) is kept until ServerConfig.Drop.
+// exists but is not running: it is stopped, or asleep in something other than
+// waiting for a symbol (a client of this protocol waits for its answers, and
+// for its retry timer, in the channel's receive). If the client has been
+// silent for ServerConfig.Release, it is dropped, so that the next client is
+// served; a running or waiting client (merely slow, or whose symbols keep
+// merging with others') is kept until ServerConfig.Drop.
 func (s *Server) PeerIdle(now time.Time) ServerStep {
 	if s.state == SWait || now.Sub(s.heard) < s.cfg.Release {
 		return ServerStep{}

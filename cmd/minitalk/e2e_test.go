@@ -404,7 +404,7 @@ func TestStoppedClientReleasesTheServerForTheNext(t *testing.T) {
 	if st := procState(t, c.Process.Pid); st != 'T' {
 		t.Fatalf("the first client is in state %c, want still stopped", st)
 	}
-	if !strings.Contains(s.stderr.String(), fmt.Sprintf("client %d is stopped or asleep", c.Process.Pid)) {
+	if !strings.Contains(s.stderr.String(), fmt.Sprintf("client %d is stopped", c.Process.Pid)) {
 		t.Errorf("the server did not say why it dropped the stopped client")
 	}
 	if err := c.Process.Signal(syscall.SIGCONT); err != nil {

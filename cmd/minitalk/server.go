@@ -33,7 +33,7 @@ func serverMain(name string, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var cfg minitalk.ServerConfig
 	fs.DurationVar(&cfg.FirstSymbol, "first", minitalk.DefaultFirstSymbol, "drop a client that sends no message flag this long after being accepted")
-	fs.DurationVar(&cfg.Release, "release", minitalk.DefaultRelease, "drop a client that is stopped or asleep and was silent this long")
+	fs.DurationVar(&cfg.Release, "release", minitalk.DefaultRelease, "drop a client that is stopped (or asleep, not waiting for signals) and was silent this long")
 	fs.DurationVar(&cfg.Resend, "resend", minitalk.DefaultResend, "send the last answer again after the client was silent this long")
 	fs.DurationVar(&cfg.Drop, "drop", minitalk.DefaultDrop, "drop a client that was silent this long")
 	fs.IntVar(&cfg.MaxMessage, "max", minitalk.DefaultMaxMessage, "longest message accepted, in bytes")
@@ -80,7 +80,7 @@ func serverMain(name string, args []string, stdout, stderr io.Writer) int {
 		case minitalk.EventSilent:
 			fmt.Fprintf(stderr, "%s: client %d went silent; dropped it, waiting for the next client\n", name, e.PID)
 		case minitalk.EventIdle:
-			fmt.Fprintf(stderr, "%s: client %d is stopped or asleep and was silent for %v; dropped it, waiting for the next client\n", name, e.PID, cfg.Release)
+			fmt.Fprintf(stderr, "%s: client %d is stopped (or asleep, not waiting for signals) and was silent for %v; dropped it, waiting for the next client\n", name, e.PID, cfg.Release)
 		case minitalk.EventDamaged:
 			fmt.Fprintf(stderr, "%s: message from %d arrived damaged; rejected it, the client starts over\n", name, e.PID)
 		case minitalk.EventReanswer:

@@ -40,7 +40,7 @@ type Status uint8
 // Statuses.
 const (
 	StatusRunning Status = iota // running or waiting for a processor: alive, maybe slow
-	StatusIdle                  // stopped, or asleep
+	StatusIdle                  // stopped, or asleep other than waiting for a symbol
 	StatusGone                  // no such process, or a zombie
 )
 

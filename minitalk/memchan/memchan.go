@@ -79,7 +79,6 @@ type Port struct {
 	pid     int
 	wake    chan struct{} // capacity 1: something became pending
 	pending [2]int        // sender PID per symbol, 0 if none is pending
-	waiting bool          // blocked in Receive (asleep)
 	cont    chan struct{} // not nil while stopped; closed by Continue
 }
 
@@ -215,8 +214,6 @@ func (p *Port) Receive(timeout time.Duration) (driver.Signal, bool, error) {
 	if sig, ok := p.take(); ok || timeout <= 0 {
 		return sig, ok, nil
 	}
-	p.asleep(true)
-	defer p.asleep(false)
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for {
@@ -230,12 +227,6 @@ func (p *Port) Receive(timeout time.Duration) (driver.Signal, bool, error) {
 			return sig, ok, nil
 		}
 	}
-}
-
-func (p *Port) asleep(b bool) {
-	p.n.mu.Lock()
-	defer p.n.mu.Unlock()
-	p.waiting = b
 }
 
 // stall draws how long this Receive sleeps first.
@@ -256,7 +247,8 @@ func (p *Port) stall() time.Duration {
 }
 
 // Status reports whether process pid is in the network and, if so, whether
-// it is stopped or blocked in Receive (driver.StatusIdle) or running.
+// it is stopped (driver.StatusIdle) or running; a process blocked in Receive
+// is running, as sigchan reports a process waiting in rt_sigtimedwait.
 func (p *Port) Status(pid int) driver.Status {
 	p.n.mu.Lock()
 	defer p.n.mu.Unlock()
@@ -264,7 +256,7 @@ func (p *Port) Status(pid int) driver.Status {
 	switch {
 	case !ok:
 		return driver.StatusGone
-	case q.cont != nil || q.waiting:
+	case q.cont != nil:
 		return driver.StatusIdle
 	}
 	return driver.StatusRunning

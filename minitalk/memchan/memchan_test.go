@@ -44,7 +44,7 @@ func TestSendToKilledProcessFails(t *testing.T) {
 	}
 }
 
-func TestStatusOfStoppedSleepingAndRunningProcesses(t *testing.T) {
+func TestStatusOfStoppedWaitingAndRunningProcesses(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		n := memchan.New(memchan.Faults{})
 		a, b := n.Spawn(), n.Spawn()
@@ -57,8 +57,8 @@ func TestStatusOfStoppedSleepingAndRunningProcesses(t *testing.T) {
 			got <- sig
 		}()
 		synctest.Wait()
-		if st := a.Status(b.PID()); st != driver.StatusIdle {
-			t.Errorf("blocked in Receive: %v, want idle", st)
+		if st := a.Status(b.PID()); st != driver.StatusRunning {
+			t.Errorf("blocked in Receive (waiting for signals): %v, want running", st)
 		}
 		b.Stop()
 		_ = a.Send(b.PID(), minitalk.Zero)

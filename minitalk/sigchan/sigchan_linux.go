@@ -259,9 +259,11 @@ func (p *Port) Receive(timeout time.Duration) (driver.Signal, bool, error) {
 	}
 }
 
-// Status tells from kill(pid, 0) and /proc/<pid>/stat whether process pid is
-// running (R: on a processor or waiting for one), idle (stopped, traced,
-// asleep) or gone (no such process, a zombie).
+// Status tells from kill(pid, 0), /proc/<pid>/stat and /proc/<pid>/syscall
+// whether process pid is running (R: on a processor or waiting for one; or
+// asleep waiting for signals in rt_sigtimedwait, as a client of this package
+// does), idle (stopped, traced, or asleep in anything else) or gone (no such
+// process, a zombie).
 func (p *Port) Status(pid int) driver.Status {
 	if err := unix.Kill(pid, 0); errors.Is(err, unix.ESRCH) {
 		return driver.StatusGone
@@ -280,8 +282,28 @@ func (p *Port) Status(pid int) driver.Status {
 		return driver.StatusRunning
 	case 'Z', 'X', 'x':
 		return driver.StatusGone
+	case 'S', 'D':
+		if waitingForSignals(pid) {
+			// A client waiting for an answer (or for its retry timer,
+			// its last symbol having merged with another's): alive.
+			return driver.StatusRunning
+		}
 	}
 	return driver.StatusIdle
+}
+
+// waitingForSignals reports whether the main thread of process pid is in
+// rt_sigtimedwait, as /proc/<pid>/syscall says ("128 0x... ..." on amd64),
+// or whether that cannot be known (the file is unreadable without ptrace
+// access): then it is taken as waiting, so that a live client is not dropped.
+func waitingForSignals(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/syscall")
+	if err != nil {
+		return true
+	}
+	nr, _, _ := bytes.Cut(bytes.TrimSpace(b), []byte(" "))
+	n, err := strconv.Atoi(string(nr))
+	return err != nil || n == unix.SYS_RT_SIGTIMEDWAIT
 }
 
 // Handles reports whether process pid blocks, ignores or catches SIGUSR1, as
