@@ -50,6 +50,7 @@ func TestICMPDialRefused(t *testing.T) {
 	}{
 		{"default", nil},
 		{"plain", &Config{Plain: true}},
+		{"lab", &Config{Lab: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
