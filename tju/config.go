@@ -42,8 +42,10 @@ type Config struct {
 	// Default 30 s. The endpoint handles TIME_WAIT; Close never waits.
 	MSL time.Duration
 
-	// SynRetries is how often a SYN or SYN-ACK is retransmitted, with
-	// doubling timeouts, before Dial gives up. Default 5 (about a minute).
+	// SynRetries is how often a SYN is retransmitted, with doubling
+	// timeouts, before Dial gives up. Default 5 (about a minute). A
+	// listener retransmits a SYN-ACK at most 3 times (15 s with the
+	// default InitialRTO), so that no half-open entry holds its place long.
 	SynRetries int
 
 	// Retries is how many consecutive retransmission timeouts a
@@ -80,9 +82,11 @@ type Config struct {
 	// count still apply).
 	UserTimeout time.Duration
 
-	// Backlog bounds the listener's half-open (SYN) queue and its accept
-	// queue together; a SYN that finds them full is dropped and the
-	// client's retransmission gets in later. Default 128.
+	// Backlog bounds the listener's half-open (SYN) queue and, separately,
+	// its accept queue. A SYN that finds the half-open queue full is
+	// answered with a SYN cookie and costs no memory (a SYN flood cannot
+	// lock clients out); one that finds the accept queue full is dropped
+	// and the client's retransmission gets in later. Default 128.
 	Backlog int
 
 	// CongestionControl names the algorithm: "reno" (the lab's, default),

@@ -86,7 +86,9 @@ type EndpointStats struct {
 	ConnsOpened               uint64 // connections that reached ESTABLISHED
 	ConnsRefused              uint64 // SYNs answered with a reset (no listener)
 	ResetsSent                uint64
-	AcceptOverflows           uint64 // SYNs dropped because the listener's queues were full
+	AcceptOverflows           uint64 // SYNs (or cookie ACKs) dropped because the accept queue was full
+	SynCookiesSent            uint64 // SYN-ACKs sent from a cookie because the half-open queue was full
+	SynCookiesAccepted        uint64 // connections opened by an ACK that returned a valid cookie
 	SendErrors                uint64
 	ICMPIn                    uint64 // ICMP errors the kernel reported about our datagrams
 	ICMPUnreachable           uint64 // ports unreachable that ended a connection or a Dial
@@ -99,6 +101,7 @@ type endpointCounters struct {
 	connsOpened, connsRefused, resetsSent        atomic.Uint64
 	acceptOverflows, sendErrors                  atomic.Uint64
 	icmpIn, icmpUnreachable, icmpIgnored         atomic.Uint64
+	synCookies, synCookiesAccepted               atomic.Uint64
 }
 
 // NewEndpoint returns an endpoint that carries TJU connections over pc,
@@ -172,6 +175,7 @@ func (e *Endpoint) Stats() EndpointStats {
 		ConnsRefused: s.connsRefused.Load(), ResetsSent: s.resetsSent.Load(),
 		AcceptOverflows: s.acceptOverflows.Load(), SendErrors: s.sendErrors.Load(),
 		ICMPIn: s.icmpIn.Load(), ICMPUnreachable: s.icmpUnreachable.Load(), ICMPIgnored: s.icmpIgnored.Load(),
+		SynCookiesSent: s.synCookies.Load(), SynCookiesAccepted: s.synCookiesAccepted.Load(),
 	}
 }
 
@@ -223,7 +227,7 @@ func (e *Endpoint) releaseIfUnused() {
 func (e *Endpoint) readLoop() {
 	buf := make([]byte, 1<<16)
 	oob := make([]byte, 128)
-	var b segRun
+	b := segRun{e: e}
 	for {
 		var (
 			n, seg int
@@ -268,6 +272,7 @@ func (e *Endpoint) readLoop() {
 			}
 		}
 		b.flush()
+		b.flushCookies()
 	}
 }
 
@@ -277,6 +282,9 @@ func (e *Endpoint) readLoop() {
 type segRun struct {
 	c   *Conn
 	now time.Duration
+
+	e       *Endpoint
+	cookies *txBatch // SYN-ACKs from cookies, sent in one GSO run per peer
 }
 
 func (b *segRun) flush() {
@@ -285,6 +293,42 @@ func (b *segRun) flush() {
 		b.c.mu.Unlock()
 		b.c = nil
 	}
+}
+
+// flushCookies sends the queued cookie SYN-ACKs; the read loop calls it
+// after each read.
+func (b *segRun) flushCookies() {
+	if x := b.cookies; x != nil {
+		b.e.flushBatch(x)
+		b.e.txPool.Put(x)
+		b.cookies = nil
+	}
+}
+
+// queue sends d to peer, or with GSO queues it to go out in one system
+// call with the other datagrams of the same read (a run of SYNs that GRO
+// coalesced gets its SYN-ACKs in one run).
+func (b *segRun) queue(d []byte, peer netip.AddrPort) {
+	e := b.e
+	if !e.gso.Load() {
+		e.send(d, peer)
+		return
+	}
+	x := b.cookies
+	if x == nil {
+		x = e.txPool.Get().(*txBatch)
+		x.used, x.count = 0, 0
+		b.cookies = x
+	}
+	if x.count > 0 && (x.peer != peer || len(d) != x.seg || x.count == maxBatchSegs || x.used+len(d) > len(x.buf)) {
+		e.flushBatch(x)
+	}
+	if x.count == 0 {
+		x.peer, x.seg = peer, len(d)
+	}
+	copy(x.buf[x.used:], d)
+	x.used += len(d)
+	x.count++
 }
 
 func (e *Endpoint) isClosed() bool {
@@ -326,9 +370,16 @@ func (e *Endpoint) input(d []byte, from netip.AddrPort, b *segRun) {
 		}
 		return
 	}
-	if l != nil && seg.Flags&(wire.FlagSYN|wire.FlagACK|wire.FlagRST) == wire.FlagSYN {
-		l.onSYN(&seg, key)
-		return
+	if l != nil {
+		switch seg.Flags & (wire.FlagSYN | wire.FlagACK | wire.FlagRST) {
+		case wire.FlagSYN:
+			l.onSYN(&seg, key, b)
+			return
+		case wire.FlagACK:
+			if l.onCookieACK(&seg, key) {
+				return
+			}
+		}
 	}
 	e.stats.noConnection.Add(1)
 	e.refuse(&seg, from)
@@ -483,8 +534,9 @@ func (e *Endpoint) Listen(port uint16) (*Listener, error) {
 	}
 	l := &Listener{
 		e: e, port: port,
-		accept: make(chan *Conn, e.cfg.Backlog),
-		done:   make(chan struct{}),
+		accept:  make(chan *Conn, 2*e.cfg.Backlog), // see onSYN
+		backlog: e.cfg.Backlog,
+		done:    make(chan struct{}),
 	}
 	e.listeners[port] = l
 	return l, nil

@@ -11,12 +11,14 @@ import (
 
 // Listener accepts TJU connections on one TJU port of an endpoint. It keeps
 // the lab's two queues: half-open connections (SYN received, SYN-ACK sent)
-// and established connections waiting for Accept, bounded together by
-// Config.Backlog. It implements net.Listener.
+// and established connections waiting for Accept, each bounded by
+// Config.Backlog. When the half-open queue is full, SYNs are answered with
+// SYN cookies and cost no memory. It implements net.Listener.
 type Listener struct {
-	e      *Endpoint
-	port   uint16
-	accept chan *Conn // the full-connection (accept) queue
+	e       *Endpoint
+	port    uint16
+	accept  chan *Conn // the full-connection (accept) queue
+	backlog int
 
 	mu       sync.Mutex
 	halfOpen int // the half-connection (SYN) queue's length
@@ -26,20 +28,33 @@ type Listener struct {
 }
 
 // onSYN handles a SYN for this listener (called by the endpoint's reader).
-func (l *Listener) onSYN(s *wire.Segment, key connKey) {
+func (l *Listener) onSYN(s *wire.Segment, key connKey, b *segRun) {
 	e := l.e
+	// Room: at most backlog half-open entries, and none while the accept
+	// queue holds backlog connections (the application is not keeping up).
+	// Both bounds together keep halfOpen + len(accept) within the accept
+	// channel's capacity, 2*backlog, so enqueue never blocks.
 	l.mu.Lock()
-	if l.closed || l.halfOpen+len(l.accept) >= cap(l.accept) {
+	if l.closed || len(l.accept) >= l.backlog {
 		l.mu.Unlock()
 		e.stats.acceptOverflows.Add(1)
 		return // dropped: the client's retransmitted SYN gets in later
+	}
+	if l.halfOpen >= l.backlog {
+		l.mu.Unlock()
+		l.sendCookie(s, key, b) // a flood, or a burst of clients: keep no state
+		return
 	}
 	l.halfOpen++
 	l.mu.Unlock()
 
 	c := e.newConn(key, l)
 	now := e.now()
-	c.tcb = tcb.NewPassive(e.connConfig(key, e.cfg.isn()), s, now)
+	cfg := e.connConfig(key, e.cfg.isn())
+	// A half-open entry holds its place for at most 1+2+4+8 s (with the
+	// default initial RTO), not the minute a client's SYN retries take.
+	cfg.SynRetries = min(cfg.SynRetries, maxSynAckRetries)
+	c.tcb = tcb.NewPassive(cfg, s, now)
 	// Register the child before its SYN-ACK goes out (lab rule).
 	e.mu.Lock()
 	if e.closed {
@@ -54,6 +69,10 @@ func (l *Listener) onSYN(s *wire.Segment, key connKey) {
 	c.afterLocked(now)
 	c.mu.Unlock()
 }
+
+// maxSynAckRetries bounds the SYN-ACK retransmissions of a half-open
+// connection.
+const maxSynAckRetries = 3
 
 // enqueue moves an established child from the SYN queue to the accept
 // queue; there is always room, because the SYN reserved it.

@@ -25,8 +25,7 @@ func (t *TCB) Handle(s *wire.Segment, now time.Duration) bool {
 			break
 		}
 		if !t.mac.Verify(s) {
-			if s.Flags&wire.FlagRST != 0 && s.HasResetToken && t.state != Closed &&
-				subtle.ConstantTimeCompare(s.ResetToken[:], t.peerTok[:]) == 1 {
+			if s.Flags&wire.FlagRST != 0 && s.HasResetToken && t.state != Closed && t.resetTokenOK(s) {
 				// The peer forgot the connection and proves it is the peer.
 				t.fail(ErrReset)
 				return true
@@ -55,6 +54,12 @@ func (t *TCB) Handle(s *wire.Segment, now time.Duration) bool {
 	return true
 }
 
+// resetTokenOK reports whether s carries the peer's reset token.
+func (t *TCB) resetTokenOK(s *wire.Segment) bool {
+	tok := wire.ResetToken(&t.peerSec)
+	return subtle.ConstantTimeCompare(s.ResetToken[:], tok[:]) == 1
+}
+
 func (t *TCB) handleSynSent(s *wire.Segment, now time.Duration) bool {
 	hasAck := s.Flags&wire.FlagACK != 0
 	if hasAck && seqnum(s.Ack) != t.iss+1 {
@@ -81,7 +86,7 @@ func (t *TCB) handleSynSent(s *wire.Segment, now time.Duration) bool {
 			return false
 		}
 		t.echo = s.AuthFlags&wire.AuthStateless != 0
-		t.peerTok = wire.ResetToken(&s.Secret)
+		t.peerSec = s.Secret
 	} else if t.cfg.Extensions && s.HasMAC {
 		return true // a MAC we cannot check (no OptAuth): not a valid SYN-ACK
 	}

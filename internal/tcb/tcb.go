@@ -120,9 +120,9 @@ type TCB struct {
 	// Negotiated in the handshake.
 	ext       bool // the peer speaks the tjunet options
 	crc       bool
-	mac       *wire.MAC  // segments are authenticated (OptMAC), in the CRC's place
-	echo      bool       // client after a stateless SYN-ACK: repeat OptAuth until the server answers
-	peerTok   wire.Token // the peer's reset token (with mac)
+	mac       *wire.MAC   // segments are authenticated (OptMAC), in the CRC's place
+	echo      bool        // client after a stateless SYN-ACK: repeat OptAuth until the server answers
+	peerSec   wire.Secret // the peer's secret (with mac): its reset token is derived from it
 	sack      bool
 	rstOK     bool
 	stateless bool // the SYN-ACK says the listener keeps no state (StatelessSynAck)
@@ -267,7 +267,7 @@ func NewPassive(cfg Config, syn *wire.Segment, now time.Duration) *TCB {
 		in := wire.KeyInput{ClientSecret: syn.Secret, ServerSecret: cfg.Secret,
 			ClientISN: syn.Seq, ServerISN: uint32(t.iss), ClientPort: cfg.RemotePort, ServerPort: cfg.LocalPort}
 		mac = wire.NewMAC(&in, false)
-		t.peerTok = wire.ResetToken(&syn.Secret)
+		t.peerSec = syn.Secret
 	}
 	if cfg.Extensions {
 		t.negotiate(syn, mac)

@@ -3,7 +3,6 @@ package wire
 import (
 	"crypto/aes"
 	"crypto/cipher"
-	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -45,28 +44,34 @@ type MAC struct {
 	nonce            [12]byte
 	tag              [16]byte
 	ad               [HeaderLen + MaxOptionsLen + 4]byte
+	keys             [sha256.Size]byte
+	sendKey, recvKey []byte // halves of keys
 }
 
 // NewMAC derives the keys for one side of a connection (client is true on
-// the active opener) with HKDF-SHA256.
+// the active opener): HMAC-SHA256 keyed with both secrets (256 random bits)
+// over a label, the ISNs and the ports gives the two AES-128 keys. The
+// receiving key is expanded when the first segment is verified, so a
+// listener that only signs a cookie's SYN-ACK pays for one.
 func NewMAC(in *KeyInput, client bool) *MAC {
-	secret := make([]byte, 0, 2*SecretLen)
-	secret = append(secret, in.ClientSecret[:]...)
-	secret = append(secret, in.ServerSecret[:]...)
-	info := []byte("tjunet MAC v1 ")
+	var secret [2 * SecretLen]byte
+	copy(secret[:], in.ClientSecret[:])
+	copy(secret[SecretLen:], in.ServerSecret[:])
+	var buf [32]byte
+	info := append(buf[:0], "tjunet MAC v1 "...)
 	info = binary.BigEndian.AppendUint32(info, in.ClientISN)
 	info = binary.BigEndian.AppendUint32(info, in.ServerISN)
 	info = binary.BigEndian.AppendUint16(info, in.ClientPort)
 	info = binary.BigEndian.AppendUint16(info, in.ServerPort)
-	keys, err := hkdf.Key(sha256.New, secret, nil, string(info), 32)
-	if err != nil {
-		panic(err) // 32 bytes from SHA-256 cannot fail
-	}
-	c2s, s2c := newGMAC(keys[:16]), newGMAC(keys[16:])
-	m := &MAC{send: c2s, recv: s2c}
+	h := hmac.New(sha256.New, secret[:])
+	h.Write(info)
+	m := &MAC{}
+	h.Sum(m.keys[:0])
+	m.sendKey, m.recvKey = m.keys[:16], m.keys[16:] // client to server, server to client
 	if !client {
-		m.send, m.recv = s2c, c2s
+		m.sendKey, m.recvKey = m.recvKey, m.sendKey
 	}
+	m.send = newGMAC(m.sendKey)
 	return m
 }
 
@@ -121,6 +126,9 @@ func (m *MAC) SkipSend() { m.sendCtr++ }
 func (m *MAC) Verify(s *Segment) bool {
 	if !s.HasMAC {
 		return false
+	}
+	if m.recv == nil {
+		m.recv = newGMAC(m.recvKey)
 	}
 	b, off := s.Raw, s.macAt
 	ctr := m.expand(binary.BigEndian.Uint32(b[off:]))
