@@ -134,7 +134,7 @@ func (t *TCB) established(now time.Duration) {
 // should go on to the synchronized-state processing.
 func (t *TCB) handleSynRecv(s *wire.Segment, now time.Duration) bool {
 	if s.Flags&wire.FlagRST != 0 {
-		t.fail(ErrReset)
+		t.handleRST(seqnum(s.Seq).since(t.rbuf.nxt), 0, now) // exactly RCV.NXT
 		return false
 	}
 	if s.Flags&wire.FlagSYN != 0 {
@@ -165,37 +165,93 @@ func (t *TCB) handleSynRecv(s *wire.Segment, now time.Duration) bool {
 }
 
 func (t *TCB) handleSynchronized(s *wire.Segment, now time.Duration) {
-	wnd := int(t.advRight - t.rbuf.nxt)
+	seq := seqnum(s.Seq)
+	fin := s.Flags&wire.FlagFIN != 0
+	segLen := len(s.Payload)
+	if fin {
+		segLen++
+	}
+	wnd := max(t.advRight.since(t.rbuf.nxt), 0)
+	off := seq.since(t.rbuf.nxt)
+	if s.Flags&wire.FlagSYN != 0 {
+		// RFC 5961 section 4.2: a SYN on a synchronized connection, whatever
+		// its sequence number, gets a challenge ACK and changes nothing. A
+		// retransmitted SYN-ACK (our third ACK was lost) is answered so too.
+		t.challengeACK(now)
+		return
+	}
 	if s.Flags&wire.FlagRST != 0 {
-		// RFC 5961 section 3: a RST resets only if its seq is in the window.
-		off := seqnum(s.Seq).since(t.rbuf.nxt)
-		if off >= 0 && off <= max(wnd, 1) {
-			t.fail(ErrReset)
+		t.handleRST(off, wnd, now)
+		return
+	}
+	// RFC 9293 section 3.10.7.4, first: the sequence number check.
+	if !acceptable(off, segLen, wnd) {
+		switch {
+		case off+segLen <= 0 && -off <= t.rbuf.limit:
+			// A duplicate from the recent past (a retransmission whose ACK
+			// was lost): ACK at once, as RFC 5681 4.2 wants.
+			t.stats.DupSegsRecv++
+			t.ackNow = true
+			if t.isKeepAlive(s) && s.Flags&wire.FlagACK != 0 && t.ackAcceptable(seqnum(s.Ack)) {
+				t.heard(now) // RFC 9293 3.8.4: a keep-alive probe, answered; its sender lives
+				t.trimIdle() // and the connection is idle
+			}
+			if fin && t.finRcvd && t.state == TimeWait {
+				t.setTimer(timerTimeWait, now+t.cfg.TimeWait) // RFC 9293: restart the 2 MSL timeout
+			}
+		case off == 0 && wnd == 0:
+			// A zero-window probe: its data cannot be taken, but its ACK
+			// field can (RFC 9293: "special allowance should be made to
+			// accept valid ACKs"), and the answer says the window is shut.
+			if s.Flags&wire.FlagACK != 0 && t.ackAcceptable(seqnum(s.Ack)) {
+				t.processAck(s, now)
+			}
+			t.ackNow = true
+		default:
+			// Outside the window: dropped, answered with an ACK (rate
+			// limited, as blind segments would otherwise turn into a
+			// stream of duplicate ACKs to the real peer).
+			t.stats.OutOfWindow++
+			t.challengeACK(now)
 		}
 		return
 	}
-	if s.Flags&wire.FlagSYN != 0 {
-		// A retransmitted SYN-ACK means our third ACK was lost: answer
-		// with a fresh ACK (lab rule); any other SYN gets an ACK too
-		// (RFC 5961 section 4).
-		t.ackNow = true
-		return
-	}
-	if t.isKeepAlive(s) {
-		t.ackNow = true // RFC 9293 3.8.4: a keep-alive probe is answered
-		t.trimIdle()    // and says the connection is idle
-	}
-	if s.Flags&wire.FlagACK != 0 {
+	if s.Flags&wire.FlagACK == 0 {
+		// RFC 9293: a segment without ACK is dropped. Lab implementations
+		// send data and FIN that way (the skeleton's flags 0): accepted from
+		// a plain peer, never on a connection that negotiated tjunet's
+		// options, whose segments always carry ACK.
+		if t.ext {
+			t.stats.OutOfWindow++
+			return
+		}
+	} else {
+		ack := seqnum(s.Ack)
+		if !t.ackAcceptable(ack) {
+			// RFC 5961 section 5.2: an ACK of data never sent, or of data
+			// older than the largest window the peer ever offered: dropped
+			// with a challenge ACK (RFC 9293 3.10.7.4, fifth).
+			t.stats.BadACKs++
+			t.challengeACK(now)
+			return
+		}
 		t.processAck(s, now)
 		if t.state == Closed {
 			return
 		}
 	}
-	if len(s.Payload) > 0 {
-		t.processData(s, now)
+	// Bytes beyond the window are trimmed, never stored; a FIN after them
+	// is beyond it too.
+	payload := s.Payload
+	if over := off + len(payload) - wnd; over > 0 {
+		payload = payload[:len(payload)-min(over, len(payload))]
+		fin = false
 	}
-	if s.Flags&wire.FlagFIN != 0 {
-		fs := seqnum(s.Seq).add(len(s.Payload))
+	if len(payload) > 0 {
+		t.processData(seq, payload, now)
+	}
+	if fin {
+		fs := seq.add(len(payload))
 		switch {
 		case t.finRcvd:
 			t.ackNow = true // a retransmitted FIN: our ACK was lost
@@ -248,14 +304,14 @@ func (t *TCB) enterTimeWait(now time.Duration) {
 	t.setTimer(timerTimeWait, now+t.cfg.TimeWait)
 }
 
-func (t *TCB) processData(s *wire.Segment, now time.Duration) {
+func (t *TCB) processData(seq seqnum, payload []byte, now time.Duration) {
 	t.heard(now) // also from a lab peer whose data carries no ACK bit
 	if t.finRcvd {
 		t.ackNow = true
 		return
 	}
 	before := t.rbuf.nxt
-	delivered, dup := t.rbuf.write(seqnum(s.Seq), s.Payload)
+	delivered, dup := t.rbuf.write(seq, payload)
 	if t.appClosed && delivered > 0 {
 		// Nobody will read it: drop it so the window stays open.
 		var sink [4096]byte
@@ -270,8 +326,8 @@ func (t *TCB) processData(s *wire.Segment, now time.Duration) {
 		// Out of order (or beyond the window): a duplicate ACK at once,
 		// with SACK blocks (RFC 5681 section 4.2).
 		t.ackNow = true
-		if seqnum(s.Seq).gt(t.rbuf.nxt) {
-			a := span{seqnum(s.Seq), seqnum(s.Seq).add(len(s.Payload))}
+		if seq.gt(t.rbuf.nxt) {
+			a := span{seq, seq.add(len(payload))}
 			copy(t.recent[1:], t.recent[:len(t.recent)-1])
 			t.recent[0] = a
 			// An arrival that extends the latest unreported one joins
@@ -288,7 +344,7 @@ func (t *TCB) processData(s *wire.Segment, now time.Duration) {
 		t.stats.BytesReceived += uint64(delivered)
 		t.traceDelv(before, delivered)
 		t.traceRwnd()
-		if len(t.rbuf.ranges) > 0 || delivered > len(s.Payload) {
+		if len(t.rbuf.ranges) > 0 || delivered > len(payload) {
 			t.ackNow = true // filled a hole, or more holes remain
 		}
 		t.rcvdSinceAck++
@@ -297,5 +353,60 @@ func (t *TCB) processData(s *wire.Segment, now time.Duration) {
 		} else if !t.running(timerDelAck) {
 			t.setTimer(timerDelAck, now+t.cfg.DelayedACK)
 		}
+	}
+}
+
+// acceptable is RFC 9293's sequence number test (section 3.10.7.4) for a
+// segment that starts off bytes after RCV.NXT and occupies segLen of
+// sequence space, with a receive window of wnd bytes: it must overlap the
+// window (an empty one must start in it, or at RCV.NXT when the window is
+// zero). A segment that straddles RCV.NXT is acceptable, as in Linux; its
+// old bytes are discarded and those beyond the window trimmed.
+func acceptable(off, segLen, wnd int) bool {
+	if segLen == 0 {
+		return off == 0 || off > 0 && off < wnd
+	}
+	return off < wnd && off+segLen > 0
+}
+
+// ackAcceptable is RFC 5961 section 5.2's test: SND.UNA - MAX.SND.WND <=
+// SEG.ACK <= SND.NXT. The lower bound lets old duplicate ACKs through (they
+// are ignored) while a blind ACK must land in a window-sized range.
+func (t *TCB) ackAcceptable(ack seqnum) bool {
+	return ack.leq(t.sndNxt) && ack.geq(t.sndUna.add(-max(t.maxSndWnd, 1)))
+}
+
+// handleRST applies RFC 5961 section 3.2 to a RST that starts off bytes
+// after RCV.NXT: it resets the connection only at exactly RCV.NXT; anywhere
+// else in the window it gets a challenge ACK (a peer that really reset
+// answers it with a RST at the right place); outside, it is dropped. A RST
+// whose MAC verified comes from the peer: anywhere in the window will do.
+func (t *TCB) handleRST(off, wnd int, now time.Duration) {
+	inWnd := off >= 0 && off < max(wnd, 1)
+	switch {
+	case off == 0 || inWnd && t.mac != nil:
+		t.fail(ErrReset)
+	case inWnd:
+		t.challengeACK(now)
+	default:
+		t.stats.OutOfWindow++
+	}
+}
+
+// challengeLimit is how many challenge ACKs (and ACKs for out-of-window
+// segments) a connection sends per second at most (RFC 5961 section 7).
+const challengeLimit = 10
+
+// challengeACK sends an ACK that tells the sender where the connection
+// really is (RFC 5961 sections 3.2, 4.2, 5.2), at most challengeLimit a
+// second.
+func (t *TCB) challengeACK(now time.Duration) {
+	if now-t.chalStart >= time.Second || now < t.chalStart {
+		t.chalStart, t.chalCount = now, 0
+	}
+	if t.chalCount < challengeLimit {
+		t.chalCount++
+		t.stats.ChallengeACKs++
+		t.ackNow = true
 	}
 }

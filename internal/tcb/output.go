@@ -253,7 +253,7 @@ func (t *TCB) sendFin(now time.Duration, buf []byte) int {
 
 func (t *TCB) emitData(buf []byte, now time.Duration, seq seqnum, n int) int {
 	flags := wire.FlagACK
-	if t.cfg.SkeletonShape {
+	if t.cfg.SkeletonShape && !t.ext { // a tjunet peer always gets the ACK bit
 		flags = 0
 	}
 	t.stats.BytesSent += uint64(n)
@@ -262,7 +262,7 @@ func (t *TCB) emitData(buf []byte, now time.Duration, seq seqnum, n int) int {
 
 func (t *TCB) emitFin(buf []byte, now time.Duration, seq seqnum) int {
 	flags := wire.FlagFIN | wire.FlagACK
-	if t.cfg.SkeletonShape {
+	if t.cfg.SkeletonShape && !t.ext { // a tjunet peer always gets the ACK bit
 		flags = wire.FlagFIN
 	}
 	return t.emit(buf, now, flags, seq, nil, 0)

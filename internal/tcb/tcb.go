@@ -118,11 +118,14 @@ type TCB struct {
 	lastNow     time.Duration // time of the latest input, for trace lines
 
 	// Negotiated in the handshake.
-	ext       bool // the peer speaks the tjunet options
-	crc       bool
-	mac       *wire.MAC   // segments are authenticated (OptMAC), in the CRC's place
-	echo      bool        // client after a stateless SYN-ACK: repeat OptAuth until the server answers
-	peerSec   wire.Secret // the peer's secret (with mac): its reset token is derived from it
+	ext     bool // the peer speaks the tjunet options
+	crc     bool
+	mac     *wire.MAC   // segments are authenticated (OptMAC), in the CRC's place
+	echo    bool        // client after a stateless SYN-ACK: repeat OptAuth until the server answers
+	peerSec wire.Secret // the peer's secret (with mac): its reset token is derived from it
+
+	chalStart time.Duration // start of the current challenge-ACK second
+	chalCount int           // challenge ACKs sent in it
 	sack      bool
 	rstOK     bool
 	stateless bool // the SYN-ACK says the listener keeps no state (StatelessSynAck)
@@ -226,6 +229,9 @@ type Info struct {
 	DupSegsRecv   uint64 // segments that brought no new byte
 	DroppedNoCRC  uint64 // segments dropped for lacking the negotiated checksum
 	DroppedBadMAC uint64 // segments dropped for failing (or lacking) the negotiated MAC
+	OutOfWindow   uint64 // segments dropped outside the receive window (or without ACK on a tjunet connection)
+	BadACKs       uint64 // segments dropped for an ACK outside [SND.UNA - MAX.SND.WND, SND.NXT]
+	ChallengeACKs uint64 // challenge ACKs sent (RFC 5961), rate limited
 	TLPs          uint64 // tail loss probes sent
 
 	PacingRate float64 // bytes per second; 0: not paced
