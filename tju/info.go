@@ -55,6 +55,9 @@ type Info struct {
 	DuplicateSegs   uint64 // segments received that brought no new byte
 	DroppedNoChksum uint64 // segments dropped for lacking the negotiated checksum
 	DroppedBadMAC   uint64 // segments dropped for failing or lacking the negotiated MAC
+	OutOfWindow     uint64 // segments dropped outside the receive window (RFC 9293), or without ACK from a tjunet peer
+	BadACKs         uint64 // segments dropped for acknowledging unsent or ancient data (RFC 5961 section 5)
+	ChallengeACKs   uint64 // challenge ACKs sent for RSTs, SYNs and bad segments (RFC 5961), at most 10 a second
 }
 
 func infoFrom(i tcb.Info) Info {
@@ -67,5 +70,6 @@ func infoFrom(i tcb.Info) Info {
 		Timeouts: i.Timeouts, FastRecoveries: i.FastRecovery, TailLossProbes: i.TLPs, DuplicateSegs: i.DupSegsRecv,
 		DroppedNoChksum: i.DroppedNoCRC,
 		DroppedBadMAC:   i.DroppedBadMAC,
+		OutOfWindow:     i.OutOfWindow, BadACKs: i.BadACKs, ChallengeACKs: i.ChallengeACKs,
 	}
 }

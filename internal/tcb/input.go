@@ -187,7 +187,7 @@ func (t *TCB) handleSynchronized(s *wire.Segment, now time.Duration) {
 	// RFC 9293 section 3.10.7.4, first: the sequence number check.
 	if !acceptable(off, segLen, wnd) {
 		switch {
-		case off+segLen <= 0 && -off <= t.rbuf.limit:
+		case off+segLen <= 0 && -off <= min(t.rbuf.limit, 0xffff<<t.rcvShift):
 			// A duplicate from the recent past (a retransmission whose ACK
 			// was lost): ACK at once, as RFC 5681 4.2 wants.
 			t.stats.DupSegsRecv++

@@ -342,10 +342,18 @@ func (t *TCB) emit(buf []byte, now time.Duration, flags uint8, seq seqnum, src *
 // avoidance (RFC 1122 4.2.3.3): the right edge only moves forward, and only
 // by at least min(buffer/2, MSS).
 func (t *TCB) windowField(syn bool) uint16 {
-	right := t.rbuf.nxt.add(t.rbuf.free())
+	// The right edge is what the field can say: at most 65,535 bytes
+	// unscaled (always in a SYN, and with a plain peer). The receive
+	// window the acceptability test uses must not exceed what the peer was
+	// told, or blind segments would land in space it was never offered.
+	room := min(t.rbuf.free(), 0xffff<<t.rcvShift)
+	if syn {
+		room = min(room, 0xffff)
+	}
+	right := t.rbuf.nxt.add(room)
 	if right.gt(t.advRight) {
 		inc := int(right - t.advRight)
-		if inc >= min(t.rbuf.limit/2, t.mss) || t.advRight == t.rbuf.nxt && inc >= t.rbuf.free() {
+		if inc >= min(t.rbuf.limit/2, t.mss) || t.advRight == t.rbuf.nxt && inc >= room {
 			t.advRight = right
 		}
 	}

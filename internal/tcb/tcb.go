@@ -314,7 +314,9 @@ func newTCB(cfg Config) *TCB {
 	t.sndUna, t.sndNxt, t.sbufSeq = t.iss, t.iss+1, t.iss+1
 	t.recoverSeq = t.iss
 	t.rbuf.limit = cfg.RecvBufSize
-	for t.rcvShift < 14 && cfg.RecvBufSize>>t.rcvShift > 0xffff {
+	// Window scaling is offered only with the extensions (a plain TCB's
+	// windows are the lab's 16-bit ones).
+	for cfg.Extensions && t.rcvShift < 14 && cfg.RecvBufSize>>t.rcvShift > 0xffff {
 		t.rcvShift++
 	}
 	t.rtt.init(cfg.InitialRTO, cfg.MinRTO, cfg.MaxRTO)
