@@ -146,6 +146,11 @@ type Config struct {
 	// writes the lab's client.event.trace / server.event.trace files).
 	Tracer trace.Tracer
 
+	// noAuth negotiates tjunet's options without segment authentication
+	// (CRC-32C only), as before it existed: set by the benchmark that
+	// measures what the MAC costs.
+	noAuth bool
+
 	// Logger receives connection state changes and retransmission events
 	// at debug level. Default: none.
 	Logger *slog.Logger

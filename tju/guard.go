@@ -62,6 +62,7 @@ func (e *Endpoint) connConfig(key connKey, isn uint32) tcb.Config {
 	if c.Extensions {
 		c.Secret = e.secretFor(key)
 	}
+	c.NoAuth = e.cfg.noAuth
 	return c
 }
 

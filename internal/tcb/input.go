@@ -75,7 +75,7 @@ func (t *TCB) handleSynSent(s *wire.Segment, now time.Duration) bool {
 		return true
 	}
 	var mac *wire.MAC
-	if t.cfg.Extensions && hasAck && s.HasAuth {
+	if t.cfg.Extensions && !t.cfg.NoAuth && hasAck && s.HasAuth {
 		// The SYN-ACK answers our OptAuth: derive the keys and check that
 		// it was signed with them (the server knows our secret).
 		in := wire.KeyInput{ClientSecret: t.cfg.Secret, ServerSecret: s.Secret,

@@ -279,7 +279,7 @@ func (t *TCB) emit(buf []byte, now time.Duration, flags uint8, seq seqnum, src *
 		if t.state == SynSent && t.cfg.Extensions {
 			h.CRC, h.HasWindowScale, h.WindowScale = true, true, t.rcvShift
 			h.SACKPermitted, h.RSTPermitted = true, true
-			h.Auth, h.Secret = true, t.cfg.Secret
+			h.Auth, h.Secret = !t.cfg.NoAuth, t.cfg.Secret
 		} else if t.state == SynRecv && t.ext {
 			h.HasWindowScale, h.WindowScale = true, t.rcvShift
 			if t.sack {

@@ -98,6 +98,10 @@ type Config struct {
 	// sent in the SYN or SYN-ACK (OptAuth). The caller draws it from a
 	// cryptographic random source; the engine reads no randomness.
 	Secret wire.Secret
+	// NoAuth offers (or accepts) the extensions without OptAuth, as tjunet
+	// did before it authenticated segments: the connection uses the
+	// CRC-32C. For measuring what the MAC costs.
+	NoAuth bool
 	// Stateless (passive only) marks a TCB made from a SYN cookie: its
 	// SYN-ACK was already sent by the listener, which kept no state.
 	Stateless bool
@@ -269,7 +273,7 @@ func NewPassive(cfg Config, syn *wire.Segment, now time.Duration) *TCB {
 	t.rbuf.nxt = seqnum(syn.Seq + 1)
 	t.advRight = t.rbuf.nxt
 	var mac *wire.MAC
-	if cfg.Extensions && syn.HasAuth && syn.HasCRC {
+	if cfg.Extensions && !cfg.NoAuth && syn.HasAuth && syn.HasCRC {
 		in := wire.KeyInput{ClientSecret: syn.Secret, ServerSecret: cfg.Secret,
 			ClientISN: syn.Seq, ServerISN: uint32(t.iss), ClientPort: cfg.RemotePort, ServerPort: cfg.LocalPort}
 		mac = wire.NewMAC(&in, false)
