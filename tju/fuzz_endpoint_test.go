@@ -3,13 +3,11 @@ package tju
 import (
 	"bytes"
 	"encoding/binary"
-	"net/netip"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/tjunet/tjunet/internal/wire"
-	"github.com/tjunet/tjunet/netem"
 )
 
 // FuzzEndpoint feeds an endpoint sequences of datagrams from several
@@ -36,11 +34,7 @@ func FuzzEndpoint(f *testing.F) {
 		synctest.Test(t, func(t *testing.T) {
 			v := newVNet(t, testLink, testLink, nil, nil)
 			defer v.close()
-			third, err := v.net.Attach(netip.MustParseAddrPort("172.17.0.66:20218"), netem.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer third.Close()
+			third := v.attacker()
 			c, s := v.pair(v.listen())
 			cport := c.LocalAddr().(*Addr).Port
 			data := patternBytes(3, 0, 64<<10)

@@ -23,6 +23,18 @@ func floodSYN(r *rand.Rand, port uint16) []byte {
 	return segment(h, nil)
 }
 
+// attacker attaches a third host to v's network, at 172.17.0.66, with a
+// perfect link; it is detached when the test ends.
+func (v *vnet) attacker() *netem.PacketConn {
+	v.t.Helper()
+	a, err := v.net.Attach(netip.MustParseAddrPort("172.17.0.66:20218"), netem.Config{})
+	if err != nil {
+		v.t.Fatal(err)
+	}
+	v.t.Cleanup(func() { a.Close() })
+	return a
+}
+
 // While a host floods the listener with SYNs from random TJU ports (and
 // never answers a SYN-ACK), a client dials every 100 ms: every dial
 // succeeds, through SYN cookies once the half-open queue is full, and each
@@ -35,11 +47,7 @@ func TestSynCookiesUnderFlood(t *testing.T) {
 			v := newVNet(t, testLink, testLink, &Config{Plain: plain}, &Config{Backlog: backlog})
 			defer v.close()
 			l := v.listen()
-			attacker, err := v.net.Attach(netip.MustParseAddrPort("172.17.0.66:20218"), netem.Config{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer attacker.Close()
+			attacker := v.attacker()
 			stop, stopped := make(chan struct{}), make(chan struct{})
 			go func() { // 10,000 SYNs a second
 				defer close(stopped)
@@ -129,11 +137,7 @@ func TestSynCookieThirdACKLost(t *testing.T) {
 		defer v.close()
 		l := v.listen()
 		// Fill the half-open queue with a SYN nobody completes.
-		attacker, err := v.net.Attach(netip.MustParseAddrPort("172.17.0.66:20218"), netem.Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer attacker.Close()
+		attacker := v.attacker()
 		attacker.WriteToUDPAddrPort(floodSYN(rand.New(rand.NewPCG(3, 4)), 999), vServerAddr)
 		time.Sleep(50 * time.Millisecond)
 		v.cl.drop(1, segPureACK)
@@ -167,11 +171,7 @@ func TestHalfOpenLifetimeBounded(t *testing.T) {
 		v := newVNet(t, testLink, testLink, nil, nil)
 		defer v.close()
 		l := v.listen()
-		attacker, err := v.net.Attach(netip.MustParseAddrPort("172.17.0.66:20218"), netem.Config{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer attacker.Close()
+		attacker := v.attacker()
 		attacker.WriteToUDPAddrPort(floodSYN(rand.New(rand.NewPCG(5, 6)), 999), vServerAddr)
 		time.Sleep(time.Second)
 		half := func() int { l.mu.Lock(); defer l.mu.Unlock(); return l.halfOpen }
