@@ -33,15 +33,16 @@ func (endless) Read(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// runInProcess runs tju with stdin in a goroutine.
-func runInProcess(ctx context.Context, stdin io.Reader, args ...string) <-chan result {
+// runInProcess runs tju with stdin in a goroutine; the channel yields its
+// result, and stdout fills as it runs.
+func runInProcess(ctx context.Context, stdin io.Reader, args ...string) (<-chan result, *syncBuffer) {
 	ch := make(chan result, 1)
 	r := result{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
 	go func() {
 		r.code = run(ctx, args, &env{stdin: stdin, stdout: r.stdout, stderr: r.stderr})
 		ch <- r
 	}()
-	return ch
+	return ch, r.stdout
 }
 
 // wantDeadPeer waits for a command that must fail because its peer died.
@@ -91,7 +92,7 @@ func TestDeadPeerProcesses(t *testing.T) {
 	// stays open, killed mid-transfer.
 	t.Run("sender killed", func(t *testing.T) {
 		ready := filepath.Join(t.TempDir(), "ready")
-		recv := runInProcess(ctx, nil, append([]string{"recv", "--listen", "127.0.0.1:0", "--ready-file", ready}, liveFlags...)...)
+		recv, got := runInProcess(ctx, nil, append([]string{"recv", "--listen", "127.0.0.1:0", "--ready-file", ready}, liveFlags...)...)
 		addr := waitReadyFile(t, ready, recv)
 		pr, pw, err := os.Pipe()
 		if err != nil {
@@ -107,7 +108,7 @@ func TestDeadPeerProcesses(t *testing.T) {
 		if _, err := pw.Write(make([]byte, 256<<10)); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(300 * time.Millisecond) // the bytes are on their way
+		waitFor(t, func() bool { return len(got.Bytes()) > 0 })
 		send.Process.Kill()
 		send.Wait()
 		wantDeadPeer(t, "tju recv", recv, time.Now(), "refused", "timed out")
@@ -117,17 +118,17 @@ func TestDeadPeerProcesses(t *testing.T) {
 	// more to send.
 	t.Run("receiver killed", func(t *testing.T) {
 		ready := filepath.Join(t.TempDir(), "ready")
-		recv := exec.CommandContext(ctx, bin, append([]string{"recv", "--listen", "127.0.0.1:0", "--ready-file", ready, "--output", os.DevNull}, liveFlags...)...)
-		var recvErr syncBuffer
-		recv.Stderr = &recvErr
+		recv := exec.CommandContext(ctx, bin, append([]string{"recv", "--listen", "127.0.0.1:0", "--ready-file", ready}, liveFlags...)...)
+		var recvOut, recvErr syncBuffer
+		recv.Stdout, recv.Stderr = &recvOut, &recvErr
 		if err := recv.Start(); err != nil {
 			t.Fatal(err)
 		}
 		exited := make(chan result, 1)
 		go func() { recv.Wait(); exited <- result{code: recv.ProcessState.ExitCode(), stderr: &recvErr} }()
 		addr := waitReadyFile(t, ready, exited)
-		send := runInProcess(ctx, endless{}, append([]string{"send", addr}, liveFlags...)...)
-		time.Sleep(500 * time.Millisecond)
+		send, _ := runInProcess(ctx, endless{}, append([]string{"send", addr}, liveFlags...)...)
+		waitFor(t, func() bool { return len(recvOut.Bytes()) > 0 })
 		recv.Process.Kill()
 		<-exited
 		wantDeadPeer(t, "tju send", send, time.Now(), "refused", "timed out")
@@ -138,21 +139,21 @@ func TestDeadPeerProcesses(t *testing.T) {
 	// timeout end both ends, saying the peer stopped answering.
 	t.Run("relay stopped", func(t *testing.T) {
 		ready := filepath.Join(t.TempDir(), "ready")
-		recv := runInProcess(ctx, nil, append([]string{"recv", "--listen", "127.0.0.1:0", "--ready-file", ready}, liveFlags...)...)
+		recv, got := runInProcess(ctx, nil, append([]string{"recv", "--listen", "127.0.0.1:0", "--ready-file", ready}, liveFlags...)...)
 		addr := waitReadyFile(t, ready, recv)
 		relayAddr := freeUDPAddr(t)
 		udpAddr, tjuPort, _ := strings.Cut(addr, "/")
 		relay := exec.CommandContext(ctx, bin, "netem", "--listen", relayAddr, "--to", udpAddr)
 		var relayErr syncBuffer
-		relay.Stderr = &relayErr
+		relay.Stdout, relay.Stderr = &relayErr, &relayErr
 		defer func() { t.Logf("relay: %s", relayErr.String()) }()
 		if err := relay.Start(); err != nil {
 			t.Fatal(err)
 		}
 		defer func() { relay.Process.Kill(); relay.Wait() }()
-		time.Sleep(500 * time.Millisecond) // the relay binds its socket
-		send := runInProcess(ctx, endless{}, append([]string{"send", relayAddr + "/" + tjuPort}, liveFlags...)...)
-		time.Sleep(time.Second) // connected through the relay, data flowing
+		waitFor(t, func() bool { return strings.Contains(relayErr.String(), "listening on") })
+		send, _ := runInProcess(ctx, endless{}, append([]string{"send", relayAddr + "/" + tjuPort}, liveFlags...)...)
+		waitFor(t, func() bool { return len(got.Bytes()) > 0 })
 		relay.Process.Signal(syscall.SIGSTOP)
 		start := time.Now()
 		wantDeadPeer(t, "tju send", send, start, "stopped answering")
