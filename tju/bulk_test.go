@@ -47,16 +47,17 @@ type bulkScenario struct {
 	link    func(seed uint64) netem.Config // one direction; the other gets seed+1000
 	limit   time.Duration                  // virtual-time budget for 100 MiB
 	retries int                            // Config.Retries; 0 for the default
-	patient bool                           // no UserTimeout: the link is silent for minutes at a time
+	patient bool                           // no UserTimeout or keep-alives: the link is silent for minutes at a time
 	clean   bool                           // no retransmission allowed
 	plain   bool                           // Config.Plain: the lab's wire format, no SACK or checksum
 }
 
 // The lossy, burst and lossy-plain links are silent for minutes at a time
 // once the RTO has backed off (10% loss each way with a 60 s RTO, or a
-// burst that swallows every retransmission): the default 40 s user timeout
-// would rightly call such a peer dead, so they run without it and rely on
-// Retries alone, as before it existed.
+// burst that swallows every retransmission): the default 40 s user timeout,
+// or nine unanswered keep-alive probes from the idle receiver, would rightly
+// call such a peer dead, so they run without either and rely on Retries
+// alone, as before they existed.
 
 func bulkScenarios(t *testing.T) []bulkScenario {
 	// 2% of datagrams lost in bursts of 3 on average. The Gilbert-Elliott
@@ -176,7 +177,7 @@ func runBulk(t *testing.T, sc bulkScenario, seed uint64, size int) bulkResult {
 	cfg := &Config{MSL: 100 * time.Millisecond, Retries: sc.retries, Plain: sc.plain,
 		CongestionControl: os.Getenv("TJU_BULK_CC")}
 	if sc.patient {
-		cfg.UserTimeout = -1
+		cfg.UserTimeout, cfg.KeepAlive = -1, -1
 	}
 	ce, se := NewEndpoint(a, cfg), NewEndpoint(b, cfg)
 	defer ce.Close()
