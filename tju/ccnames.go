@@ -3,19 +3,20 @@ package tju
 import "strings"
 
 // CongestionControls lists the algorithms Config.CongestionControl names,
-// the default first, each with a few words on what it is for. Every
-// command-line flag and help text of tjunet takes its names from here.
+// the default (outside Lab mode) first, each with a few words on what it
+// is for. Every command-line flag and help text of tjunet takes its names
+// from here.
 var CongestionControls = []struct {
 	Name string
 	What string
 }{
-	{"reno", "the lab's: RFC 5681 Reno with NewReno recovery"},
+	{"bbr", "the default: model-based and paced, after the IETF BBR draft; random loss does not slow it"},
+	{"reno", "the lab's, and lab mode's default: RFC 5681 Reno with NewReno recovery"},
 	{"cubic", "RFC 9438 CUBIC, for fast long paths"},
-	{"bbr", "model-based, a simplified BBR, for lossy long paths"},
 }
 
 // CongestionControlNames returns the names in CongestionControls, in
-// order: "reno", "cubic", "bbr".
+// order: "bbr", "reno", "cubic".
 func CongestionControlNames() []string {
 	names := make([]string, len(CongestionControls))
 	for i, c := range CongestionControls {
@@ -35,7 +36,7 @@ func IsCongestionControl(name string) bool {
 	return false
 }
 
-// congestionControlsInWords is "reno, cubic or bbr".
+// congestionControlsInWords is "bbr, reno or cubic".
 func congestionControlsInWords() string {
 	n := CongestionControlNames()
 	return strings.Join(n[:len(n)-1], ", ") + " or " + n[len(n)-1]

@@ -18,8 +18,8 @@ func TestCongestionControlsAreTheEngines(t *testing.T) {
 		}
 	}
 	err := (&Config{CongestionControl: "vegas"}).validate()
-	if err == nil || !strings.Contains(err.Error(), "want reno, cubic or bbr") {
-		t.Errorf("vegas: %v, want an error listing reno, cubic or bbr", err)
+	if err == nil || !strings.Contains(err.Error(), "want bbr, reno or cubic") {
+		t.Errorf("vegas: %v, want an error listing bbr, reno or cubic", err)
 	}
 	if IsCongestionControl("vegas") {
 		t.Error("vegas is not one of ours")

@@ -18,11 +18,20 @@ type Config struct {
 	// Default 1234, the lab's server port.
 	Port uint16
 
-	// SendBuffer and ReceiveBuffer are the per-connection buffer limits in
-	// bytes. The receive buffer is the largest window advertised. Memory
-	// grows on demand up to the limit. Default 8 MiB each (the lab asks
-	// for at least 5000 segments).
+	// SendBuffer and ReceiveBuffer are the per-connection buffer sizes in
+	// bytes to start with. The receive buffer is the largest window
+	// advertised. Default 8 MiB each (the lab asks for at least 5000
+	// segments). Outside Lab mode both grow with the path's needs up to
+	// MaxBuffer (autotuning): the receive buffer doubles, at most once a
+	// round trip, while the sender fills the window it is offered; the send
+	// buffer holds what is in flight plus two congestion windows. Memory
+	// grows on demand, so a large buffer costs only what it holds.
 	SendBuffer, ReceiveBuffer int
+
+	// MaxBuffer is the ceiling of buffer autotuning, in bytes. Default 64
+	// MiB, enough for a 100 Mbit/s path with a 600 ms RTT and 10% loss; a
+	// value at or below the buffer sizes turns autotuning off.
+	MaxBuffer int
 
 	// InitialRTO is the retransmission timeout before any RTT sample;
 	// default 1 s (RFC 6298). MinRTO and MaxRTO bound it; defaults 200 ms
@@ -89,11 +98,12 @@ type Config struct {
 	// and the client's retransmission gets in later. Default 128.
 	Backlog int
 
-	// CongestionControl names the algorithm: "reno" (the lab's, default),
-	// "cubic" (RFC 9438), or "bbr" (a simplified BBR: the window follows
-	// max delivery rate x min RTT, so random loss does not collapse it;
-	// the choice for lossy long paths); CongestionControls lists them.
-	// Listen and Dial reject other names.
+	// CongestionControl names the algorithm: "bbr" (the default outside
+	// Lab mode: model-based and paced, after the IETF CCWG BBR draft, with
+	// a loss response that random loss does not collapse), "reno" (the
+	// lab's, RFC 5681 with NewReno recovery; the default in Lab mode) or
+	// "cubic" (RFC 9438); CongestionControls lists them. Listen and Dial
+	// reject other names.
 	CongestionControl string
 
 	// InitialWindow is the initial congestion window in segments.
@@ -182,6 +192,7 @@ const (
 const (
 	DefaultPort       = 1234
 	DefaultBuffer     = 8 << 20
+	DefaultMaxBuffer  = 64 << 20
 	DefaultInitialRTO = time.Second
 	DefaultMinRTO     = 200 * time.Millisecond
 	DefaultMaxRTO     = 60 * time.Second
@@ -221,7 +232,22 @@ func (c *Config) withDefaults() Config {
 	if d.Lab {
 		d.Plain = true
 	}
+	if d.CongestionControl == "" {
+		d.CongestionControl = DefaultCongestionControl(d.Lab)
+	}
+	if d.MaxBuffer == 0 && !d.Lab {
+		d.MaxBuffer = DefaultMaxBuffer
+	}
 	return d
+}
+
+// DefaultCongestionControl names the algorithm a Config without one uses:
+// "bbr", or "reno" in Lab mode.
+func DefaultCongestionControl(lab bool) string {
+	if lab {
+		return "reno"
+	}
+	return "bbr"
 }
 
 func setDefault[T int | uint16 | time.Duration](v *T, def T) {
@@ -263,6 +289,7 @@ func (c *Config) tcbConfig(local, remote uint16, isn uint32, epochMicros int64) 
 	return tcb.Config{
 		LocalPort: local, RemotePort: remote, ISN: isn,
 		SendBufSize: c.SendBuffer, RecvBufSize: c.ReceiveBuffer,
+		MaxSendBufSize: c.MaxBuffer, MaxRecvBufSize: c.MaxBuffer,
 		InitialRTO: c.InitialRTO, MinRTO: c.MinRTO, MaxRTO: c.MaxRTO,
 		DelayedACK: max(c.DelayedACK, 0), NoDelay: !c.Nagle,
 		TimeWait: 2 * c.MSL, FinWait2Timeout: 2 * c.MSL,

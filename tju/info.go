@@ -58,6 +58,22 @@ type Info struct {
 	OutOfWindow     uint64 // segments dropped outside the receive window (RFC 9293), or without ACK from a tjunet peer
 	BadACKs         uint64 // segments dropped for acknowledging unsent or ancient data (RFC 5961 section 5)
 	ChallengeACKs   uint64 // challenge ACKs sent for RSTs, SYNs and bad segments (RFC 5961), at most 10 a second
+
+	// Model is what a model-based controller (bbr) knows of the path;
+	// zero for the window-only ones.
+	Model CCModel
+}
+
+// CCModel is a model-based congestion controller's view of the path.
+type CCModel struct {
+	Mode             string        // phase: "startup", "drain", "probe_bw" or "probe_rtt"
+	Bandwidth        float64       // bottleneck bandwidth estimate, bytes per second
+	MinRTT           time.Duration // round-trip propagation time estimate
+	StartupDone      bool          // startup has ended
+	StartupEnd       time.Duration // when startup ended, after the handshake
+	StartupBandwidth float64       // the bandwidth estimate when startup ended, bytes per second
+	Rounds           uint64        // round trips counted
+	CongestedRounds  uint64        // rounds whose loss came with a queue and so counted as congestion
 }
 
 func infoFrom(i tcb.Info) Info {
@@ -71,5 +87,9 @@ func infoFrom(i tcb.Info) Info {
 		DroppedNoChksum: i.DroppedNoCRC,
 		DroppedBadMAC:   i.DroppedBadMAC,
 		OutOfWindow:     i.OutOfWindow, BadACKs: i.BadACKs, ChallengeACKs: i.ChallengeACKs,
+		Model: CCModel{Mode: i.Model.Mode, Bandwidth: i.Model.Bandwidth, MinRTT: i.Model.MinRTT,
+			StartupDone: i.Model.StartupDone, StartupEnd: i.Model.StartupEnd,
+			StartupBandwidth: i.Model.StartupBandwidth, Rounds: i.Model.Rounds,
+			CongestedRounds: i.Model.CongestedRounds},
 	}
 }

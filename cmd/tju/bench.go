@@ -426,6 +426,9 @@ func benchClient(ctx context.Context, o *benchOptions, e *env, addr string, p pe
 
 func cfgName(cfg *tju.Config) string {
 	s := cfg.CongestionControl
+	if s == "" {
+		s = tju.DefaultCongestionControl(cfg.Lab)
+	}
 	if cfg.Plain {
 		s += ", plain header"
 	}

@@ -332,12 +332,12 @@ func (e *wordedError) Unwrap() error { return e.err }
 // ccFlag declares --cc (-C) on fs, bound to p: a name of
 // tju.CongestionControls, checked as it is parsed.
 func ccFlag(fs *pflag.FlagSet, p *string) {
-	*p = tju.CongestionControls[0].Name
+	*p = "" // the library's default: bbr, or reno with --lab
 	var help []string
 	for _, c := range tju.CongestionControls {
 		help = append(help, c.Name+" ("+c.What+")")
 	}
-	fs.VarP((*ccName)(p), "cc", "C", "congestion control `NAME`: "+strings.Join(help, ", "))
+	fs.VarP((*ccName)(p), "cc", "C", "congestion control `NAME` (default bbr; reno with --lab): "+strings.Join(help, ", "))
 }
 
 // ccName is the value of --cc.

@@ -239,7 +239,7 @@ func TestSendRecvErrors(t *testing.T) {
 		{"too many arguments", []string{"send", "h", "a", "b"}, 2, "too many arguments"},
 		{"unknown flag", []string{"send", "--bogus", "h"}, 2, "tju send: unknown flag --bogus"},
 		{"unknown flag after args", []string{"send", "h", file, "--bogus"}, 2, "tju send: unknown flag --bogus"},
-		{"bad cc", []string{"send", "--cc", "vegas", "h", file}, 2, `--cc "vegas": want reno, cubic or bbr`},
+		{"bad cc", []string{"send", "--cc", "vegas", "h", file}, 2, `--cc "vegas": want bbr, reno or cubic`},
 		{"bad TJU port", []string{"send", "h:1/0", file}, 2, "the TJU port after the slash"},
 		{"port conflict", []string{"send", "--port", "5", "h:1/6", file}, 2, "--port says 5"},
 		{"bad stats", []string{"recv", "--stats", "1ns"}, 2, "--stats"},

@@ -45,7 +45,7 @@ type CCModel struct {
 	MinRTT           time.Duration // round-trip propagation time estimate
 	PacingRate       float64       // bytes per second
 	StartupDone      bool          // startup has ended
-	StartupEnd       time.Duration // when startup ended (engine time)
+	StartupEnd       time.Duration // when startup ended: in TCB.Info, time since the handshake completed
 	StartupBandwidth float64       // bandwidth estimate when startup ended, bytes per second
 	Rounds           uint64        // round trips counted
 	CongestedRounds  uint64        // rounds whose loss was taken as congestion

@@ -126,7 +126,7 @@ func (t *TCB) established(now time.Duration) {
 	if t.finQueued {
 		t.setState(FinWait1)
 	}
-	t.startCC() // the handshake ACK does not grow cwnd (lab rule)
+	t.startCC(now) // the handshake ACK does not grow cwnd (lab rule)
 	t.traceWindows()
 }
 
@@ -318,6 +318,7 @@ func (t *TCB) processData(seq seqnum, payload []byte, now time.Duration) {
 		return
 	}
 	before := t.rbuf.nxt
+	t.autotuneRecv(seq.add(len(payload)), now)
 	delivered, dup := t.rbuf.write(seq, payload)
 	if t.appClosed && delivered > 0 {
 		// Nobody will read it: drop it so the window stays open.

@@ -60,6 +60,9 @@ type Config struct {
 	ISN                   uint32
 
 	SendBufSize, RecvBufSize int
+	// MaxSendBufSize and MaxRecvBufSize are the ceilings of buffer
+	// autotuning (buffer.go); at or below the sizes above, none.
+	MaxSendBufSize, MaxRecvBufSize int
 
 	InitialRTO, MinRTO, MaxRTO time.Duration
 	DelayedACK                 time.Duration // 0: acknowledge every segment at once
@@ -157,7 +160,10 @@ type TCB struct {
 	// Loss detection and recovery.
 	recs          scoreboard // the retransmission queue and SACK scoreboard
 	deliveredSent time.Duration
-	rs            rateSampler // delivery-rate estimation; counts each byte delivered once
+	rs            rateSampler   // delivery-rate estimation; counts each byte delivered once
+	sndBufHigh    int           // the send buffer's autotuned size
+	ccStartAt     time.Duration // when the controller started (the handshake completed)
+	rcvGrownAt    time.Duration // when autotuning last grew the receive buffer
 	pace          pacer
 	inRecovery    bool
 	recoverSeq    seqnum // RFC 6582 "recover"
@@ -320,7 +326,7 @@ func newTCB(cfg Config) *TCB {
 	t.rbuf.limit = cfg.RecvBufSize
 	// Window scaling is offered only with the extensions (a plain TCB's
 	// windows are the lab's 16-bit ones).
-	for cfg.Extensions && t.rcvShift < 14 && cfg.RecvBufSize>>t.rcvShift > 0xffff {
+	for cfg.Extensions && t.rcvShift < 14 && max(cfg.RecvBufSize, cfg.MaxRecvBufSize)>>t.rcvShift > 0xffff {
 		t.rcvShift++
 	}
 	t.rtt.init(cfg.InitialRTO, cfg.MinRTO, cfg.MaxRTO)
@@ -374,7 +380,8 @@ func (t *TCB) setPeerWindow(s *wire.Segment) {
 	t.maxSndWnd = max(t.maxSndWnd, t.sndWnd)
 }
 
-func (t *TCB) startCC() {
+func (t *TCB) startCC(now time.Duration) {
+	t.ccStartAt = now
 	iw := t.cfg.InitialCwnd
 	if iw <= 0 {
 		iw = 10
@@ -431,7 +438,7 @@ func (t *TCB) Writable() int {
 	if !t.canWrite() {
 		return 0
 	}
-	return t.cfg.SendBufSize - t.sbufLen
+	return t.sendBufLimit() - t.sbufLen
 }
 
 func (t *TCB) canWrite() bool {
@@ -532,6 +539,9 @@ func (t *TCB) Info() Info {
 		i.PacingRate = t.cc.PacingRate()
 		if m, ok := t.cc.(modeler); ok {
 			i.Model = m.model()
+			if i.Model.StartupDone {
+				i.Model.StartupEnd -= t.ccStartAt
+			}
 		}
 	}
 	i.SendWindow, i.RecvWindow, i.MSS, i.Extensions = t.sndWnd, t.rbuf.free(), t.mss, t.ext
