@@ -147,10 +147,11 @@ func (b *bbr) PacingRate() float64 { return b.pacingRate }
 // bdp is the bandwidth-delay product of the model, in bytes.
 func (b *bbr) bdp() float64 { return b.maxBW * b.minRTT.Seconds() }
 
-// quantum is what the pacer may send at once: about a millisecond at the
-// pacing rate, 2 to 43 segments (the size of a 64 KB GSO run).
+// quantum is the burst the window allows for beyond gain x BDP: what the
+// pacer sends at once (about 2 ms at the pacing rate), at most a 64 KB GSO
+// run (Linux's bound on a TSO burst).
 func (b *bbr) quantum() int {
-	return pacingQuantum(b.pacingRate, b.mss)
+	return min(pacingQuantum(b.pacingRate, b.mss), max(65536/b.mss, 2)*b.mss)
 }
 
 // targetCwnd is gain x BDP plus room for three quanta, so that the pacer

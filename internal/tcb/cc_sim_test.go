@@ -159,8 +159,11 @@ func TestSimLinks(t *testing.T) {
 				t.Logf("link %s %s over %v: %v", l.name, cc, d, r)
 				b := bands[cc][l.name]
 				if *ccFull && cc == BBR {
-					// The targets over its full durations.
-					b.min = map[string]float64{"a": 95, "b": 93, "c": 90, "d": 40}[l.name]
+					// The targets over its full durations, but
+					// for a: 94 Mbit/s, the 95 less what the MAC
+					// option costs (1364-byte payloads: the ceiling is
+					// 95.5 Mbit/s, no longer 96.1).
+					b.min = map[string]float64{"a": 94, "b": 93, "c": 90, "d": 40}[l.name]
 				}
 				if r.goodput < b.min || r.goodput > b.max {
 					t.Errorf("goodput %.1f Mbit/s outside [%g, %g]", r.goodput, b.min, b.max)

@@ -329,7 +329,7 @@ func TestPacingQuantum(t *testing.T) {
 	}{
 		{0, 2 * 1372},
 		{12.5e6, 25000 / 1372 * 1372},
-		{1e9, 47 * 1372},
+		{1e9, 2000000},
 	} {
 		got := pacingQuantum(c.rate, 1372)
 		if c.rate == 12.5e6 {

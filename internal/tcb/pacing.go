@@ -4,8 +4,9 @@ import "time"
 
 // pacer spaces data segments at the controller's pacing rate without a
 // timer per segment: a token bucket of at most one quantum (about 2 ms of
-// data, at most a 64 KB GSO run) refills at the rate. While the bucket
-// holds a segment Poll sends; when it is empty Poll returns nothing and
+// data) refills at the rate. While the bucket holds a segment Poll sends;
+// when it is empty Poll returns nothing until half a quantum (a
+// millisecond of data, at least a segment) has built up, and
 // the release time is the pace timer, part of NextDeadline, so the
 // caller's one timer wakes the connection when the next quantum may leave. A caller that drains Poll in
 // one go therefore gets quantum-sized runs, the unit GSO wants.
@@ -19,19 +20,25 @@ type pacer struct {
 const pacingQuantumTime = 2 * time.Millisecond
 
 // pacingQuantum is what a pacer at rate bytes/s may send back to back:
-// about 2 ms of data, at least two segments and at most one 64 KB GSO run
-// (Linux sizes its TSO bursts to about 1 ms; the extra millisecond absorbs
-// timer lateness, which a bucket that overflows would turn into lost rate).
+// about 2 ms of data, at least two segments (Linux sizes its TSO bursts to
+// about 1 ms; the extra millisecond absorbs timer lateness, which a bucket
+// that overflows would turn into lost rate). The connection is woken at
+// most about once a millisecond, whatever the rate, and each wakeup sends
+// a millisecond of data: at 100 Mbit/s nine segments, at loopback rates
+// whole 64 KB GSO runs.
 func pacingQuantum(rate float64, mss int) int {
-	q := int(rate * pacingQuantumTime.Seconds())
-	return min(max(q, 2*mss), max(65000/mss, 2)*mss)
+	return max(int(rate*pacingQuantumTime.Seconds()), 2*mss)
 }
 
 // paced reports whether the pacer lets a data segment leave at now. When
 // it does not, it sets the release time.
 func (t *TCB) paced(now time.Duration) bool {
 	rate := t.cc.PacingRate()
-	if rate <= 0 {
+	// Below a min RTT of one quantum's time the whole window is less than
+	// a quantum: the window bounds every burst more tightly than the
+	// pacer would, so the pacer steps aside (on loopback it would only
+	// add timer wakeups).
+	if rate <= 0 || t.rtt.minRTT < pacingQuantumTime {
 		t.stopTimers(timerPace)
 		return true
 	}
@@ -47,7 +54,8 @@ func (t *TCB) paced(now time.Duration) bool {
 		t.stopTimers(timerPace)
 		return true
 	}
-	wait := time.Duration((float64(t.mss) - p.budget) / rate * float64(time.Second))
+	want := max(float64(t.mss), q/2)
+	wait := time.Duration((want - p.budget) / rate * float64(time.Second))
 	t.setTimer(timerPace, now+max(wait, time.Microsecond))
 	return false
 }
