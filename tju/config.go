@@ -25,7 +25,9 @@ type Config struct {
 	// MaxBuffer (autotuning): the receive buffer doubles, at most once a
 	// round trip, while the sender fills the window it is offered; the send
 	// buffer holds what is in flight plus two congestion windows. Memory
-	// grows on demand, so a large buffer costs only what it holds.
+	// grows on demand, so a large buffer costs only what it holds. A size
+	// set here is fixed, as SO_SNDBUF and SO_RCVBUF are on Linux:
+	// autotuning applies to the buffers left at their default.
 	SendBuffer, ReceiveBuffer int
 
 	// MaxBuffer is the ceiling of buffer autotuning, in bytes. Default 64
@@ -164,6 +166,8 @@ type Config struct {
 	// Logger receives connection state changes and retransmission events
 	// at debug level. Default: none.
 	Logger *slog.Logger
+
+	autoSend, autoRecv bool // the buffer was left at its default: autotune it
 }
 
 // Lab constants.
@@ -214,6 +218,7 @@ func (c *Config) withDefaults() Config {
 		d = *c
 	}
 	setDefault(&d.Port, DefaultPort)
+	d.autoSend, d.autoRecv = d.SendBuffer <= 0, d.ReceiveBuffer <= 0
 	setDefault(&d.SendBuffer, DefaultBuffer)
 	setDefault(&d.ReceiveBuffer, DefaultBuffer)
 	setDefault(&d.InitialRTO, DefaultInitialRTO)
@@ -239,6 +244,15 @@ func (c *Config) withDefaults() Config {
 		d.MaxBuffer = DefaultMaxBuffer
 	}
 	return d
+}
+
+// autoMax is the autotuning ceiling of a buffer: none for one the
+// application sized.
+func autoMax(auto bool, max int) int {
+	if !auto {
+		return 0
+	}
+	return max
 }
 
 // DefaultCongestionControl names the algorithm a Config without one uses:
@@ -289,7 +303,7 @@ func (c *Config) tcbConfig(local, remote uint16, isn uint32, epochMicros int64) 
 	return tcb.Config{
 		LocalPort: local, RemotePort: remote, ISN: isn,
 		SendBufSize: c.SendBuffer, RecvBufSize: c.ReceiveBuffer,
-		MaxSendBufSize: c.MaxBuffer, MaxRecvBufSize: c.MaxBuffer,
+		MaxSendBufSize: autoMax(c.autoSend, c.MaxBuffer), MaxRecvBufSize: autoMax(c.autoRecv, c.MaxBuffer),
 		InitialRTO: c.InitialRTO, MinRTO: c.MinRTO, MaxRTO: c.MaxRTO,
 		DelayedACK: max(c.DelayedACK, 0), NoDelay: !c.Nagle,
 		TimeWait: 2 * c.MSL, FinWait2Timeout: 2 * c.MSL,

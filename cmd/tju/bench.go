@@ -415,7 +415,7 @@ func benchClient(ctx context.Context, o *benchOptions, e *env, addr string, p pe
 	if o.json {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res.JSON(version(), t.cfg.CongestionControl))
+		return enc.Encode(res.JSON(version(), ccOf(t.cfg)))
 	}
 	printBenchEnd(out, res)
 	if note := t.traceNote(trace.RoleClient); note != "" {
@@ -424,11 +424,16 @@ func benchClient(ctx context.Context, o *benchOptions, e *env, addr string, p pe
 	return nil
 }
 
-func cfgName(cfg *tju.Config) string {
-	s := cfg.CongestionControl
-	if s == "" {
-		s = tju.DefaultCongestionControl(cfg.Lab)
+// ccOf names the congestion control cfg selects, the default included.
+func ccOf(cfg *tju.Config) string {
+	if cfg.CongestionControl == "" {
+		return tju.DefaultCongestionControl(cfg.Lab)
 	}
+	return cfg.CongestionControl
+}
+
+func cfgName(cfg *tju.Config) string {
+	s := ccOf(cfg)
 	if cfg.Plain {
 		s += ", plain header"
 	}

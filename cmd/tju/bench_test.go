@@ -88,7 +88,7 @@ func TestBenchJSONIsIperf3s(t *testing.T) {
 	num("end.sum_sent.retransmits")
 	num("end.streams.1.sender.bytes")
 	num("end.streams.1.receiver.bytes")
-	if get("end.sender_tcp_congestion") != "reno" || get("tju.mode") != "throughput" || get("tju.extensions") != true {
+	if get("end.sender_tcp_congestion") != "bbr" || get("tju.mode") != "throughput" || get("tju.extensions") != true {
 		t.Errorf("end.sender_tcp_congestion %v, tju %v", get("end.sender_tcp_congestion"), get("tju"))
 	}
 }

@@ -79,8 +79,10 @@ time-sequence graph.
 
 The default link is the lab's: 100 Mbit/s, 20 ms each way (an RTT of
 40 ms), with 0.1% random loss in each direction and a bottleneck queue of
-one bandwidth-delay product; Reno, the lab's congestion control, moves
-the default 32 MiB in 15 to 25 seconds.
+one bandwidth-delay product. BBR, the default congestion control, fills
+most of it (the summary says what its model of the link found); with
+--cc reno, the lab's, the window saws down at every loss and the default
+32 MiB take 15 to 25 seconds (the summary says why: Mathis et al.).
 
 Rates are bits per second (100Mbit, 1Gbit, 500kbit) unless written as
 bytes (10MB/s); sizes are bytes (16MiB, 1GB, 1048576); probabilities are
@@ -94,7 +96,9 @@ usage error, 130 when interrupted.`,
   # The lab's reliability test: 300 ms each way, 10% loss, jitter.
   tju demo --delay 300ms --loss 10% --jitter 50ms --size 1MiB
 
-  # Reno against CUBIC on the same losses (the same --seed):
+  # BBR (the default) against Reno and CUBIC on the same losses (the
+  # same --seed):
+  tju demo            -o bbr
   tju demo --cc reno  -o reno
   tju demo --cc cubic -o cubic
 
@@ -154,6 +158,9 @@ func demoScenarioFrom(o *demoOptions) (demoScenario, error) {
 	}
 	if g := up.Burst; g.BadToGood > 0 {
 		s.burst, s.loss = 1/g.BadToGood, g.GoodToBad/(g.GoodToBad+g.BadToGood)
+	}
+	if s.cc == "" {
+		s.cc = tju.DefaultCongestionControl(false)
 	}
 	switch {
 	case s.size <= 0:
@@ -320,7 +327,11 @@ func writeDemoSummary(w io.Writer, s demoScenario, tr *tjulink.Transfer, up, dow
 	fmt.Fprintf(tw, "  recoveries\t%d fast (on duplicate ACKs or SACK), %d %s (RTO expired)\n", si.FastRecoveries, si.Timeouts, pluralize(int(si.Timeouts), "timeout", "timeouts"))
 	fmt.Fprintf(tw, "  rtt\tsmoothed %s, min %s (the link's own is %s; the rest is queueing)\n", formatDuration(si.SRTT), formatDuration(si.MinRTT), 2*s.delay)
 	mss := max(si.MSS, 1)
-	fmt.Fprintf(tw, "  cwnd\t%d segments of %d bytes at the end (%s); ssthresh %s\n", si.Cwnd/mss, si.MSS, formatBytes(int64(si.Cwnd)), ssthreshText(si.Ssthresh, mss))
+	if m := si.Model; m.Mode != "" {
+		writeModelSummary(tw, s, si, mss)
+	} else {
+		fmt.Fprintf(tw, "  cwnd\t%d segments of %d bytes at the end (%s); ssthresh %s\n", si.Cwnd/mss, si.MSS, formatBytes(int64(si.Cwnd)), ssthreshText(si.Ssthresh, mss))
+	}
 	fmt.Fprintf(tw, "\nThe receiver (server)\n")
 	fmt.Fprintf(tw, "  segments\t%d received, %d duplicates (already had those bytes)\n", ri.SegmentsRecv, ri.DuplicateSegs)
 	fmt.Fprintf(tw, "\nThe link\n")
@@ -341,6 +352,32 @@ func writeDemoSummary(w io.Writer, s demoScenario, tr *tjulink.Transfer, up, dow
 		}
 	}
 	tw.Flush()
+}
+
+// writeModelSummary says what a model-based controller (BBR) did: when
+// startup ended and at what bandwidth, the model it holds, and the pacing
+// rate and window it derives from it.
+func writeModelSummary(w io.Writer, s demoScenario, si tju.Info, mss int) {
+	m := si.Model
+	if m.StartupDone {
+		fmt.Fprintf(w, "  startup\tpacing at 2.77 x the bandwidth found so far, the rate doubled every round trip;\n")
+		fmt.Fprintf(w, "  \tit ended %s after the handshake at %s, when three round trips in a row\n", formatDuration(m.StartupEnd), formatBitRate(m.StartupBandwidth*8))
+		fmt.Fprintf(w, "  \tbrought less than 25%% more (the link was full), and drained the queue it built\n")
+	} else {
+		fmt.Fprintf(w, "  startup\tstill in startup at the end: the transfer was too short to fill the link\n")
+	}
+	bdp := m.Bandwidth * m.MinRTT.Seconds()
+	fmt.Fprintf(w, "  model\tbottleneck bandwidth %s of payload (the link: %s), min RTT %s;\n", formatBitRate(m.Bandwidth*8), formatBitRate(float64(s.rate)), formatDuration(m.MinRTT))
+	fmt.Fprintf(w, "  \ttheir product, the bandwidth-delay product, is %s\n", formatBytes(int64(bdp)))
+	fmt.Fprintf(w, "  pacing\t%s at the end (phase %s: it cycles 1.25, 0.75 and 1 x the bandwidth\n", formatBitRate(si.PacingRate*8), m.Mode)
+	fmt.Fprintf(w, "  \tto probe for more and drain what probing queued), one quantum per wakeup\n")
+	fmt.Fprintf(w, "  cwnd\t%d segments of %d bytes (%s) at the end; the model's target is 2 x that product\n", si.Cwnd/mss, si.MSS, formatBytes(int64(si.Cwnd)))
+	if m.CongestedRounds > 0 {
+		fmt.Fprintf(w, "  loss\t%d of %d round trips lost more than usual while the RTT showed a queue:\n", m.CongestedRounds, m.Rounds)
+		fmt.Fprintf(w, "  \tthose, and only those, lowered the window; random loss does not\n")
+	} else {
+		fmt.Fprintf(w, "  loss\tnone of %d round trips showed loss with a queue: random loss never lowered the window\n", m.Rounds)
+	}
 }
 
 func ssthreshText(ss, mss int) string {

@@ -13,8 +13,12 @@ import "time"
 type pacer struct {
 	budget float64       // bytes that may leave now
 	last   time.Duration // time of the latest refill
+	due    time.Duration // the release time set when Poll was last held back
 	primed bool
 }
+
+// pacingMaxLate bounds the credit for a late wakeup.
+const pacingMaxLate = 10 * time.Millisecond
 
 // pacingQuantumTime is the burst the pacer allows, in time at the rate.
 const pacingQuantumTime = 2 * time.Millisecond
@@ -47,8 +51,16 @@ func (t *TCB) paced(now time.Duration) bool {
 	if !p.primed {
 		p.primed, p.budget = true, q
 	} else if now > p.last {
-		p.budget = min(q, p.budget+rate*(now-p.last).Seconds())
+		// A wakeup later than the release time (a busy machine's timer)
+		// may send what it would have sent on time: the bucket's bound
+		// grows by the lateness, up to 10 ms, so lateness costs no rate.
+		c := q
+		if late := now - p.due; p.due != 0 && late > 0 {
+			c += rate * min(late, pacingMaxLate).Seconds()
+		}
+		p.budget = min(c, p.budget+rate*(now-p.last).Seconds())
 	}
+	p.due = 0
 	p.last = max(p.last, now)
 	if p.budget >= float64(t.mss) {
 		t.stopTimers(timerPace)
@@ -56,7 +68,8 @@ func (t *TCB) paced(now time.Duration) bool {
 	}
 	want := max(float64(t.mss), q/2)
 	wait := time.Duration((want - p.budget) / rate * float64(time.Second))
-	t.setTimer(timerPace, now+max(wait, time.Microsecond))
+	p.due = now + max(wait, time.Microsecond)
+	t.setTimer(timerPace, p.due)
 	return false
 }
 
