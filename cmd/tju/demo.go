@@ -437,7 +437,7 @@ func writeDemoCharts(w io.Writer, dir string, formats []string) error {
 		fmt.Fprintf(tw, "  %s-*.%s\tits charts: %s\n", role, strings.Join(formats, ", ."), strings.Join(charts, ", "))
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\nStart with %s: the congestion window's sawtooth.\n", filepath.Join(dir, "client-cwnd."+formats[0]))
+	fmt.Fprintf(w, "\nStart with %s: the congestion window (reno's sawtooth; under bbr, startup's\ndoubling and then about twice the bandwidth-delay product).\n", filepath.Join(dir, "client-cwnd."+formats[0]))
 	fmt.Fprintf(w, "Try another link: tju demo --delay 100ms --loss 1%% --size 4MiB, or see tju demo --help.\n")
 	return nil
 }
