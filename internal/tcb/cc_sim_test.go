@@ -172,7 +172,7 @@ func TestSimLinks(t *testing.T) {
 					// Startup's overflow weighs more in a short run.
 					maxDrop := 0.5
 					if d < l.dur {
-						maxDrop = 1
+						maxDrop = 1.5
 					}
 					if r.queueDelay > 5*time.Millisecond {
 						t.Errorf("mean queueing delay %v > 5 ms", r.queueDelay)
