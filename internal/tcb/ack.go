@@ -170,6 +170,12 @@ func (t *TCB) noteDelivered(r *rec, now time.Duration) {
 // processSACK marks the records the blocks cover SACKed and reports
 // whether any record was newly SACKed; detectLost then finds what the
 // blocks show lost.
+//
+// Every record a block applied here covers stays SACKed until the
+// cumulative ACK removes it, so the part of a block that the previous
+// ACK's blocks already covered is skipped: a receiver repeats its blocks,
+// extended, in every ACK, and walking a large window's SACKed records for
+// each ACK made the scan quadratic in the window.
 func (t *TCB) processSACK(blocks []wire.Block) bool {
 	newly := false
 	for _, b := range blocks {
@@ -177,7 +183,19 @@ func (t *TCB) processSACK(blocks []wire.Block) bool {
 		if !left.lt(right) || right.leq(t.sndUna) || right.gt(t.sndNxt) {
 			continue
 		}
-		for i := t.recs.search(left); i < t.recs.len(); i++ {
+		from := left // where the records not yet SACKed by this block may start
+		for moved := true; moved; {
+			moved = false
+			for _, c := range t.sackSeen {
+				if cl, cr := seqnum(c.Left), seqnum(c.Right); cl.lt(cr) && cl.leq(from) && from.lt(cr) {
+					from, moved = cr, true
+				}
+			}
+		}
+		if !from.lt(right) {
+			continue
+		}
+		for i := t.recs.search(from); i < t.recs.len(); i++ {
 			r := t.recs.at(i)
 			if r.end().gt(right) {
 				break
@@ -188,6 +206,12 @@ func (t *TCB) processSACK(blocks []wire.Block) bool {
 			t.rs.onDelivered(t.lastNow, &r.tx, r.sent, int(r.n), r.retx > 0)
 			t.noteDelivered(r, t.lastNow)
 			newly = true
+		}
+	}
+	t.sackSeen = [wire.MaxSACKBlocks]wire.Block{}
+	for i, b := range blocks {
+		if seqnum(b.Left).lt(seqnum(b.Right)) && seqnum(b.Left).geq(t.sndUna) && seqnum(b.Right).leq(t.sndNxt) {
+			t.sackSeen[i] = b
 		}
 	}
 	return newly
@@ -213,18 +237,40 @@ func (t *TCB) detectLost() (lostRetx bool) {
 	}
 	bound := t.recs.highSack.add(-t.dupThresh() * t.mss)
 	reo := t.rtt.minRTT / 4
-	for i := 0; i < t.recs.len(); i++ {
+	// Records before lossScan are all SACKed or lost (a resend moves it
+	// back): the scan starts there, not at the oldest record each ACK.
+	if t.lossScan.lt(t.sndUna) || t.lossScan.gt(t.sndNxt) {
+		t.lossScan = t.sndUna
+	}
+	scan := true
+	for i := t.recs.search(t.lossScan); i < t.recs.len(); i++ {
 		r := t.recs.at(i)
 		if r.end().gt(bound) {
 			break
 		}
 		if r.sacked || r.lost {
+			if scan {
+				t.lossScan = r.end()
+			}
 			continue
 		}
 		if r.sent+reo < t.deliveredSent {
 			t.markLost(i)
 			lostRetx = lostRetx || r.retx > 0 && r.sent >= t.recoveryStart
+			if scan {
+				t.lossScan = r.end()
+			}
+			continue
 		}
+		scan = false
 	}
 	return lostRetx
+}
+
+// resent notes that record i was sent again: it is back in the pipe, so
+// detectLost must look at it again.
+func (t *TCB) resent(i int) {
+	if r := t.recs.at(i); r.seq.lt(t.lossScan) {
+		t.lossScan = r.seq
+	}
 }

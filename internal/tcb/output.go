@@ -120,6 +120,7 @@ func (t *TCB) retransmitLost(now time.Duration, buf []byte, allowance int) int {
 		return 0
 	}
 	t.recs.resend(i, now, t.rs.onSend(now, t.recs.pipe == 0))
+	t.resent(i)
 	t.pace.spend(int(t.recs.at(i).n))
 	r := t.recs.at(i)
 	t.stats.SegsRetrans++
@@ -156,6 +157,7 @@ func (t *TCB) tailLossProbe(now time.Duration, buf []byte, allowance int) (int, 
 		return 0, allowance
 	}
 	t.recs.resend(last, now, t.rs.onSend(now, t.recs.pipe == 0))
+	t.resent(last)
 	t.stats.SegsRetrans++
 	t.stats.TLPs++
 	if r.fin {

@@ -160,10 +160,12 @@ type TCB struct {
 	// Loss detection and recovery.
 	recs          scoreboard // the retransmission queue and SACK scoreboard
 	deliveredSent time.Duration
-	rs            rateSampler   // delivery-rate estimation; counts each byte delivered once
-	sndBufHigh    int           // the send buffer's autotuned size
-	ccStartAt     time.Duration // when the controller started (the handshake completed)
-	rcvGrownAt    time.Duration // when autotuning last grew the receive buffer
+	rs            rateSampler                    // delivery-rate estimation; counts each byte delivered once
+	sackSeen      [wire.MaxSACKBlocks]wire.Block // the previous ACK's SACK blocks, applied
+	lossScan      seqnum                         // detectLost's start: every record before it is SACKed or lost
+	sndBufHigh    int                            // the send buffer's autotuned size
+	ccStartAt     time.Duration                  // when the controller started (the handshake completed)
+	rcvGrownAt    time.Duration                  // when autotuning last grew the receive buffer
 	pace          pacer
 	inRecovery    bool
 	recoverSeq    seqnum // RFC 6582 "recover"
@@ -323,6 +325,7 @@ func newTCB(cfg Config) *TCB {
 	t.iss = seqnum(cfg.ISN)
 	t.sndUna, t.sndNxt, t.sbufSeq = t.iss, t.iss+1, t.iss+1
 	t.recoverSeq = t.iss
+	t.lossScan = t.iss
 	t.rbuf.limit = cfg.RecvBufSize
 	// Window scaling is offered only with the extensions (a plain TCB's
 	// windows are the lab's 16-bit ones).
