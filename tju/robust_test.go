@@ -281,7 +281,13 @@ func TestRobustMalformedDatagramsRealSocket(t *testing.T) {
 		}
 	}
 	want := uint64(len(j.datagrams))
+	// DatagramsIn counts a datagram as it is read, the verdict's counter
+	// a moment later: wait for every verdict before comparing.
 	st := e.Stats()
+	for st.Malformed+st.BadChecksum+st.NoConnection < want && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Microsecond)
+		st = e.Stats()
+	}
 	if st.DatagramsIn != want || st.Malformed != j.malformed || st.BadChecksum != j.badChecksum || st.NoConnection != j.noConn {
 		t.Errorf("stats %+v; want %d datagrams: malformed %d, bad checksum %d, no connection %d",
 			st, want, j.malformed, j.badChecksum, j.noConn)
