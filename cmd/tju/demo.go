@@ -254,7 +254,7 @@ func runDemo(ctx context.Context, o *demoOptions, e *env) error {
 
 	fmt.Fprintf(out, "TJU TCP demo: sending %s over an emulated link\n", formatBytes(s.size))
 	fmt.Fprintf(out, "  link        %s (seed %d)\n", s.describe(), s.seed)
-	ext := "SACK, window scaling and CRC-32C negotiated"
+	ext := "SACK, window scaling and the keyed integrity tag (AES-GMAC) negotiated"
 	if s.plain {
 		ext = "the lab's plain header (no SACK, no checksum)"
 	}
