@@ -63,6 +63,7 @@ type Output struct {
 	err     error       // first write error, sticky
 	timer   *time.Timer // pending flush, nil if none
 	done    bool        // committed or aborted
+	left    string      // after a failed Commit: where the complete transfer still is
 	written int64       // bytes accepted by Write (offset included)
 	offset  int64       // bytes that were there at open (Resume)
 	prefix  []byte      // SHA-256 state of those bytes (encoding.BinaryMarshaler form)
@@ -120,6 +121,12 @@ func CreateOutput(name string, opt OutputOptions) (*Output, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+		// One writer at a time: a second receiver resuming the same
+		// partial file would interleave its data with ours.
+		if err := lockFile(f); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s is being written by another receiver (%v)", o.tmpPath, err)
 		}
 		o.f = f
 		if opt.Resume {
@@ -255,8 +262,13 @@ func (o *Output) stopTimer() {
 
 // Commit ends a complete transfer: it writes out the buffer and, for a
 // file written through a temporary one, syncs it and renames it to the
-// target's name, replacing any file there (with Append: appends it to the
-// target and removes it).
+// target's name, replacing any file there. With Append the target is
+// replaced by a copy of itself with the transfer added (see
+// appendAtomic), so that at every moment, a crash included, the target
+// holds either what it held before or all of it with the transfer.
+//
+// If Commit fails after the data was complete, the target is as it was
+// and the data stays in the temporary file; Abort then returns its path.
 func (o *Output) Commit() error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -285,50 +297,103 @@ func (o *Output) Commit() error {
 		return err
 	}
 	if o.append {
-		err := appendFile(o.final, o.tmpPath)
-		os.Remove(o.tmpPath)
-		if err != nil {
-			return fmt.Errorf("cannot append the received data to %s: %w", o.name, err)
+		if err := appendAtomic(o.final, o.tmpPath); err != nil {
+			o.left = o.tmpPath
+			return fmt.Errorf("cannot append the received data to %s, which is as it was (the transfer is in %s): %w", o.name, o.tmpPath, err)
 		}
+		os.Remove(o.tmpPath)
 		return nil
 	}
 	if rerr := os.Rename(o.tmpPath, o.final); rerr != nil {
 		o.abandonLocked()
 		return fmt.Errorf("cannot put the received file in place: %w", rerr)
 	}
+	syncDir(o.final)
 	return nil
 }
 
-// appendFile appends the contents of the file src to dst and syncs dst.
-func appendFile(dst, src string) error {
+// appendAtomic makes dst hold its contents followed by src's without ever
+// changing dst in place: it writes both into a new file beside dst, syncs
+// it and renames it over dst. A crash or an error at any point leaves dst
+// as it was (or, once the rename is done, complete) and src untouched;
+// at worst a hidden temporary file stays beside dst. The copy costs a
+// read of dst (copy_file_range, a reflink on file systems that have
+// them); a dst that does not exist is created. The new dst keeps the old
+// one's permission bits, but it is a new file: other hard links to the
+// old one keep the old contents.
+func appendAtomic(dst, src string) error {
 	in, err := os.Open(src)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o666)
+	out, tmp, err := createTemp(dst)
 	if err != nil {
 		return err
 	}
-	_, err = io.Copy(out, in) // copy_file_range where the system has it
-	if err == nil {
-		err = out.Sync()
+	done := false
+	defer func() {
+		if !done {
+			out.Close()
+			os.Remove(tmp)
+		}
+	}()
+	old, err := os.Open(dst)
+	switch {
+	case err == nil:
+		st, err := old.Stat()
+		if err == nil {
+			err = out.Chmod(st.Mode().Perm())
+		}
+		if err == nil {
+			_, err = io.Copy(out, old)
+		}
+		old.Close()
+		if err != nil {
+			return err
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
 	}
-	if cerr := out.Close(); err == nil {
-		err = cerr
+	if _, err := io.Copy(out, in); err != nil {
+		return err
 	}
-	return err
+	if err := out.Sync(); err != nil {
+		return err
+	}
+	if err := out.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, dst); err != nil {
+		return err
+	}
+	done = true
+	syncDir(dst)
+	return nil
+}
+
+// syncDir syncs the directory that holds path, so that a rename into it
+// survives a crash of the system. Failures are ignored: some file systems
+// cannot sync a directory, and the rename itself was done.
+func syncDir(path string) {
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
 }
 
 // Abort ends an incomplete transfer. Nothing is written under the
 // target's name. With KeepPartial or Resume the data received stays in
-// NAME.tju-partial and kept is its path; otherwise it is removed and kept
-// is "". A stream is flushed: what was written there cannot be taken back.
+// NAME.tju-partial, synced to disk, and kept is its path (if nothing was
+// received the empty file is removed and kept is ""); otherwise it is
+// removed and kept is "". After a Commit that failed, Abort only reports
+// where the data still is. A stream is flushed: what was written there
+// cannot be taken back.
 func (o *Output) Abort() (kept string, err error) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.done {
-		return "", nil
+		return o.left, nil
 	}
 	o.done = true
 	o.stopTimer()
@@ -336,14 +401,26 @@ func (o *Output) Abort() (kept string, err error) {
 	if o.f == nil {
 		return "", err
 	}
+	if o.keep && o.final != "" && o.written > 0 {
+		// What is kept must survive a crash of the system too.
+		if serr := o.f.Sync(); serr != nil && err == nil {
+			err = o.wrap(serr)
+		}
+	}
 	if cerr := o.f.Close(); cerr != nil && err == nil {
 		err = o.wrap(cerr)
 	}
 	if o.final == "" {
 		return "", err
 	}
-	if o.keep {
+	if o.keep && o.written > 0 {
 		return o.tmpPath, err
+	}
+	if o.keep {
+		// Nothing arrived: an empty partial file would only stop the
+		// next --keep-partial.
+		os.Remove(o.tmpPath)
+		return "", err
 	}
 	o.abandonLocked()
 	return "", err
@@ -351,7 +428,10 @@ func (o *Output) Abort() (kept string, err error) {
 
 // abandonLocked removes the temporary file unless it is to be kept.
 func (o *Output) abandonLocked() {
-	if !o.keep && o.tmpPath != "" {
+	switch {
+	case o.keep:
+		o.left = o.tmpPath
+	case o.tmpPath != "":
 		os.Remove(o.tmpPath)
 	}
 }
@@ -363,8 +443,10 @@ func Describe(o *Output, kept string) string {
 	switch {
 	case o.final == "":
 		return fmt.Sprintf("%d bytes were written to %s", n, o.name)
-	case kept != "":
+	case kept != "" && o.keep:
 		return fmt.Sprintf("%d bytes kept in %s (--resume continues it)", n, kept)
+	case kept != "":
+		return fmt.Sprintf("the %d bytes received are in %s", n, kept)
 	case n == 0:
 		return fmt.Sprintf("nothing written to %s", o.name)
 	default:

@@ -29,8 +29,8 @@ type ReceiveOptions struct {
 
 	// Accept, if set, is called once the data is complete (framed: its
 	// SHA-256 matched), before the sender is told. An error from it, such
-	// as a failed rename, fails the transfer and the sender hears that the
-	// receiver could not store the data.
+	// as a failed rename, fails the transfer with an *OutputError and the
+	// sender hears that the receiver could not store the data.
 	Accept func() error
 
 	// HandshakeTimeout bounds each wait for the sender before the data
@@ -207,7 +207,7 @@ func (r *Receiver) runFramed(rw io.ReadWriter, res *Result) (*Result, error) {
 	if r.opt.Accept != nil {
 		if err := r.opt.Accept(); err != nil {
 			rw.Write([]byte{statusOutputError})
-			return nil, err
+			return nil, &OutputError{err}
 		}
 	}
 	res.Verified = true
@@ -285,7 +285,7 @@ func (r *Receiver) runRaw(first []byte) (*Result, error) {
 	}
 	if r.opt.Accept != nil {
 		if err := r.opt.Accept(); err != nil {
-			return nil, err
+			return nil, &OutputError{err}
 		}
 	}
 	return res, nil

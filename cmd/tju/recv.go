@@ -45,8 +45,10 @@ transfer leaves nothing under FILE (an existing FILE stays as it was); its
 data is removed, or with --keep-partial kept in FILE.tju-partial, which
 --resume continues: tju send checks that those bytes are the start of its
 data and sends the rest. What arrives reaches the file (or standard
-output) within a second. With --keep, FILE appears when tju recv is
-stopped, holding every complete transfer (an incomplete one is dropped).
+output) within a second. With --keep, FILE appears with the first
+complete transfer, and each later one is added to it once complete
+(through a copy of FILE that replaces it, so that FILE never holds part
+of a transfer, even after a crash); an incomplete one is dropped.
 
 --code PHRASE (or the TJU_CODE environment variable) accepts only a
 tju send given the same phrase, and encrypts the transfer with TLS 1.3.
