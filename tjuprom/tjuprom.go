@@ -7,6 +7,9 @@
 // labels local and remote ("127.0.0.1:40123/1234", UDP address and TJU
 // port). Times are in seconds and sizes in bytes, as Prometheus names
 // them.
+//
+// Serve puts both on HTTP, at /metrics for Prometheus and as expvar JSON
+// at /debug/vars, as tju's --metrics flag does.
 package tjuprom
 
 import (

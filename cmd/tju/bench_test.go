@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tjunet/tjunet/perf"
+	"github.com/tjunet/tjunet/tjuprom"
 )
 
 // TestBenchJSONIsIperf3s runs "tju bench loopback -J" as iperf3 users
@@ -168,7 +169,7 @@ func TestBenchServerAndClientWithMetrics(t *testing.T) {
 			t.Errorf("client output lacks %q:\n%s", w, c.stdout)
 		}
 	}
-	var ep endpointStatsJSON
+	var ep tjuprom.EndpointJSON
 	if err := json.Unmarshal(fetchVars(t, m[1])["tju.endpoint"], &ep); err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/tjunet/tjunet/tju"
+	"github.com/tjunet/tjunet/tjuprom"
 	"github.com/tjunet/tjunet/trace"
 	"github.com/tjunet/tjunet/trace/traceio"
 )
@@ -184,9 +185,9 @@ func (t *transport) serve(ep *tju.Endpoint) (stop func(), err error) {
 	if t.metrics == "" {
 		return func() {}, nil
 	}
-	m, err := startMetrics(t.metrics, endpointVars(ep, &t.conns), endpointCollector(ep, &t.conns))
+	m, err := tjuprom.Serve(t.metrics, ep, t.conns.list, t.conns.seen.Load)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("--metrics: %w", err)
 	}
 	t.con.Printf("metrics at %s/metrics (Prometheus) and %s/debug/vars (expvar)", m.URL(), m.URL())
 	return m.Close, nil

@@ -1,4 +1,4 @@
-package main
+package tjuprom
 
 import (
 	"context"
@@ -16,35 +16,40 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tjunet/tjunet/tju"
-	"github.com/tjunet/tjunet/tjuprom"
 )
 
-// metricsServer serves the endpoint's and connections' counters over HTTP
-// twice: for Prometheus (and OpenMetrics) scrapers at /metrics, through
-// package tjuprom, and as the expvar page /debug/vars: the process's
-// standard variables (cmdline, memstats and anything published with
-// expvar.Publish) plus the command's own, which are kept here rather than in
-// expvar's global registry so that one process can run several commands
-// (as the tests do) without publishing a name twice.
-type metricsServer struct {
+// Server serves an endpoint's and its connections' counters over HTTP
+// twice: for Prometheus (and OpenMetrics) scrapers at /metrics, through a
+// Collector, with the Go runtime's and the process's metrics; and as the
+// expvar page /debug/vars: the process's standard variables (cmdline,
+// memstats and anything published with expvar.Publish) plus
+// "tju.endpoint" (EndpointStats), "tju.conns" (each connection's Info)
+// and "tju.conns_total". Its own variables and metrics are kept in the
+// Server rather than in expvar's and Prometheus's global registries, so
+// that one process can run several servers without a name published
+// twice.
+type Server struct {
 	ln   net.Listener
 	srv  *http.Server
 	vars map[string]expvar.Var
 	done chan struct{}
 }
 
-// startMetrics listens on addr and serves vars with the standard ones at
-// /debug/vars, and the metrics of the collectors (with the Go runtime's
-// and the process's) at /metrics, until Close.
-func startMetrics(addr string, vars map[string]expvar.Var, cs ...prometheus.Collector) (*metricsServer, error) {
+// Serve listens on addr (a TCP address like "localhost:6060") and serves
+// ep and the connections conns lists, until Close. total, if not nil,
+// counts the connections seen in all, for "tju.conns_total".
+func Serve(addr string, ep *tju.Endpoint, conns func() []*tju.Conn, total func() int64) (*Server, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("--metrics: %w", err)
+		return nil, err
 	}
-	m := &metricsServer{ln: ln, vars: vars, done: make(chan struct{})}
-	reg := prometheus.NewRegistry() // not the global one: a process may run several commands (the tests do)
+	if total == nil {
+		total = func() int64 { return int64(len(conns())) }
+	}
+	m := &Server{ln: ln, vars: endpointVars(ep, conns, total), done: make(chan struct{})}
+	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	reg.MustRegister(cs...)
+	reg.MustRegister(NewCollector(ep, conns))
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{EnableOpenMetrics: true}))
 	mux.HandleFunc("/debug/vars", m.serveVars)
@@ -64,11 +69,12 @@ func startMetrics(addr string, vars map[string]expvar.Var, cs ...prometheus.Coll
 	return m, nil
 }
 
-// URL returns the address of the server, with no path.
-func (m *metricsServer) URL() string { return "http://" + m.ln.Addr().String() }
+// URL returns the address of the server, with no path:
+// "http://127.0.0.1:6060".
+func (m *Server) URL() string { return "http://" + m.ln.Addr().String() }
 
-// Close stops the server.
-func (m *metricsServer) Close() {
+// Close stops the server, giving requests in flight a second to finish.
+func (m *Server) Close() {
 	if m == nil {
 		return
 	}
@@ -82,7 +88,7 @@ func (m *metricsServer) Close() {
 
 // serveVars writes every variable as one JSON object, as expvar.Handler
 // does, sorted by name.
-func (m *metricsServer) serveVars(w http.ResponseWriter, r *http.Request) {
+func (m *Server) serveVars(w http.ResponseWriter, r *http.Request) {
 	all := map[string]expvar.Var{}
 	expvar.Do(func(kv expvar.KeyValue) { all[kv.Key] = kv.Value })
 	for k, v := range m.vars {
@@ -107,32 +113,26 @@ func (m *metricsServer) serveVars(w http.ResponseWriter, r *http.Request) {
 	w.Write([]byte(b.String()))
 }
 
-// endpointCollector returns the Prometheus collector of ep and the
-// connections in set.
-func endpointCollector(ep *tju.Endpoint, set *connSet) prometheus.Collector {
-	return tjuprom.NewCollector(ep, set.list)
-}
-
 // endpointVars returns the expvar variables of an endpoint and of the
-// connections in set: "tju.endpoint" (Endpoint.Stats) and "tju.conns"
-// (each connection's Info).
-func endpointVars(ep *tju.Endpoint, set *connSet) map[string]expvar.Var {
+// connections conns lists.
+func endpointVars(ep *tju.Endpoint, conns func() []*tju.Conn, total func() int64) map[string]expvar.Var {
 	return map[string]expvar.Var{
 		"tju.endpoint": expvar.Func(func() any { return endpointJSON(ep.Stats()) }),
 		"tju.conns": expvar.Func(func() any {
-			conns := set.list()
-			out := make([]connJSON, 0, len(conns))
-			for _, c := range conns {
+			list := conns()
+			out := make([]ConnJSON, 0, len(list))
+			for _, c := range list {
 				out = append(out, connInfoJSON(c.String(), c.Info()))
 			}
 			return out
 		}),
-		"tju.conns_total": expvar.Func(func() any { return set.seen.Load() }),
+		"tju.conns_total": expvar.Func(func() any { return total() }),
 	}
 }
 
-// endpointStatsJSON is tju.EndpointStats with JSON names.
-type endpointStatsJSON struct {
+// EndpointJSON is "tju.endpoint" on /debug/vars: tju.EndpointStats with
+// JSON names.
+type EndpointJSON struct {
 	DatagramsIn     uint64 `json:"datagrams_in"`
 	DatagramsOut    uint64 `json:"datagrams_out"`
 	BytesIn         uint64 `json:"bytes_in"`
@@ -147,8 +147,8 @@ type endpointStatsJSON struct {
 	SendErrors      uint64 `json:"send_errors"`
 }
 
-func endpointJSON(s tju.EndpointStats) endpointStatsJSON {
-	return endpointStatsJSON{
+func endpointJSON(s tju.EndpointStats) EndpointJSON {
+	return EndpointJSON{
 		DatagramsIn: s.DatagramsIn, DatagramsOut: s.DatagramsOut, BytesIn: s.BytesIn, BytesOut: s.BytesOut,
 		Malformed: s.Malformed, BadChecksum: s.BadChecksum, NoConnection: s.NoConnection,
 		ConnsOpened: s.ConnsOpened, ConnsRefused: s.ConnsRefused, ResetsSent: s.ResetsSent,
@@ -156,9 +156,9 @@ func endpointJSON(s tju.EndpointStats) endpointStatsJSON {
 	}
 }
 
-// connJSON is a connection's tju.Info with JSON names; times are in
-// milliseconds.
-type connJSON struct {
+// ConnJSON is one element of "tju.conns" on /debug/vars: a connection's
+// tju.Info with JSON names; times are in milliseconds.
+type ConnJSON struct {
 	Conn           string  `json:"conn"`
 	State          string  `json:"state"`
 	SRTTms         float64 `json:"srtt_ms"`
@@ -184,8 +184,8 @@ type connJSON struct {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
-func connInfoJSON(name string, i tju.Info) connJSON {
-	return connJSON{
+func connInfoJSON(name string, i tju.Info) ConnJSON {
+	return ConnJSON{
 		Conn: name, State: i.State.String(),
 		SRTTms: ms(i.SRTT), RTTVarms: ms(i.RTTVar), MinRTTms: ms(i.MinRTT), RTOms: ms(i.RTO),
 		Cwnd: i.Cwnd, Ssthresh: i.Ssthresh, SendWindow: i.SendWindow, RecvWindow: i.RecvWindow,
