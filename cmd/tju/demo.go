@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/tjunet/tjunet/console"
 	"github.com/tjunet/tjunet/netem"
 	"github.com/tjunet/tjunet/plot"
 	"github.com/tjunet/tjunet/tju"
@@ -47,7 +48,7 @@ type demoOptions struct {
 	charts   bool
 	formats  string
 	stats    time.Duration
-	progress progressMode
+	progress console.Mode
 	verbose  bool
 }
 
@@ -224,7 +225,7 @@ func runDemo(ctx context.Context, o *demoOptions, e *env) error {
 	if err != nil {
 		return err
 	}
-	con := newConsole(e.stderr)
+	con := console.New(e.stderr)
 	out := e.stdout
 
 	// The lab's trace files, one per host.
@@ -262,7 +263,7 @@ func runDemo(ctx context.Context, o *demoOptions, e *env) error {
 
 	var received atomic.Int64
 	var set connSet
-	prog := con.startProgress(o.progress.enabled(e.stderr), s.size, "transfer", received.Load)
+	prog := con.StartProgress(o.progress.Enabled(e.stderr), s.size, "transfer", received.Load)
 	stopStats := func() {}
 	tr, err := pair.Transfer(ctx, s.size, tjulink.Options{Seed: s.seed, Received: &received, Dialed: func(c *tju.Conn) {
 		set.add(c)

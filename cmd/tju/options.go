@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+	"github.com/tjunet/tjunet/console"
 	"github.com/tjunet/tjunet/tju"
 	"github.com/tjunet/tjunet/tjuprom"
 	"github.com/tjunet/tjunet/trace"
@@ -33,7 +34,7 @@ type transportOptions struct {
 	stats    time.Duration
 	metrics  string
 	verbose  bool
-	progress progressMode
+	progress console.Mode
 
 	keepAlive, userTimeout time.Duration
 	fs                     *pflag.FlagSet // to tell a flag left at its default
@@ -70,7 +71,7 @@ type transport struct {
 	lab         bool
 	port        uint16
 	cfg         *tju.Config
-	con         *console
+	con         *console.Console
 	log         *slog.Logger // never nil; discards unless -v
 	traceDir    string
 	tracer      *traceio.Writer // nil without --trace
@@ -85,7 +86,7 @@ type transport struct {
 // trace file (trace.RoleClient or trace.RoleServer). Close must be called
 // when done.
 func newTransport(o *transportOptions, e *env, role string) (*transport, error) {
-	t := &transport{con: newConsole(e.stderr)}
+	t := &transport{con: console.New(e.stderr)}
 	if o.port == 0 {
 		return nil, usagef("--port 0: want a TJU port from 1 to 65535")
 	}
@@ -96,7 +97,7 @@ func newTransport(o *transportOptions, e *env, role string) (*transport, error) 
 		return nil, err
 	}
 	t.metrics = o.metrics
-	t.progress = o.progress.enabled(e.stderr)
+	t.progress = o.progress.Enabled(e.stderr)
 	t.lab = o.lab
 	t.cfg = &tju.Config{Port: t.port, CongestionControl: cc, Plain: o.plain,
 		Lab: t.lab, SkeletonShape: o.skeleton}

@@ -241,8 +241,8 @@ func receiveStream(ctx context.Context, t *transport, c *tju.Conn, out *xfer.Out
 
 	r := xfer.NewReceiver(c, out, opt)
 	offset := out.Offset()
-	prog := t.con.startProgress(t.progress, -1, "receiving", func() int64 { return offset + r.Received() })
-	prog.followTotal(r.Size)
+	prog := t.con.StartProgress(t.progress, -1, "receiving", func() int64 { return offset + r.Received() })
+	prog.FollowTotal(r.Size)
 	start := time.Now()
 	res, err := r.Run(ctx)
 	if err != nil {

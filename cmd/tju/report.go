@@ -11,6 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/tjunet/tjunet/console"
 	"github.com/tjunet/tjunet/tju"
 	"github.com/tjunet/tjunet/xfer"
 )
@@ -162,7 +163,7 @@ func (s *connSet) list() []*tju.Conn {
 // startStats prints the Info of each connection in set on con every
 // interval, until ctx ends or the returned stop function is called. It
 // does nothing if interval is 0.
-func startStats(ctx context.Context, con *console, interval time.Duration, set *connSet) (stop func()) {
+func startStats(ctx context.Context, con *console.Console, interval time.Duration, set *connSet) (stop func()) {
 	if interval <= 0 {
 		return func() {}
 	}

@@ -149,7 +149,7 @@ func runSend(ctx context.Context, o *sendOptions, portGiven bool, args []string,
 	// receiver: a lab peer offers no extensions and gets the raw bytes.
 	snd := xfer.NewSender(c, xfer.SendOptions{Framed: c.Info().Extensions && !t.lab, Code: o.code, Size: size})
 	acked := func() int64 { return snd.Acked(c.Info().BytesAcked) }
-	prog := t.con.startProgress(t.progress, size, "sending", acked)
+	prog := t.con.StartProgress(t.progress, size, "sending", acked)
 	// Copy in a goroutine, so that Ctrl-C ends the command even while it
 	// waits for input that does not come (a terminal, a stalled pipe).
 	type sendResult struct {

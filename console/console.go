@@ -1,4 +1,11 @@
-package main
+// Package console is a command's standard error shared by a progress bar
+// (github.com/schollz/progressbar), log lines and periodic status lines:
+// every write goes through one Console, a whole line at a time, and the
+// bar is erased before a line is written and drawn again at its next
+// refresh, so the output stays readable. Mode is the value of a
+// --progress flag. Byte counts on the bar are SI (1 MB = 10^6 bytes), as
+// package units prints them.
+package console
 
 import (
 	"fmt"
@@ -11,20 +18,21 @@ import (
 	"github.com/schollz/progressbar/v3"
 )
 
-// console is a command's standard error, shared by the progress bar, log
+// Console is a command's standard error, shared by the progress bar, log
 // lines and --stats lines. Every write goes through it, one whole line at a
 // time: the bar is erased before a line is written and drawn again at its
 // next refresh, so the output stays readable.
-type console struct {
+type Console struct {
 	mu  sync.Mutex
 	w   io.Writer
 	bar *progressbar.ProgressBar // the bar on screen, if any; guarded by mu
 }
 
-func newConsole(w io.Writer) *console { return &console{w: w} }
+// New returns the Console of w (a command's standard error).
+func New(w io.Writer) *Console { return &Console{w: w} }
 
 // Write writes p, which should be whole lines, above the progress bar.
-func (c *console) Write(p []byte) (int, error) {
+func (c *Console) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.bar != nil {
@@ -34,7 +42,7 @@ func (c *console) Write(p []byte) (int, error) {
 }
 
 // Printf formats a line (a newline is added if missing) and writes it.
-func (c *console) Printf(format string, a ...any) {
+func (c *Console) Printf(format string, a ...any) {
 	s := fmt.Sprintf(format, a...)
 	if len(s) == 0 || s[len(s)-1] != '\n' {
 		s += "\n"
@@ -42,38 +50,45 @@ func (c *console) Printf(format string, a ...any) {
 	io.WriteString(c, s)
 }
 
-// progressMode is the value of --progress: unset (draw a bar if stderr is a
+// Mode is the value of --progress: unset (draw a bar if stderr is a
 // terminal), --progress (always) or --progress=false (never). It is a
 // boolean flag.
-type progressMode struct{ set, on bool }
+type Mode struct{ set, on bool }
 
-func (m *progressMode) IsBoolFlag() bool { return true }
-func (m *progressMode) Type() string     { return "bool" }
-func (m *progressMode) String() string {
+// IsBoolFlag lets the flag be given without a value (--progress).
+func (m *Mode) IsBoolFlag() bool { return true }
+
+// Type names the value in help.
+func (m *Mode) Type() string { return "bool" }
+
+// String returns "auto", "true" or "false".
+func (m *Mode) String() string {
 	if m == nil || !m.set {
 		return "auto"
 	}
 	return strconv.FormatBool(m.on)
 }
-func (m *progressMode) Set(s string) error {
+
+// Set reads true or false.
+func (m *Mode) Set(s string) error {
 	v, err := strconv.ParseBool(s)
 	if err != nil {
 		return fmt.Errorf("want true or false")
 	}
-	*m = progressMode{set: true, on: v}
+	*m = Mode{set: true, on: v}
 	return nil
 }
 
-// enabled reports whether to draw a bar on w.
-func (m progressMode) enabled(w io.Writer) bool {
+// Enabled reports whether to draw a bar on w.
+func (m Mode) Enabled(w io.Writer) bool {
 	if m.set {
 		return m.on
 	}
-	return isTerminal(w)
+	return IsTerminal(w)
 }
 
-// isTerminal reports whether w is a character device such as a terminal.
-func isTerminal(w io.Writer) bool {
+// IsTerminal reports whether w is a character device such as a terminal.
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	if !ok {
 		return false
@@ -82,11 +97,11 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
-// progress draws a bar for a transfer of total bytes (-1: unknown),
-// refreshed ten times a second from count, until Stop. A nil *progress
+// Progress draws a bar for a transfer of total bytes (-1: unknown),
+// refreshed ten times a second from count, until Stop. A nil *Progress
 // does nothing, so callers need not check whether a bar is wanted.
-type progress struct {
-	c     *console
+type Progress struct {
+	c     *Console
 	bar   *progressbar.ProgressBar
 	count func() int64
 	total int64 // -1: unknown; guarded by c.mu
@@ -97,8 +112,9 @@ type progress struct {
 	once    sync.Once
 }
 
-// startProgress starts a bar on c if on, or returns nil.
-func (c *console) startProgress(on bool, total int64, desc string, count func() int64) *progress {
+// StartProgress starts a bar on c if on, or returns nil. desc names the
+// bar ("sending"); count says how many bytes are done.
+func (c *Console) StartProgress(on bool, total int64, desc string, count func() int64) *Progress {
 	if !on {
 		return nil
 	}
@@ -118,7 +134,7 @@ func (c *console) startProgress(on bool, total int64, desc string, count func() 
 		progressbar.OptionSetSpinnerChangeInterval(0), // no goroutine of its own: we refresh it
 		progressbar.OptionThrottle(0),
 	)
-	p := &progress{c: c, bar: bar, count: count, total: total, stop: make(chan struct{}), done: make(chan struct{})}
+	p := &Progress{c: c, bar: bar, count: count, total: total, stop: make(chan struct{}), done: make(chan struct{})}
 	c.mu.Lock()
 	c.bar = bar
 	bar.RenderBlank()
@@ -127,7 +143,7 @@ func (c *console) startProgress(on bool, total int64, desc string, count func() 
 	return p
 }
 
-func (p *progress) loop() {
+func (p *Progress) loop() {
 	defer close(p.done)
 	t := time.NewTicker(100 * time.Millisecond)
 	defer t.Stop()
@@ -149,9 +165,9 @@ func (p *progress) loop() {
 	}
 }
 
-// followTotal makes the bar take its total from f, polled at each
+// FollowTotal makes the bar take its total from f, polled at each
 // refresh, while f returns a negative number (unknown) the bar spins.
-func (p *progress) followTotal(f func() int64) {
+func (p *Progress) FollowTotal(f func() int64) {
 	if p == nil {
 		return
 	}
@@ -162,7 +178,7 @@ func (p *progress) followTotal(f func() int64) {
 
 // SetTotal sets the size of the transfer once it is known (a receiver
 // learns it from the sender); n < 0 leaves it unknown.
-func (p *progress) SetTotal(n int64) {
+func (p *Progress) SetTotal(n int64) {
 	if p == nil || n < 0 || n == p.loadTotal() {
 		return
 	}
@@ -175,7 +191,7 @@ func (p *progress) SetTotal(n int64) {
 	p.bar.ChangeMax64(n)
 }
 
-func (p *progress) loadTotal() int64 {
+func (p *Progress) loadTotal() int64 {
 	p.c.mu.Lock()
 	defer p.c.mu.Unlock()
 	return p.total
@@ -183,7 +199,7 @@ func (p *progress) loadTotal() int64 {
 
 // Stop draws the bar a last time and leaves it on its own line (complete
 // if ok), so that what follows is printed below it.
-func (p *progress) Stop(ok bool) {
+func (p *Progress) Stop(ok bool) {
 	if p == nil {
 		return
 	}
