@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -132,19 +131,10 @@ usage error, 130 when interrupted.`,
 type demoScenario struct {
 	size     int64
 	up, down netem.Config // the link's directions, the sender's first
-	// What the up direction is, in the flags' terms, for the summary.
-	rate    int64
-	delay   time.Duration
-	jitter  time.Duration
-	loss    float64 // on average, bursts included
-	burst   float64 // mean loss burst length; 0: independent losses
-	reorder float64
-	dup     float64
-	corrupt float64
-	queue   string
-	cc      string
-	plain   bool
-	seed    uint64
+	link     tjulink.Link // up, in the flags' terms, for the summary
+	cc       string
+	plain    bool
+	seed     uint64
 }
 
 func demoScenarioFrom(o *demoOptions) (demoScenario, error) {
@@ -152,63 +142,22 @@ func demoScenarioFrom(o *demoOptions) (demoScenario, error) {
 	if err != nil {
 		return demoScenario{}, err
 	}
-	s := demoScenario{
-		size: int64(o.size), up: up, down: down, cc: o.cc, plain: o.plain, seed: o.link.seed,
-		rate: up.Rate, delay: up.Delay, jitter: up.Jitter, loss: up.Loss,
-		reorder: up.Reorder, dup: up.Duplicate, corrupt: up.Corrupt,
-	}
-	if g := up.Burst; g.BadToGood > 0 {
-		s.burst, s.loss = 1/g.BadToGood, g.GoodToBad/(g.GoodToBad+g.BadToGood)
-	}
+	s := demoScenario{size: int64(o.size), up: up, down: down, cc: o.cc, plain: o.plain, seed: o.link.seed, link: tjulink.LinkOf(up)}
 	if s.cc == "" {
 		s.cc = tju.DefaultCongestionControl(false)
 	}
 	switch {
 	case s.size <= 0:
 		return s, usagef("--size 0: want at least 1 byte")
-	case s.rate == 0:
+	case s.link.Rate == 0:
 		return s, usagef("--rate: the demo's link needs a rate, like 100Mbit")
-	case s.loss >= 0.5:
-		return s, usagef("--loss %s: at 50%% or more nothing useful gets through (want less, like 10%%)", units.FormatPercent(s.loss))
+	case s.link.Loss >= 0.5:
+		return s, usagef("--loss %s: at 50%% or more nothing useful gets through (want less, like 10%%)", units.FormatPercent(s.link.Loss))
 	}
-	for _, c := range []*netem.Config{&s.up, &s.down} {
-		if c.QueueBytes == 0 && c.QueuePackets == 0 {
-			bdp := int64(float64(c.Rate) / 8 * (2 * c.Delay).Seconds())
-			c.QueueBytes = int(min(max(bdp, 64<<10), math.MaxInt32))
-		}
-	}
-	s.queue = formatBytes(int64(s.up.QueueBytes))
-	if s.up.QueuePackets > 0 {
-		s.queue = fmt.Sprintf("%d datagrams", s.up.QueuePackets)
-	}
+	tjulink.QueueOneBDP(&s.up)
+	tjulink.QueueOneBDP(&s.down)
+	s.link.QueueBytes, s.link.QueuePackets = s.up.QueueBytes, s.up.QueuePackets
 	return s, nil
-}
-
-// describe says what the link is, in words.
-func (s demoScenario) describe() string {
-	parts := []string{formatBitRate(float64(s.rate)), fmt.Sprintf("%v each way (RTT %v)", s.delay, 2*s.delay)}
-	if s.jitter > 0 {
-		parts = append(parts, fmt.Sprintf("jitter ±%v", s.jitter))
-	}
-	switch {
-	case s.loss > 0 && s.burst > 0:
-		parts = append(parts, fmt.Sprintf("%s loss in bursts of %.3g datagrams", units.FormatPercent(s.loss), s.burst))
-	case s.loss > 0:
-		parts = append(parts, units.FormatPercent(s.loss)+" loss")
-	default:
-		parts = append(parts, "no loss")
-	}
-	if s.reorder > 0 {
-		parts = append(parts, units.FormatPercent(s.reorder)+" reordered")
-	}
-	if s.dup > 0 {
-		parts = append(parts, units.FormatPercent(s.dup)+" duplicated")
-	}
-	if s.corrupt > 0 {
-		parts = append(parts, units.FormatPercent(s.corrupt)+" corrupted")
-	}
-	parts = append(parts, "queue "+s.queue)
-	return strings.Join(parts, ", ")
 }
 
 func runDemo(ctx context.Context, o *demoOptions, e *env) error {
@@ -254,7 +203,7 @@ func runDemo(ctx context.Context, o *demoOptions, e *env) error {
 	defer pair.Close()
 
 	fmt.Fprintf(out, "TJU TCP demo: sending %s over an emulated link\n", formatBytes(s.size))
-	fmt.Fprintf(out, "  link        %s (seed %d)\n", s.describe(), s.seed)
+	fmt.Fprintf(out, "  link        %s (seed %d)\n", s.link, s.seed)
 	ext := "SACK, window scaling and the keyed integrity tag (AES-GMAC) negotiated"
 	if s.plain {
 		ext = "the lab's plain header (no SACK, no checksum)"
@@ -287,7 +236,7 @@ func runDemo(ctx context.Context, o *demoOptions, e *env) error {
 		return fmt.Errorf("writing the traces: %w", err)
 	}
 	intact := tr.Intact()
-	writeDemoSummary(out, s, tr, up, down)
+	tr.WriteSummary(out, s.link, s.cc, up, down)
 
 	if o.charts {
 		fmt.Fprintln(out)
@@ -303,111 +252,6 @@ func runDemo(ctx context.Context, o *demoOptions, e *env) error {
 		return fmt.Errorf("the data arrived damaged: the SHA-256 differs between sender and receiver")
 	}
 	return nil
-}
-
-// writeDemoSummary explains the transfer to a student.
-func writeDemoSummary(w io.Writer, s demoScenario, tr *tjulink.Transfer, up, down netem.Stats) {
-	sent, got, elapsed := tr.Sent, tr.Received, tr.Elapsed
-	si, ri := sent.Conn.Info(), got.Conn.Info()
-	bps := float64(got.Bytes) * 8 / elapsed.Seconds()
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "Result\n")
-	fmt.Fprintf(tw, "  time\t%s, from the first SYN to the receiver's FIN\n", formatDuration(elapsed))
-	fmt.Fprintf(tw, "  goodput\t%s: %.1f%% of the link's %s\n", formatGoodput(got.Bytes, elapsed), bps/float64(s.rate)*100, formatBitRate(float64(s.rate)))
-	if tr.Intact() {
-		fmt.Fprintf(tw, "  data\tintact: %d bytes, the same SHA-256 at both ends:\n\t%x\n", got.Bytes, got.Sum)
-	} else {
-		fmt.Fprintf(tw, "  data\tDAMAGED: the SHA-256 differs\n\tsent     %d bytes, %x\n\treceived %d bytes, %x\n", sent.Bytes, sent.Sum, got.Bytes, got.Sum)
-	}
-	fmt.Fprintf(tw, "\nThe sender (client)\n")
-	pct := 0.0
-	if si.SegmentsSent > 0 {
-		pct = float64(si.Retransmits) / float64(si.SegmentsSent) * 100
-	}
-	fmt.Fprintf(tw, "  segments\t%d sent, %d of them retransmissions (%.2f%%)\n", si.SegmentsSent, si.Retransmits, pct)
-	fmt.Fprintf(tw, "  recoveries\t%d fast (on duplicate ACKs or SACK), %d %s (RTO expired)\n", si.FastRecoveries, si.Timeouts, pluralize(int(si.Timeouts), "timeout", "timeouts"))
-	fmt.Fprintf(tw, "  rtt\tsmoothed %s, min %s (the link's own is %s; the rest is queueing)\n", formatDuration(si.SRTT), formatDuration(si.MinRTT), 2*s.delay)
-	mss := max(si.MSS, 1)
-	if m := si.Model; m.Mode != "" {
-		writeModelSummary(tw, s, si, mss)
-	} else {
-		fmt.Fprintf(tw, "  cwnd\t%d segments of %d bytes at the end (%s); ssthresh %s\n", si.Cwnd/mss, si.MSS, formatBytes(int64(si.Cwnd)), ssthreshText(si.Ssthresh, mss))
-	}
-	fmt.Fprintf(tw, "\nThe receiver (server)\n")
-	fmt.Fprintf(tw, "  segments\t%d received, %d duplicates (already had those bytes)\n", ri.SegmentsRecv, ri.DuplicateSegs)
-	fmt.Fprintf(tw, "\nThe link\n")
-	fmt.Fprintf(tw, "  data\t%s\n", linkText(up))
-	fmt.Fprintf(tw, "  acks\t%s\n", linkText(down))
-	if up.QueueDropped > 0 {
-		fmt.Fprintf(tw, "  \tThe queue overflows when the sender goes faster than the link for longer than the\n")
-		fmt.Fprintf(tw, "  \tqueue can absorb: above all at the end of slow start, when cwnd doubles past it.\n")
-	}
-	if s.cc == "reno" && s.loss > 0 && s.delay > 0 && si.MSS > 0 {
-		// Mathis et al. 1997: Reno's rate is about MSS/RTT * sqrt(3/2)/sqrt(p).
-		rtt := (2 * s.delay).Seconds()
-		limit := float64(si.MSS) * 8 / rtt * math.Sqrt(1.5) / math.Sqrt(s.loss)
-		if limit < float64(s.rate) && bps < float64(s.rate)/2 {
-			fmt.Fprintf(tw, "\nWhy not faster? With %s loss and an RTT of %v, Reno halves its window so often that\n", units.FormatPercent(s.loss), 2*s.delay)
-			fmt.Fprintf(tw, "in the long run it averages about MSS/RTT x 1.22/sqrt(p) = %s (Mathis et al.);\n", formatBitRate(limit))
-			fmt.Fprintf(tw, "only the first second, before the first loss, goes faster. Try --loss 0.01%%.\n")
-		}
-	}
-	tw.Flush()
-}
-
-// writeModelSummary says what a model-based controller (BBR) did: when
-// startup ended and at what bandwidth, the model it holds, and the pacing
-// rate and window it derives from it.
-func writeModelSummary(w io.Writer, s demoScenario, si tju.Info, mss int) {
-	m := si.Model
-	if m.StartupDone {
-		fmt.Fprintf(w, "  startup\tpacing at 2.77 x the bandwidth found so far, the rate doubled every round trip;\n")
-		fmt.Fprintf(w, "  \tit ended %s after the handshake at %s, when three round trips in a row\n", formatDuration(m.StartupEnd), formatBitRate(m.StartupBandwidth*8))
-		fmt.Fprintf(w, "  \tbrought less than 25%% more (the link was full), and drained the queue it built\n")
-	} else {
-		fmt.Fprintf(w, "  startup\tstill in startup at the end: the transfer was too short to fill the link\n")
-	}
-	bdp := m.Bandwidth * m.MinRTT.Seconds()
-	fmt.Fprintf(w, "  model\tbottleneck bandwidth %s of payload (the link: %s), min RTT %s;\n", formatBitRate(m.Bandwidth*8), formatBitRate(float64(s.rate)), formatDuration(m.MinRTT))
-	fmt.Fprintf(w, "  \ttheir product, the bandwidth-delay product, is %s\n", formatBytes(int64(bdp)))
-	fmt.Fprintf(w, "  pacing\t%s at the end (phase %s: it cycles 1.25, 0.75 and 1 x the bandwidth\n", formatBitRate(si.PacingRate*8), m.Mode)
-	fmt.Fprintf(w, "  \tto probe for more and drain what probing queued), one quantum per wakeup\n")
-	fmt.Fprintf(w, "  cwnd\t%d segments of %d bytes (%s) at the end; the model's target is 2 x that product\n", si.Cwnd/mss, si.MSS, formatBytes(int64(si.Cwnd)))
-	if m.CongestedRounds > 0 {
-		fmt.Fprintf(w, "  loss\t%d of %d round trips lost more than usual while the RTT showed a queue:\n", m.CongestedRounds, m.Rounds)
-		fmt.Fprintf(w, "  \tthose, and only those, lowered the window; random loss does not\n")
-	} else {
-		fmt.Fprintf(w, "  loss\tnone of %d round trips showed loss with a queue: random loss never lowered the window\n", m.Rounds)
-	}
-}
-
-func ssthreshText(ss, mss int) string {
-	if ss <= 0 || ss >= 1<<30 {
-		return "not set yet (no loss seen: still in slow start)"
-	}
-	return fmt.Sprintf("%d segments (%s)", ss/mss, formatBytes(int64(ss)))
-}
-
-// linkText describes what one direction of the emulated link did.
-func linkText(st netem.Stats) string {
-	lost := st.Lost + st.BurstLost
-	s := fmt.Sprintf("%d datagrams, %d lost", st.Offered, lost)
-	if st.Offered > 0 {
-		s += fmt.Sprintf(" (%.2f%%)", float64(lost)/float64(st.Offered)*100)
-	}
-	if st.QueueDropped > 0 {
-		s += fmt.Sprintf(", %d dropped by the full queue", st.QueueDropped)
-	}
-	if st.Duplicated > 0 {
-		s += fmt.Sprintf(", %d duplicated", st.Duplicated)
-	}
-	if st.Reordered > 0 {
-		s += fmt.Sprintf(", %d reordered", st.Reordered)
-	}
-	if st.Corrupted > 0 {
-		s += fmt.Sprintf(", %d corrupted", st.Corrupted)
-	}
-	return s
 }
 
 // writeDemoCharts reads the two traces back and draws their charts.
