@@ -6,17 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 
 	"gonum.org/v1/plot/vg"
 
 	"github.com/spf13/cobra"
 	"github.com/tjunet/tjunet/plot"
-	"github.com/tjunet/tjunet/trace"
-	"github.com/tjunet/tjunet/trace/traceio"
 )
 
 func init() { register(newPlotCommand) }
@@ -117,7 +113,7 @@ func runPlot(ctx context.Context, o *plotOpts, files []string, e *env) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		prefix := uniquePrefix(tracePrefix(name), used)
+		prefix := plot.UniquePrefix(plot.ChartPrefix(name), used)
 		opt.Title = prefix
 		if o.title != "" {
 			opt.Title = o.title
@@ -130,35 +126,6 @@ func runPlot(ctx context.Context, o *plotOpts, files []string, e *env) error {
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// tracePrefix names a trace's charts after its file: "client" for
-// "logs/client.event.trace", "run1" for "run1.trace", "stdin" for "-".
-func tracePrefix(name string) string {
-	if name == "-" {
-		return "stdin"
-	}
-	base := filepath.Base(name)
-	if p, ok := strings.CutSuffix(base, ".event.trace"); ok && p != "" {
-		return p
-	}
-	if ext := filepath.Ext(base); ext != "" && ext != base {
-		base = strings.TrimSuffix(base, ext)
-	}
-	if base == "" || base == "." || base == string(filepath.Separator) {
-		return "trace"
-	}
-	return base
-}
-
-// uniquePrefix returns p, or p-2, p-3... if p is taken, and marks it taken.
-func uniquePrefix(p string, used map[string]bool) string {
-	q := p
-	for i := 2; used[q]; i++ {
-		q = p + "-" + strconv.Itoa(i)
-	}
-	used[q] = true
-	return q
 }
 
 // plotTrace reads one trace, reports its bad lines and writes its charts.
@@ -179,45 +146,9 @@ func plotTrace(name, prefix string, o *plotOpts, opt plot.Options, e *env) error
 		r = f
 	}
 
-	sc := traceio.NewScanner(r)
-	sc.File = display
-	bad := 0
-	unknown := map[string]int{}
-	sc.OnLineError = func(le *traceio.LineError) {
-		if ue := (*trace.UnknownEventError)(nil); errors.As(le, &ue) {
-			unknown[ue.Name]++
-			return
-		}
-		bad++
-		if o.maxBad <= 0 || bad <= o.maxBad {
-			fmt.Fprintf(e.stderr, "%v\n\t%s\n", le, le.Text)
-		}
-	}
-	var events []trace.Event
-	for sc.Scan() {
-		events = append(events, sc.Event())
-	}
-	if o.maxBad > 0 && bad > o.maxBad {
-		fmt.Fprintf(e.stderr, "%s: %d more bad %s not shown (%d in all)\n", display, bad-o.maxBad, plural(bad-o.maxBad, "line"), bad)
-	}
-	if len(unknown) > 0 {
-		names := make([]string, 0, len(unknown))
-		n := 0
-		for k, c := range unknown {
-			names = append(names, k)
-			n += c
-		}
-		slices.Sort(names)
-		fmt.Fprintf(e.stderr, "%s: skipped %s with events unknown to the lab's format (%s)\n", display, lines(n), strings.Join(names, ", "))
-	}
-	if err := sc.Err(); err != nil {
-		if len(events) == 0 {
-			return err
-		}
-		fmt.Fprintf(e.stderr, "%v; plotting the %d events read before it\n", err, len(events))
-	}
-	if len(events) == 0 {
-		return fmt.Errorf("%s: no events to plot (%s not in the trace format)", display, lines(bad))
+	events, err := plot.ReadTrace(r, display, o.maxBad, e.stderr)
+	if err != nil {
+		return err
 	}
 
 	rep, err := plot.WriteAll(events, o.out, prefix, opt)
@@ -236,12 +167,3 @@ func plotTrace(name, prefix string, o *plotOpts, opt plot.Options, e *env) error
 	}
 	return nil
 }
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return word
-	}
-	return word + "s"
-}
-
-func lines(n int) string { return strconv.Itoa(n) + " " + plural(n, "line") }

@@ -242,28 +242,6 @@ func TestPlotHelp(t *testing.T) {
 	}
 }
 
-func TestTracePrefix(t *testing.T) {
-	for in, want := range map[string]string{
-		"client.event.trace":      "client",
-		"/a/b/server.event.trace": "server",
-		"run1.trace":              "run1",
-		"trace":                   "trace",
-		".event.trace":            "",
-		"-":                       "stdin",
-	} {
-		got := tracePrefix(in)
-		if want == "" {
-			if got == "" {
-				t.Errorf("tracePrefix(%q) is empty", in)
-			}
-			continue
-		}
-		if got != want {
-			t.Errorf("tracePrefix(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
-
 // A trace written through traceio.Writer, as the transport writes it, plots
 // like a lab one.
 func TestPlotTraceWrittenByWriter(t *testing.T) {
