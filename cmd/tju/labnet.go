@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -128,7 +127,7 @@ address.`,
 			if left := labnet.Leftovers(cfg.ID); len(left) > 0 {
 				return fmt.Errorf("could not remove: %s", strings.Join(left, ", "))
 			}
-			fmt.Fprintf(e.stdout, "tju labnet: lab %s removed\n", labName(cfg.ID))
+			fmt.Fprintf(e.stdout, "tju labnet: lab %s removed\n", labnet.Name(cfg.ID))
 			return nil
 		})
 	down.Args = noArgs
@@ -139,32 +138,6 @@ address.`,
 	relay.Hidden = true
 	relay.Args = noArgs
 	return cmd
-}
-
-func labName(id string) string {
-	if id == "" {
-		return "(default)"
-	}
-	return id
-}
-
-// describeLab prints what a lab is made of.
-func describeLab(w io.Writer, cfg labnet.Config) {
-	for _, h := range []labnet.Host{labnet.Server, labnet.Client} {
-		fmt.Fprintf(w, "  %-6s %-10s namespace %s\n", h, h.Addr(), labnet.Namespace(cfg.ID, h))
-	}
-	path := "veth"
-	if cfg.Emulated() {
-		path = "the emulator, between a TUN device on each host"
-	}
-	if cfg.Rate > 0 {
-		path += ", tbf " + formatBitRate(float64(cfg.Rate)) + " each way"
-	}
-	fmt.Fprintf(w, "  path   %s\n", path)
-	if cfg.Emulated() {
-		fmt.Fprintf(w, "  emulator up (client -> server):   %s\n", cfg.Up)
-		fmt.Fprintf(w, "  emulator down (server -> client): %s\n", cfg.Down)
-	}
 }
 
 func labnetUp(ctx context.Context, sub *pflag.FlagSet, cfg labnet.Config, e *env) error {
@@ -178,8 +151,8 @@ func labnetUp(ctx context.Context, sub *pflag.FlagSet, cfg labnet.Config, e *env
 			return err
 		}
 	}
-	fmt.Fprintf(e.stdout, "tju labnet: lab %s is up\n", labName(cfg.ID))
-	describeLab(e.stdout, cfg)
+	fmt.Fprintf(e.stdout, "tju labnet: lab %s is up\n", labnet.Name(cfg.ID))
+	cfg.Describe(e.stdout)
 	if cfg.Emulated() {
 		b, _ := os.ReadFile(labnet.PIDFile(cfg.ID))
 		fmt.Fprintf(e.stdout, "  relay  pid %s, log %s\n", strings.TrimSpace(string(b)), labnet.LogFile(cfg.ID))
@@ -215,19 +188,7 @@ func startRelay(ctx context.Context, sub *pflag.FlagSet, cfg labnet.Config) erro
 func labnetRelay(ctx context.Context, cfg labnet.Config) error {
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
 	defer stop()
-	l := labnet.Open(cfg)
-	if err := l.Emulate(); err != nil {
-		return err
-	}
-	defer l.StopEmulator()
-	if err := os.WriteFile(labnet.PIDFile(cfg.ID), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644); err != nil {
-		return err
-	}
-	fmt.Printf("tju labnet relay: pid %d, emulator in the path of lab %s\n", os.Getpid(), labName(cfg.ID))
-	<-ctx.Done()
-	up, down, _ := l.EmulatorStats()
-	fmt.Printf("tju labnet relay: stopped\n  up:   %v\n  down: %v\n", up, down)
-	return nil
+	return labnet.ServeRelay(ctx, cfg, os.Stdout)
 }
 
 // splitHostCommand reads "server|client -- COMMAND ARGS..." (the "--" is
@@ -256,7 +217,7 @@ func labnetExec(ctx context.Context, cfg labnet.Config, args []string, e *env) e
 		return err
 	}
 	if _, err := os.Stat("/run/netns/" + labnet.Namespace(cfg.ID, h)); err != nil {
-		return fmt.Errorf("no lab %s here: run \"tju labnet up\" first", labName(cfg.ID))
+		return fmt.Errorf("no lab %s here: run \"tju labnet up\" first", labnet.Name(cfg.ID))
 	}
 	cmd := labnet.Open(cfg).Command(ctx, h, argv[0], argv[1:]...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = e.stdin, e.stdout, e.stderr
@@ -269,10 +230,10 @@ func labnetExec(ctx context.Context, cfg labnet.Config, args []string, e *env) e
 func labnetStatus(cfg labnet.Config, e *env) error {
 	left := labnet.Leftovers(cfg.ID)
 	if len(left) == 0 {
-		fmt.Fprintf(e.stdout, "tju labnet: no lab %s\n", labName(cfg.ID))
+		fmt.Fprintf(e.stdout, "tju labnet: no lab %s\n", labnet.Name(cfg.ID))
 		return nil
 	}
-	fmt.Fprintf(e.stdout, "tju labnet: lab %s\n", labName(cfg.ID))
+	fmt.Fprintf(e.stdout, "tju labnet: lab %s\n", labnet.Name(cfg.ID))
 	for _, s := range left {
 		fmt.Fprintf(e.stdout, "  %s\n", s)
 	}
@@ -319,8 +280,8 @@ func labnetRun(ctx context.Context, o *labnetOptions, cfg labnet.Config, args []
 			return err
 		}
 	}
-	fmt.Fprintf(e.stderr, "tju labnet: lab %s is up\n", labName(cfg.ID))
-	describeLab(e.stderr, cfg)
+	fmt.Fprintf(e.stderr, "tju labnet: lab %s is up\n", labnet.Name(cfg.ID))
+	cfg.Describe(e.stderr)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
@@ -329,7 +290,6 @@ func labnetRun(ctx context.Context, o *labnetOptions, cfg labnet.Config, args []
 	if err != nil {
 		return err
 	}
-	cliErr, srvErr, stopped := res.ClientErr, res.ServerErr, res.Stopped
 	if up, down, ok := l.EmulatorStats(); ok {
 		fmt.Fprintf(e.stderr, "tju labnet: emulator up (client -> server): %v\n", up)
 		fmt.Fprintf(e.stderr, "tju labnet: emulator down (server -> client): %v\n", down)
@@ -341,14 +301,9 @@ func labnetRun(ctx context.Context, o *labnetOptions, cfg labnet.Config, args []
 	case ctx.Err() != nil:
 		errs = append(errs, ctx.Err())
 	}
-	if cliErr != nil {
-		errs = append(errs, fmt.Errorf("client: %w", cliErr))
-	}
-	if srvErr != nil && !stopped {
-		errs = append(errs, fmt.Errorf("server: %w", srvErr))
-	}
-	if stopped {
+	if res.Stopped {
 		fmt.Fprintf(e.stderr, "tju labnet: the server was still running %v after the client ended: stopped\n", grace)
 	}
+	errs = append(errs, res.Err())
 	return errors.Join(errs...)
 }
