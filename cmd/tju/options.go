@@ -159,7 +159,10 @@ func (t *transport) openClient(ctx context.Context, bind, peer string) (*tju.End
 	if bind == "" && t.lab {
 		bind = fmt.Sprintf(":%d", tju.LabUDPPort) // a lab host's one UDP port
 	}
-	ep, err := tju.OpenEndpoint(bindAddress(ctx, bind, peer), t.cfg)
+	if bind == "" {
+		bind = tju.LocalAddrFor(ctx, peer)
+	}
+	ep, err := tju.OpenEndpoint(bind, t.cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("cannot open the local endpoint: %w", inWords(err))
 	}

@@ -252,7 +252,7 @@ func receiveStream(ctx context.Context, t *transport, c *tju.Conn, out *xfer.Out
 		case errors.As(err, &oe):
 			c.Abort()
 			return nil, &outputError{err}
-		case protocolError(err) && ctx.Err() == nil:
+		case xfer.IsProtocolError(err) && ctx.Err() == nil:
 			// The sender has been told why (a wrong code phrase, a
 			// mismatch): close gently, so that the answer is delivered
 			// rather than discarded by a reset.

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"syscall"
 	"time"
@@ -122,7 +121,7 @@ func runSend(ctx context.Context, o *sendOptions, portGiven bool, args []string,
 	}
 
 	// Open the input before the network, so a bad name fails at once.
-	in, size, err := openInput(name, e)
+	in, size, err := xfer.OpenInput(name, e.stdin)
 	if err != nil {
 		return err
 	}
@@ -158,7 +157,7 @@ func runSend(ctx context.Context, o *sendOptions, portGiven bool, args []string,
 	}
 	done := make(chan sendResult, 1)
 	go func() {
-		rep, err := sendStream(ctx, c, snd, inputReader{in, name})
+		rep, err := sendStream(ctx, c, snd, in)
 		done <- sendResult{rep, err}
 	}()
 	var res sendResult
@@ -224,27 +223,14 @@ func sendStream(ctx context.Context, c *tju.Conn, snd *xfer.Sender, in io.Reader
 // sendError puts a failed transfer in words, with how much of the data
 // the receiver acknowledged (not what went into our buffer).
 func sendError(ctx context.Context, c *tju.Conn, snd *xfer.Sender, err error) error {
-	if protocolError(err) {
+	if xfer.IsProtocolError(err) {
 		return err
 	}
-	var ie *inputError
+	var ie *xfer.InputError
 	if errors.As(err, &ie) {
 		return ie
 	}
 	return connError(ctx, fmt.Sprintf("sending (after %d bytes acknowledged by the receiver)", snd.Acked(c.Info().BytesAcked)), err)
-}
-
-// protocolError reports an error of the transfer protocol itself (a
-// wrong code phrase, a partial file that does not match), which says
-// all there is to say.
-func protocolError(err error) bool {
-	for _, e := range []error{xfer.ErrChecksum, xfer.ErrWrongCode, xfer.ErrPeerWantsCode, xfer.ErrPeerHasNoCode,
-		xfer.ErrResumeMismatch, xfer.ErrCannotResume, xfer.ErrReceiverOutput, xfer.ErrMalformed} {
-		if errors.Is(err, e) {
-			return true
-		}
-	}
-	return false
 }
 
 // resolveCode checks --code, taking TJU_CODE from the environment when
@@ -266,98 +252,4 @@ func resolveCode(code *string, given, lab bool) error {
 		return usagef("--code %q: want a phrase of at least 6 characters, like 7-crystal-orbit", *code)
 	}
 	return nil
-}
-
-// openInput opens FILE, or standard input for "-", and returns its size if
-// known (-1 if not).
-func openInput(name string, e *env) (io.ReadCloser, int64, error) {
-	if name == "-" {
-		if e.stdin == nil {
-			return nil, 0, errors.New("no standard input to send")
-		}
-		size := int64(-1)
-		if f, ok := e.stdin.(*os.File); ok {
-			if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
-				size = st.Size()
-			}
-		}
-		return io.NopCloser(e.stdin), size, nil
-	}
-	f, err := os.Open(name)
-	if err != nil {
-		return nil, 0, fmt.Errorf("cannot read the file to send: %w", err)
-	}
-	st, err := f.Stat()
-	if err != nil {
-		f.Close()
-		return nil, 0, fmt.Errorf("cannot read the file to send: %w", err)
-	}
-	if st.IsDir() {
-		f.Close()
-		return nil, 0, fmt.Errorf("cannot send %s: it is a directory (send an archive: tar c %s | tju send HOST)", name, name)
-	}
-	size := int64(-1)
-	if st.Mode().IsRegular() {
-		size = st.Size()
-	}
-	return f, size, nil
-}
-
-// inputReader reads the input, marking its errors as the input's, so
-// that they are not taken for the connection's.
-type inputReader struct {
-	r    io.Reader
-	name string
-}
-
-func (r inputReader) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if err != nil && err != io.EOF {
-		err = &inputError{name: inputName(r.name), err: err}
-	}
-	return n, err
-}
-
-// inputError is a failure to read what tju send sends.
-type inputError struct {
-	name string
-	err  error
-}
-
-func (e *inputError) Error() string { return "reading " + e.name + ": " + e.err.Error() }
-func (e *inputError) Unwrap() error { return e.err }
-
-func inputName(name string) string {
-	if name == "-" {
-		return "standard input"
-	}
-	return name
-}
-
-// bindAddress returns bind, or if it is empty a free port of the family
-// of peer: on 127.0.0.1 for a loopback peer, so logs show real addresses.
-func bindAddress(ctx context.Context, bind, peer string) string {
-	if bind != "" {
-		return bind
-	}
-	host, _, err := net.SplitHostPort(peer)
-	if err != nil {
-		return ":0"
-	}
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	if err != nil || len(ips) == 0 {
-		return ":0"
-	}
-	for _, ip := range ips {
-		if ip = ip.Unmap(); ip.Is4() {
-			if ip.IsLoopback() {
-				return "127.0.0.1:0"
-			}
-			return "0.0.0.0:0"
-		}
-	}
-	if ips[0].IsLoopback() {
-		return "[::1]:0"
-	}
-	return ":0"
 }
