@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
-	"net/netip"
 	"os"
 	"strings"
 	"time"
@@ -152,7 +148,7 @@ func readConformFlags(o *conformOptions, args []string) (*conformConfig, error) 
 		if len(args) == 2 {
 			peer = args[1]
 		}
-		ap, err := resolvePeer(peer)
+		ap, err := labpeer.ResolvePeer(peer)
 		if err != nil {
 			return nil, usagef("server address: %v", err)
 		}
@@ -219,27 +215,9 @@ func readConformFlags(o *conformOptions, args []string) (*conformConfig, error) 
 	case file != "":
 		s.Data = func() (io.ReadCloser, error) { return os.Open(file) }
 	case s.Role == labpeer.Server:
-		s.Data = func() (io.ReadCloser, error) {
-			return io.NopCloser(io.LimitReader(rand.NewChaCha8(transferSeed), size)), nil
-		}
+		s.Data = labpeer.SeededData(size)
 	}
 	return cfg, nil
-}
-
-// transferSeed seeds the data of the transfer check when no --file is given.
-var transferSeed = [32]byte{'t', 'j', 'u', 'n', 'e', 't'}
-
-// resolvePeer reads HOST[:PORT] (port 20218 if absent).
-func resolvePeer(s string) (netip.AddrPort, error) {
-	if _, _, err := net.SplitHostPort(s); err != nil {
-		s = net.JoinHostPort(s, fmt.Sprint(labpeer.LabUDPPort))
-	}
-	ua, err := net.ResolveUDPAddr("udp", s)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	ap := ua.AddrPort()
-	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()), nil
 }
 
 func splitList(s string) []string {
@@ -259,37 +237,19 @@ func runConform(ctx context.Context, o *conformOptions, args []string, e *env) e
 	}
 	s := &cfg.suite
 	if cfg.list {
-		for _, c := range s.Checks {
-			fmt.Fprintf(e.stdout, "%-26s %-10s %s\n    app: %s\n", c.Name, c.Group, c.Tests, c.App)
-			for _, l := range strings.SplitAfter(c.Describe(), "\n") {
-				if l != "" {
-					fmt.Fprint(e.stdout, "    "+l)
-				}
-			}
-		}
+		labpeer.WriteList(e.stdout, s.Checks)
 		return nil
-	}
-	listen := cfg.listen
-	open := func() (net.PacketConn, error) {
-		pc, err := net.ListenPacket("udp", listen)
-		if err != nil {
-			return nil, fmt.Errorf("cannot open %s: %w", listen, err)
-		}
-		listen = pc.LocalAddr().String() // the transfer reopens the same port
-		return pc, nil
 	}
 	s.Progress = func(line string) { fmt.Fprintf(e.stderr, "tju conform: %s\n", line) }
 	if s.Role == labpeer.Server {
 		s.Progress(fmt.Sprintf("checking the server at %v, one connection per check (it must accept each)", s.Options.Peer))
 	}
-	rep, err := s.Run(ctx, open)
+	rep, err := s.Run(ctx, labpeer.Opener(cfg.listen))
 	if err != nil {
 		return err
 	}
 	if cfg.json {
-		enc := json.NewEncoder(e.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
+		if err := rep.WriteJSON(e.stdout); err != nil {
 			return err
 		}
 	} else {
@@ -298,8 +258,5 @@ func runConform(ctx context.Context, o *conformOptions, args []string, e *env) e
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if rep.Passed < rep.Total {
-		return fmt.Errorf("%d of %d checks fail", rep.Total-rep.Passed, rep.Total)
-	}
-	return nil
+	return rep.Err()
 }
