@@ -204,27 +204,54 @@ func (c Config) Validate() error {
 //	Offered + Duplicated = Delivered + Lost + BurstLost + TooBig + QueueDropped + RecvDropped
 //
 // Reordered and Corrupted count copies that were also delivered or dropped
-// later, so they are not in that sum.
+// later, so they are not in that sum. Queued counts the copies that
+// entered the bottleneck queue and QueueDelay their summed wait in it, so
+// that MeanQueueDelay and QueueDropRate describe the bottleneck.
 type Stats struct {
-	Offered        uint64 // datagrams written into the direction
-	OfferedBytes   uint64 // their bytes
-	Delivered      uint64 // copies put in the receiver's queue (or written, for a real socket)
-	DeliveredBytes uint64 // their bytes
-	Lost           uint64 // dropped by random loss (Config.Loss)
-	BurstLost      uint64 // dropped by the Gilbert-Elliott model (Config.Burst)
-	TooBig         uint64 // dropped for exceeding Config.MTU
-	QueueDropped   uint64 // dropped by the full bottleneck queue
-	RecvDropped    uint64 // dropped at the receiver: no endpoint at the address, closed, or receive buffer full
-	Duplicated     uint64 // extra copies made
-	Corrupted      uint64 // copies with flipped bits
-	Reordered      uint64 // copies held back by Config.Reorder
+	Offered        uint64        // datagrams written into the direction
+	OfferedBytes   uint64        // their bytes
+	Delivered      uint64        // copies put in the receiver's queue (or written, for a real socket)
+	DeliveredBytes uint64        // their bytes
+	Lost           uint64        // dropped by random loss (Config.Loss)
+	BurstLost      uint64        // dropped by the Gilbert-Elliott model (Config.Burst)
+	TooBig         uint64        // dropped for exceeding Config.MTU
+	QueueDropped   uint64        // dropped by the full bottleneck queue
+	Queued         uint64        // copies the bottleneck queue accepted (Config.Rate > 0)
+	QueueDelay     time.Duration // summed over the Queued copies: each one's wait for the link, serialization excluded
+	RecvDropped    uint64        // dropped at the receiver: no endpoint at the address, closed, or receive buffer full
+	Duplicated     uint64        // extra copies made
+	Corrupted      uint64        // copies with flipped bits
+	Reordered      uint64        // copies held back by Config.Reorder
+}
+
+// MeanQueueDelay is the mean time a copy accepted by the bottleneck
+// queue waited there before its serialization began; 0 when none was.
+func (s Stats) MeanQueueDelay() time.Duration {
+	if s.Queued == 0 {
+		return 0
+	}
+	return s.QueueDelay / time.Duration(s.Queued)
+}
+
+// QueueDropRate is the fraction, in [0, 1], of the copies reaching the
+// bottleneck that its full queue dropped: QueueDropped / (Queued +
+// QueueDropped); 0 when none reached it.
+func (s Stats) QueueDropRate() float64 {
+	if n := s.Queued + s.QueueDropped; n > 0 {
+		return float64(s.QueueDropped) / float64(n)
+	}
+	return 0
 }
 
 // String formats s on one line, for logs and the relay's summary.
 func (s Stats) String() string {
+	q := ""
+	if s.Queued > 0 {
+		q = fmt.Sprintf(", queued %d (mean wait %v)", s.Queued, s.MeanQueueDelay())
+	}
 	return fmt.Sprintf("offered %d (%d B), delivered %d (%d B), lost %d, burst-lost %d, too-big %d, queue-dropped %d, recv-dropped %d, duplicated %d, corrupted %d, reordered %d",
 		s.Offered, s.OfferedBytes, s.Delivered, s.DeliveredBytes, s.Lost, s.BurstLost, s.TooBig,
-		s.QueueDropped, s.RecvDropped, s.Duplicated, s.Corrupted, s.Reordered)
+		s.QueueDropped, s.RecvDropped, s.Duplicated, s.Corrupted, s.Reordered) + q
 }
 
 // String summarizes the impairments of c on one line, such as

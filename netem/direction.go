@@ -146,6 +146,8 @@ func (d *direction) admit(p *packet, now time.Time) {
 		if d.linkFree.After(now) {
 			start = d.linkFree
 		}
+		d.stats.Queued++
+		d.stats.QueueDelay += start.Sub(now)
 		t = start.Add(serialization(p.n, c.Rate))
 		d.linkFree = t
 		d.queue.push(queued{finish: t, size: p.n})

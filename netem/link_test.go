@@ -353,6 +353,45 @@ func TestFullQueueDropsTail(t *testing.T) {
 	}
 }
 
+// TestQueueDelayIsTheWaitForTheLink sends a burst into a bottleneck: the
+// k-th datagram (from 0) waits k serialization times before it starts, so
+// the mean wait of n is (n-1)/2 of one, and the dropped ones count apart.
+func TestQueueDelayIsTheWaitForTheLink(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		// 1000 bytes at 1 Mbit/s: 8 ms each; the queue holds 5.
+		a, b := mustLink(t, Config{Rate: 1_000_000, QueueBytes: 5000, Delay: time.Millisecond}, Config{})
+		stop := collect(t, b)
+		send(t, a, b.LocalAddr(), 8, 1000, 0)
+		time.Sleep(time.Second)
+		got := stop()
+		s := a.Stats()
+		if len(got) != 5 || s.Queued != 5 || s.QueueDropped != 3 {
+			t.Fatalf("delivered %d, stats %v; want 5 queued and delivered, 3 dropped", len(got), s)
+		}
+		if want := (0 + 8 + 16 + 24 + 32) * time.Millisecond; s.QueueDelay != want {
+			t.Errorf("QueueDelay %v, want %v", s.QueueDelay, want)
+		}
+		if m := s.MeanQueueDelay(); m != 16*time.Millisecond {
+			t.Errorf("MeanQueueDelay %v, want 16ms", m)
+		}
+		if r := s.QueueDropRate(); r != 3.0/8 {
+			t.Errorf("QueueDropRate %v, want 0.375", r)
+		}
+		// Spaced out, nothing waits.
+		c, d := mustLink(t, Config{Rate: 1_000_000}, Config{})
+		stop = collect(t, d)
+		send(t, c, d.LocalAddr(), 4, 1000, 10*time.Millisecond)
+		time.Sleep(time.Second)
+		stop()
+		if s := c.Stats(); s.Queued != 4 || s.QueueDelay != 0 || s.MeanQueueDelay() != 0 || s.QueueDropRate() != 0 {
+			t.Errorf("spaced datagrams: %v; want 4 queued, no wait, no drop", s)
+		}
+	})
+	if (Stats{}).MeanQueueDelay() != 0 || (Stats{}).QueueDropRate() != 0 {
+		t.Error("zero Stats: want no delay and no drop rate")
+	}
+}
+
 func TestReorderHoldsBackAboutTheConfiguredFraction(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		cfg := Config{Delay: 50 * time.Millisecond, Reorder: 0.2, ReorderDelay: 5 * time.Millisecond, Seed: 9}
