@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
-	"runtime"
 	"sync"
 	"syscall"
 
@@ -154,57 +153,26 @@ func (e *emulator) close() {
 // non-blocking (served by Go's poller). The device lives as long as the
 // file is open.
 func openTUN(ns string) (*os.File, error) {
-	type result struct {
-		f   *os.File
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		// setns changes the namespace of this thread only: lock it, and
-		// let it die with the goroutine if it cannot go back.
-		runtime.LockOSThread()
-		back := true
-		f, err := func() (*os.File, error) {
-			self, err := os.Open("/proc/thread-self/ns/net")
-			if err != nil {
-				return nil, err
-			}
-			defer self.Close()
-			target, err := os.Open("/run/netns/" + ns)
-			if err != nil {
-				return nil, err
-			}
-			defer target.Close()
-			if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-				return nil, fmt.Errorf("setns %s: %w", ns, err)
-			}
-			fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
-			if err == nil {
-				var ifr *unix.Ifreq
-				if ifr, err = unix.NewIfreq(tunName); err == nil {
-					ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI)
-					err = unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr)
-				}
-				if err != nil {
-					unix.Close(fd)
-				}
-			}
-			if e := unix.Setns(int(self.Fd()), unix.CLONE_NEWNET); e != nil {
-				back = false
-			}
-			if err != nil {
-				return nil, fmt.Errorf("TUN device in %s: %w", ns, err)
-			}
-			return os.NewFile(uintptr(fd), tunName), nil
-		}()
-		if back {
-			runtime.UnlockOSThread()
+	var f *os.File
+	err := inNamespace(ns, func() error {
+		fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC|unix.O_NONBLOCK, 0)
+		if err != nil {
+			return fmt.Errorf("TUN device in %s: %w", ns, err)
 		}
-		ch <- result{f, err}
-	}()
-	r := <-ch
-	if r.err != nil {
-		return nil, fmt.Errorf("labnet: %w", r.err)
+		ifr, err := unix.NewIfreq(tunName)
+		if err == nil {
+			ifr.SetUint16(unix.IFF_TUN | unix.IFF_NO_PI)
+			err = unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr)
+		}
+		if err != nil {
+			unix.Close(fd)
+			return fmt.Errorf("TUN device in %s: %w", ns, err)
+		}
+		f = os.NewFile(uintptr(fd), tunName)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("labnet: %w", err)
 	}
-	return r.f, nil
+	return f, nil
 }

@@ -23,3 +23,14 @@ func (l *Lab) EmulatorStats() (up, down netem.Stats, ok bool) { return up, down,
 
 // StopEmulator does nothing off Linux.
 func (l *Lab) StopEmulator() {}
+
+// Do needs Linux.
+func (l *Lab) Do(h Host, f func() error) error { return errors.New("labnet: needs Linux") }
+
+// SetSysctl needs Linux.
+func (l *Lab) SetSysctl(h Host, name, value string) error { return errors.New("labnet: needs Linux") }
+
+// Sysctl needs Linux.
+func (l *Lab) Sysctl(h Host, name string) (string, error) {
+	return "", errors.New("labnet: needs Linux")
+}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -235,5 +236,72 @@ func TestRemoveCleansUpAfterAFailure(t *testing.T) {
 	}
 	if left := labnet.Leftovers(id); len(left) > 0 {
 		t.Errorf("left behind: %q", left)
+	}
+}
+
+// TestDoOpensSocketsOnEachHost holds a listener on the server and a
+// connection from the client in this one process, over the veth, and sets
+// a sysctl on one host without touching the other or the machine.
+func TestDoOpensSocketsOnEachHost(t *testing.T) {
+	l := create(t, labnet.Config{ID: "d"})
+	var ln net.Listener
+	if err := l.Do(labnet.Server, func() (err error) {
+		ln, err = net.Listen("tcp4", labnet.Server.Addr().String()+":0")
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.Write([]byte("hello"))
+			c.Close()
+		}
+	}()
+	var c net.Conn
+	if err := l.Do(labnet.Client, func() (err error) {
+		c, err = net.DialTimeout("tcp4", ln.Addr().String(), 10*time.Second)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	b := make([]byte, 5)
+	if _, err := io.ReadFull(c, b); err != nil || string(b) != "hello" {
+		t.Errorf("read %q, %v; want hello", b, err)
+	}
+	if got := c.LocalAddr().(*net.TCPAddr).IP.String(); got != labnet.Client.Addr().String() {
+		t.Errorf("the client's socket has address %s, want the client host's", got)
+	}
+	// Outside Do, this process is still in its own namespace.
+	if _, err := net.DialTimeout("tcp4", ln.Addr().String(), 2*time.Second); err == nil {
+		t.Error("the lab's server is reachable from outside the lab: Do left this thread in a namespace")
+	}
+
+	const name = "net.ipv4.tcp_no_metrics_save"
+	host, _ := os.ReadFile("/proc/sys/net/ipv4/tcp_no_metrics_save")
+	before, err := l.Sysctl(labnet.Server, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "1"
+	if before == "1" {
+		want = "0"
+	}
+	if err := l.SetSysctl(labnet.Client, name, want); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := l.Sysctl(labnet.Client, name); err != nil || got != want {
+		t.Errorf("client %s = %q, %v; want %q", name, got, err, want)
+	}
+	if got, _ := l.Sysctl(labnet.Server, name); got != before {
+		t.Errorf("setting the client's %s changed the server's: %q, was %q", name, got, before)
+	}
+	if now, _ := os.ReadFile("/proc/sys/net/ipv4/tcp_no_metrics_save"); string(now) != string(host) {
+		t.Errorf("setting the client's %s changed the machine's: %q, was %q", name, now, host)
+	}
+	if err := l.SetSysctl(labnet.Client, "kernel.hostname", "x"); err == nil {
+		t.Error("SetSysctl accepted a setting outside net.")
 	}
 }
