@@ -61,6 +61,9 @@ for TCP.
             a line every --interval, then the totals.
   loopback  runs a server and a client in this process over 127.0.0.1, for
             a quick figure (3 s unless --time says).
+  link      (tju bench link --help) runs tju and the kernel's TCP through
+            the same emulated links between two network namespaces, in
+            one run, and prints a table per link (needs root).
 
 Modes:
   throughput  the client sends for --time or --size bytes (each of --parallel
@@ -120,6 +123,7 @@ interrupted.`,
 	fs.StringVarP(&o.bind, "bind", "B", "", "client: local UDP `ADDR` of our endpoint (default: a free port)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "client: give up connecting after this `DURATION`")
 	o.addFlags(fs, false)
+	cmd.AddCommand(newBenchLinkCommand(e))
 	return cmd
 }
 
