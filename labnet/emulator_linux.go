@@ -1,10 +1,13 @@
 package labnet
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/netip"
 	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -175,4 +178,45 @@ func openTUN(ns string) (*os.File, error) {
 		return nil, fmt.Errorf("labnet: %w", err)
 	}
 	return f, nil
+}
+
+// DeviceDrops returns how many packets host h dropped on their way into
+// the emulator: those its TUN device's queue discarded (the device's
+// tx_dropped) plus those its qdisc did. They are losses the emulator does
+// not count; a busy machine whose emulator falls behind makes them.
+func (l *Lab) DeviceDrops(h Host) (uint64, error) {
+	ns := Namespace(l.cfg.ID, h)
+	var dev []struct {
+		Stats struct {
+			TX struct {
+				Dropped uint64 `json:"dropped"`
+			} `json:"tx"`
+		} `json:"stats64"`
+	}
+	var qdiscs []struct {
+		Drops uint64 `json:"drops"`
+	}
+	for _, q := range []struct {
+		args []string
+		v    any
+	}{
+		{[]string{"ip", "-n", ns, "-s", "-j", "link", "show", "dev", tunName}, &dev},
+		{[]string{"tc", "-n", ns, "-s", "-j", "qdisc", "show", "dev", tunName}, &qdiscs},
+	} {
+		out, err := exec.Command(q.args[0], q.args[1:]...).Output()
+		if err != nil {
+			return 0, fmt.Errorf("labnet: %s: %v", strings.Join(q.args, " "), err)
+		}
+		if err := json.Unmarshal(out, q.v); err != nil {
+			return 0, fmt.Errorf("labnet: %s: %v", strings.Join(q.args, " "), err)
+		}
+	}
+	var n uint64
+	for _, d := range dev {
+		n += d.Stats.TX.Dropped
+	}
+	for _, q := range qdiscs {
+		n += q.Drops
+	}
+	return n, nil
 }

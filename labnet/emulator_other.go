@@ -34,3 +34,6 @@ func (l *Lab) SetSysctl(h Host, name, value string) error { return errors.New("l
 func (l *Lab) Sysctl(h Host, name string) (string, error) {
 	return "", errors.New("labnet: needs Linux")
 }
+
+// DeviceDrops needs Linux.
+func (l *Lab) DeviceDrops(h Host) (uint64, error) { return 0, errors.New("labnet: needs Linux") }

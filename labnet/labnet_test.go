@@ -193,6 +193,11 @@ func TestEmulatorSitsInThePath(t *testing.T) {
 	if !ok || up.Delivered < 5 || down.Delivered < 5 {
 		t.Errorf("emulator stats: up %v, down %v", up, down)
 	}
+	for _, h := range []labnet.Host{labnet.Server, labnet.Client} {
+		if n, err := l.DeviceDrops(h); err != nil || n != 0 {
+			t.Errorf("DeviceDrops(%s) = %d, %v; want 0 drops for a few pings", h, n, err)
+		}
+	}
 }
 
 func TestRemoveCleansUpAfterAFailure(t *testing.T) {

@@ -60,6 +60,9 @@ func TestBenchInNamespaces(t *testing.T) {
 		if r.Link == "b" && r.Retransmits == 0 {
 			t.Errorf("%s: no retransmission on a link that loses 1%% each way", name)
 		}
+		if r.HostDrops > uint64(r.SegmentsSent) {
+			t.Errorf("%s: %d host drops of %d segments", name, r.HostDrops, r.SegmentsSent)
+		}
 		if r.QueueDelayMs < 0 || r.QueueDropPct < 0 || r.QueueDropPct > 100 {
 			t.Errorf("%s: queue %.2f ms, drops %.2f%%", name, r.QueueDelayMs, r.QueueDropPct)
 		}

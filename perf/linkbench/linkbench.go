@@ -259,6 +259,11 @@ type Run struct {
 	// dropped, both up to the window's end.
 	QueueDelayMs float64 `json:"queue_delay_ms"`
 	QueueDropPct float64 `json:"queue_drop_pct"`
+	// HostDrops counts the data packets the client host itself dropped
+	// before the emulator (its TUN device's queue and qdisc), up to the
+	// window's end: losses no link setting made, which a machine too busy
+	// for the emulator causes. 0 on a sound run.
+	HostDrops uint64 `json:"host_drops"`
 	// Verified says the test ended and the receiver counted every byte
 	// the sender sent; TotalBytes is that count.
 	Verified   bool  `json:"verified"`

@@ -140,6 +140,16 @@ func (r *Report) WriteText(w io.Writer) error {
 		}
 		b.WriteString("\n")
 	}
+	var hostDrops []string
+	for _, run := range r.Runs {
+		if run.HostDrops > 0 {
+			hostDrops = append(hostDrops, fmt.Sprintf("link %s %s seed %d: %d", run.Link, run.Transport, run.Seed, run.HostDrops))
+		}
+	}
+	if len(hostDrops) > 0 {
+		fmt.Fprintf(&b, "packets the client host dropped before the emulator (its TUN queue; the machine was too busy): %s\n\n",
+			strings.Join(hostDrops, "; "))
+	}
 	var errs []string
 	for _, run := range r.Runs {
 		if run.Error != "" {

@@ -197,6 +197,9 @@ func runOne(ctx context.Context, id string, l Link, t Transport, seed uint64) (r
 	up, _, _ := lab.EmulatorStats()
 	r.QueueDelayMs = ms(up.MeanQueueDelay())
 	r.QueueDropPct = 100 * up.QueueDropRate()
+	if n, err := lab.DeviceDrops(labnet.Client); err == nil {
+		r.HostDrops = n
+	}
 	windowEnd := time.Now()
 	f.wait(drainGrace)
 	r.DrainS = time.Since(windowEnd).Seconds()
