@@ -1,23 +1,29 @@
 package tcb
 
-import "time"
+import (
+	"math/rand/v2"
+	"time"
+)
 
 // bbr is a model-based congestion controller after the IETF CCWG BBR
 // draft (draft-ietf-ccwg-bbr) and Linux's tcp_bbr.c. It keeps a model of
 // the path, the bottleneck bandwidth (a windowed maximum of delivery-rate
-// samples over ten round trips) and the round-trip propagation time (a
+// samples over four round trips) and the round-trip propagation time (a
 // windowed minimum over ten seconds), and from it sets the pacing rate,
 // gain x bandwidth, and the window, gain x bandwidth-delay product:
 //
 //   - Startup: pacing gain 2/ln 2 (2.77) doubles the sending rate each
-//     round, window 2 BDP; it ends when the bandwidth has not grown by 25%
-//     for three rounds (the pipe is full), or on congestive loss (see
-//     below).
+//     round, window 2.89 BDP (Linux's BBRv1: with 2 BDP a flow that starts
+//     behind another's queue is window-bound and reads its bandwidth as
+//     flat); it ends when the bandwidth has not grown by 25% for three
+//     rounds (the pipe is full), or on congestive loss in a round that did
+//     not grow by 25% (see below).
 //   - Drain: pacing gain 1/2.77 until what is in flight is down to one BDP,
 //     emptying the queue Startup built.
-//   - ProbeBW: a cycle of eight phases of one min RTT each, pacing gains
-//     1.25 (probe for more bandwidth), 0.75 (drain what the probe queued),
-//     then 1 six times (cruise); window 2 BDP.
+//   - ProbeBW: a cycle of phases of one min RTT each, pacing gains 1.25
+//     (probe for more bandwidth), 0.75 (drain what the probe queued), then
+//     1 for a random 2 to 6 phases (cruise); window 2 BDP. The random
+//     cruise keeps flows sharing a bottleneck from probing in lockstep.
 //   - ProbeRTT: when the min RTT has not been seen again for ten seconds,
 //     the window drops to half a BDP for 200 ms and a round trip so a
 //     standing queue drains and the propagation delay is measured anew.
@@ -33,8 +39,13 @@ import "time"
 // behind the loss. So here a round's loss counts as congestion only when it
 // exceeds 2% AND the round's RTT samples show a queue: their mean exceeds
 // the min RTT by a quarter of it (at least 2 ms). Then the window is capped
-// at max(0.7 x in flight, BDP) (inflight_hi in the draft) and Startup ends;
-// the cap grows back by an eighth per round without congestion. Random loss
+// at max(0.7 x in flight, BDP) (inflight_hi in the draft), Startup ends,
+// and in ProbeBW the bandwidth is bounded by max(the round's delivery
+// rate, 0.7 x the estimate) until the next probe (bw_lo in the draft):
+// flows sharing a bottleneck otherwise each keep the share their last
+// probe won, their sum exceeds the link, and the standing queue leaves
+// every probe window-bound, so the shares never move. The window cap
+// grows back by an eighth per round without congestion. Random loss
 // alone leaves the model, the pacing rate and the window as they are; the
 // engine's SACK recovery repairs it.
 type bbr struct {
@@ -51,7 +62,9 @@ type bbr struct {
 	roundStart         bool
 
 	// Max-bandwidth filter: the largest sample of each of the last
-	// bbrBWRounds rounds.
+	// bbrBWRounds rounds, counted by bwClock, which stands still in
+	// ProbeRTT (its rounds must not age out the estimate).
+	bwClock uint64
 	bwRound [bbrBWRounds]uint64
 	bwMax   [bbrBWRounds]float64
 	maxBW   float64
@@ -68,9 +81,12 @@ type bbr struct {
 	fullBW      float64
 	fullBWCount int
 
-	// ProbeBW's gain cycle.
+	// ProbeBW's gain cycle: phase cycleIdx of bbrCycle; the cruise at
+	// gain 1 ends after phase cruiseEnd-1, a random length per cycle.
 	cycleIdx   int
 	cycleStamp time.Duration
+	cruiseEnd  int
+	rng        *rand.Rand
 
 	// Per-round loss and RTT accounting for the loss response.
 	roundLost, roundAcked int
@@ -88,6 +104,8 @@ type bbr struct {
 	startupEnded bool
 
 	lastInFlight int
+	roundBW      float64 // the round's largest delivery rate
+	bwLo         float64 // 0, or the bound congestion put on the bandwidth until the next probe
 }
 
 type bbrMode uint8
@@ -104,10 +122,10 @@ var bbrModeNames = [...]string{"startup", "drain", "probe_bw", "probe_rtt"}
 func (m bbrMode) String() string { return bbrModeNames[m] }
 
 const (
-	bbrBWRounds        = 10
+	bbrBWRounds        = 4
+	bbrStartupCwndGain = 2.89 // 2/ln 2, as Linux's BBRv1
 	bbrStartupGain     = 2.77 // 2/ln 2
 	bbrDrainGain       = 1 / 2.77
-	bbrStartupCwndGain = 2.0
 	bbrCwndGain        = 2.0
 	bbrMinRTTWindow    = 10 * time.Second
 	bbrProbeRTTTime    = 200 * time.Millisecond
@@ -120,7 +138,18 @@ const (
 	bbrMinRTTTolerance = 16  // a sample within 1/16 of the min RTT refreshes it
 )
 
-var bbrCycle = [8]float64{1.25, 0.75, 1, 1, 1, 1, 1, 1}
+// bbrCycle is ProbeBW's gain cycle: probe up, probe down, then cruise
+// (the last entry repeats for as many phases as the cycle's cruise lasts).
+var bbrCycle = [2 + bbrCruiseMax]float64{1.25, 0.75, 1, 1, 1, 1, 1, 1}
+
+// The cruise lasts 2 to 6 min RTTs, drawn anew each cycle: a cycle of 4
+// to 8 phases, 6 on average against the draft's fixed 8. Each probe by the
+// smaller of two flows moves their shares toward equal, so more frequent
+// probes converge faster (TestFairnessTwoFlows in package tju).
+const (
+	bbrCruiseMin = 2
+	bbrCruiseMax = 6
+)
 
 // newBBR returns a BBR controller for segments of mss bytes with an
 // initial window of initial bytes. seed picks the first ProbeBW phase (the
@@ -129,8 +158,10 @@ func newBBR(mss, initial int, seed uint32) *bbr {
 	b := &bbr{mss: mss, cwnd: initial, lossNeedsQueue: true}
 	b.mode = bbrStartup
 	b.pacingGain, b.cwndGain = bbrStartupGain, bbrStartupCwndGain
+	b.rng = rand.New(rand.NewPCG(uint64(seed), 0xbb5))
+	b.newCruise()
 	// Never start in the 0.75 phase (draft 4.3.3.6 picks among the others).
-	b.cycleIdx = int(seed % 7)
+	b.cycleIdx = int(seed % uint32(b.cruiseEnd-1))
 	if b.cycleIdx >= 1 {
 		b.cycleIdx++
 	}
@@ -202,16 +233,28 @@ func (b *bbr) updateBW(rs *RateSample) {
 	if bw <= 0 || (rs.AppLimited && bw < b.maxBW) {
 		return
 	}
-	i := int(b.round % bbrBWRounds)
-	if b.bwRound[i] != b.round {
-		b.bwRound[i], b.bwMax[i] = b.round, 0
+	if b.roundStart && b.mode != bbrProbeRTT {
+		b.bwClock++
+	}
+	if b.mode == bbrProbeRTT && bw < b.maxBW {
+		return // ProbeRTT's small window says nothing of the path
+	}
+	i := int(b.bwClock % bbrBWRounds)
+	if b.bwRound[i] != b.bwClock {
+		b.bwRound[i], b.bwMax[i] = b.bwClock, 0
 	}
 	b.bwMax[i] = max(b.bwMax[i], bw)
+	if !rs.AppLimited {
+		b.roundBW = max(b.roundBW, bw)
+	}
 	b.maxBW = 0
 	for j := range b.bwMax {
-		if b.round-b.bwRound[j] < bbrBWRounds {
+		if b.bwClock-b.bwRound[j] < bbrBWRounds {
 			b.maxBW = max(b.maxBW, b.bwMax[j])
 		}
+	}
+	if b.bwLo > 0 {
+		b.maxBW = min(b.maxBW, b.bwLo)
 	}
 }
 
@@ -235,8 +278,17 @@ func (b *bbr) endRound() {
 			queued = mean-b.minRTT > max(b.minRTT/4, 2*time.Millisecond)
 		}
 	}
-	if lossy && queued {
+	// A Startup whose bandwidth still grew by a quarter this round is
+	// taking its share from flows that filled the queue before it: their
+	// queue's overflow is no sign that this flow's pipe is full. Leaving
+	// Startup on it would strand a second flow at a fifth of its share.
+	growing := !b.filled && b.maxBW >= b.fullBW*bbrFullBWThresh
+	if lossy && queued && !growing {
 		b.congestedRounds++
+		if b.filled && b.roundBW > 0 {
+			b.bwLo = max(b.roundBW, bbrBeta*b.maxBW)
+			b.maxBW = min(b.maxBW, b.bwLo)
+		}
 		hi := max(int(bbrBeta*float64(b.lastInFlight)), int(b.bdp()), 4*b.mss)
 		if !b.lossNeedsQueue {
 			hi = max(int(bbrBeta*float64(b.lastInFlight)), 4*b.mss) // BBRv3's rule
@@ -262,6 +314,7 @@ func (b *bbr) endRound() {
 		}
 	}
 	b.roundLost, b.roundAcked, b.roundRTTSum, b.roundRTTN = 0, 0, 0, 0
+	b.roundBW = 0
 }
 
 // checkFullPipe ends Startup once three rounds in a row brought less than
@@ -319,10 +372,26 @@ func (b *bbr) updateCycle(now time.Duration, rs *RateSample) {
 		next = float64(rs.InFlight) <= b.bdp() || now-b.cycleStamp > 2*b.minRTT
 	}
 	if next {
-		b.cycleIdx = (b.cycleIdx + 1) % len(bbrCycle)
+		b.cycleIdx++
+		if b.cycleIdx >= b.cruiseEnd {
+			b.cycleIdx = 0
+			b.newCruise()
+			b.bwLo = 0
+		}
 		b.cycleStamp = now
 		b.pacingGain = bbrCycle[b.cycleIdx]
 	}
+}
+
+// newCruise draws the number of cruise phases of the next cycle,
+// bbrCruiseMin to bbrCruiseMax min RTTs. A fixed cycle lets two flows
+// that once probed together (their drain phases end together, when the
+// shared queue is empty) stay in lockstep: then each probe raises both
+// flows' shares alike and the larger flow keeps its lead. With random
+// lengths their probes soon fall apart, and a flow probing alone takes
+// a share from the other in proportion to its own rate.
+func (b *bbr) newCruise() {
+	b.cruiseEnd = 2 + bbrCruiseMin + b.rng.IntN(bbrCruiseMax-bbrCruiseMin+1)
 }
 
 // updateMinRTT keeps the windowed min RTT and runs ProbeRTT (draft

@@ -56,11 +56,12 @@ func (c *cubic) OnAck(now time.Duration, acked, flight int, rtt time.Duration) {
 	if c.wEst > target {
 		target = c.wEst
 	}
+	// RFC 9438 4.2: the target is at most 1.5 cwnd, and the window grows
+	// by (target - cwnd)/cwnd segments per segment acknowledged; a target
+	// below the window leaves it alone.
+	target = min(target, 1.5*cw)
 	if target > cw {
-		// Grow by (target - cwnd)/cwnd segments per segment acknowledged.
 		c.acc += int((target - cw) / cw * float64(acked))
-	} else {
-		c.acc += acked / 100
 	}
 	for c.acc >= c.mss {
 		c.acc -= c.mss

@@ -4,7 +4,9 @@ import (
 	"container/heap"
 	"crypto/sha256"
 	"fmt"
+	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -76,8 +78,9 @@ type sim struct {
 	srcBuf   []byte
 	hashIn   interface{ Write([]byte) (int, error) }
 	hashOut  interface{ Write([]byte) (int, error) }
-	readStop bool // receiver stops reading (zero window)
-	noHash   bool // send zeros and check nothing (throughput runs)
+	readStop bool   // receiver stops reading (zero window)
+	noHash   bool   // send zeros and check nothing (throughput runs)
+	onStep   func() // called after every step of run, if set
 }
 
 func defaultCfg(port, peer uint16, isn uint32) Config {
@@ -262,6 +265,9 @@ func (s *sim) run(limit time.Duration) {
 				}
 			}
 		}
+		if s.onStep != nil {
+			s.onStep()
+		}
 	}
 }
 
@@ -324,17 +330,55 @@ func TestSimTransfer(t *testing.T) {
 	}
 }
 
+// TestSimCongestionControllers moves 4 MiB over the lab's harshest link
+// with each controller and checks what tells them apart: the window a loss
+// leaves (Reno halves it, CUBIC keeps 70%, BBR keeps it whole: random loss
+// is not congestion to it), pacing (only BBR paces and reports a model),
+// and BBR's speed on this path.
 func TestSimCongestionControllers(t *testing.T) {
 	lossy := linkSpec{delay: 300 * time.Millisecond, jitter: 50 * time.Millisecond, loss: 0.10}
+	took := map[string]time.Duration{}
 	for _, cc := range []string{"reno", "cubic", "bbr"} {
 		t.Run(cc, func(t *testing.T) {
 			s := newSim(t, 1, 4<<20, lossy, lossy)
 			s.cfg[0].CongestionControl, s.cfg[1].CongestionControl = cc, cc
 			s.tcb[0] = NewActive(s.cfg[0], 0)
+			// The window before and after each fast retransmit, from a
+			// window of at least 8 segments (below that the 2-segment
+			// floor decides).
+			var prevCwnd int
+			var prevFR uint64
+			var ratios []float64
+			paced := false
+			s.onStep = func() {
+				i := s.tcb[0].Info()
+				if i.FastRecovery > prevFR && prevCwnd >= 8*i.MSS {
+					ratios = append(ratios, float64(i.Cwnd)/float64(prevCwnd))
+				}
+				prevCwnd, prevFR = i.Cwnd, i.FastRecovery
+				paced = paced || i.PacingRate > 0
+			}
 			s.run(3 * time.Hour)
 			s.check()
+			took[cc] = s.now
 			i := s.tcb[0].Info()
-			t.Logf("%s: 4 MiB in %v virtual; retransmits %d, timeouts %d, fast recoveries %d, TLPs %d; receiver saw %d duplicates", cc, s.now, i.SegsRetrans, i.Timeouts, i.FastRecovery, i.TLPs, s.tcb[1].Info().DupSegsRecv)
+			slices.Sort(ratios)
+			med := math.NaN()
+			if len(ratios) > 0 {
+				med = ratios[len(ratios)/2]
+			}
+			t.Logf("%s: 4 MiB in %v virtual; retransmits %d, timeouts %d, fast recoveries %d, TLPs %d; receiver saw %d duplicates; window after a fast retransmit / before: median %.2f of %d; paced %v, model %q",
+				cc, s.now, i.SegsRetrans, i.Timeouts, i.FastRecovery, i.TLPs, s.tcb[1].Info().DupSegsRecv, med, len(ratios), paced, i.Model.Mode)
+			want := map[string][2]float64{"reno": {0.35, 0.6}, "cubic": {0.6, 0.8}, "bbr": {0.95, 1.5}}[cc]
+			if len(ratios) < 3 || !(med >= want[0] && med <= want[1]) {
+				t.Errorf("median window kept by a fast retransmit %.2f (%d samples), want [%g, %g]", med, len(ratios), want[0], want[1])
+			}
+			if paced != (cc == BBR) || (i.Model.Mode != "") != (cc == BBR) {
+				t.Errorf("paced %v, model %q: only bbr paces and models the path", paced, i.Model.Mode)
+			}
 		})
+	}
+	if r, b := took["reno"], took["bbr"]; r > 0 && b > 0 && b > r/3 {
+		t.Errorf("bbr took %v, reno %v: bbr should be at least three times as fast on this path", b, r)
 	}
 }
