@@ -14,30 +14,30 @@ import (
 	"github.com/tjunet/tjunet/tjulink"
 )
 
-// serve runs a bench server on p's listener until the test ends.
+// serve runs a bench server (perf.Serve) on p's listener until the test
+// ends.
 func serve(t *testing.T, p *tjulink.Pair) (reports func() []perf.ServerReport) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var mu sync.Mutex
 	var got []perf.ServerReport
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for {
-			c, err := p.Listener.AcceptTJU(ctx)
-			if err != nil {
-				return
+	done := make(chan error, 1)
+	go func() {
+		accept := func(ctx context.Context) (net.Conn, error) { return p.Listener.AcceptTJU(ctx) }
+		done <- perf.Serve(ctx, accept, func(c net.Conn, r perf.ServerReport, err error) {
+			if err != nil && ctx.Err() == nil {
+				t.Errorf("server: %v", err)
 			}
-			wg.Go(func() {
-				r, err := perf.ServeConn(ctx, c)
-				if err != nil && ctx.Err() == nil {
-					t.Errorf("server: %v", err)
-				}
-				mu.Lock()
-				got = append(got, r)
-				mu.Unlock()
-			})
+			mu.Lock()
+			got = append(got, r)
+			mu.Unlock()
+		})
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err == nil {
+			t.Error("perf.Serve returned no error when its accept failed")
 		}
 	})
-	t.Cleanup(func() { cancel(); wg.Wait() })
 	return func() []perf.ServerReport {
 		mu.Lock()
 		defer mu.Unlock()

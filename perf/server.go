@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/tjunet/tjunet/tju"
@@ -215,5 +216,32 @@ func (p pacer) wait(ctx context.Context, sent int64, start time.Time) {
 		case <-t.C:
 		case <-ctx.Done():
 		}
+	}
+}
+
+// Serve serves a test on each connection accept returns, each in a
+// goroutine of its own, until accept fails (as it does once ctx ends);
+// then it waits for the tests under way and returns accept's error. done,
+// if set, is called after each test, one call at a time, with the
+// connection (closed by then), what the test did and its error.
+func Serve(ctx context.Context, accept func(context.Context) (net.Conn, error), done func(net.Conn, ServerReport, error)) error {
+	var (
+		wg sync.WaitGroup
+		mu sync.Mutex
+	)
+	defer wg.Wait()
+	for {
+		c, err := accept(ctx)
+		if err != nil {
+			return err
+		}
+		wg.Go(func() {
+			rep, err := ServeConn(ctx, c)
+			if done != nil {
+				mu.Lock()
+				defer mu.Unlock()
+				done(c, rep, err)
+			}
+		})
 	}
 }

@@ -259,65 +259,43 @@ func benchServer(ctx context.Context, o *benchOptions, e *env) error {
 	stopStats := startStats(ctx, t.con, t.stats, &t.conns)
 	defer stopStats()
 
-	out := &lockedWriter{w: e.stdout}
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	for {
+	accept := func(ctx context.Context) (net.Conn, error) {
 		c, err := l.AcceptTJU(ctx)
 		if err != nil {
-			if ctx.Err() == nil {
-				return err
-			}
-			if o.once {
+			return nil, err
+		}
+		t.conns.add(c)
+		t.log.Debug("bench: accepted", "conn", c.String())
+		return c, nil
+	}
+	served := func(c net.Conn, rep perf.ServerReport, err error) error {
+		t.conns.remove(c.(*tju.Conn))
+		if err != nil {
+			return connError(ctx, rep.Peer, err)
+		}
+		fmt.Fprintln(e.stdout, rep)
+		return nil
+	}
+	if o.once {
+		c, err := accept(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
 				return errors.New("interrupted while waiting for a client")
 			}
-			return nil // a server ends with Ctrl-C
+			return err
 		}
-		serve := func() error {
-			t.conns.add(c)
-			defer t.conns.remove(c)
-			t.log.Debug("bench: accepted", "conn", c.String())
-			rep, err := perf.ServeConn(ctx, c)
-			if err != nil {
-				return connError(ctx, rep.Peer, err)
-			}
-			fmt.Fprintln(out, serverLine(rep))
-			return nil
-		}
-		if o.once {
-			return serve()
-		}
-		wg.Go(func() {
-			if err := serve(); err != nil {
-				t.con.Printf("tju bench server: %v", err)
-			}
-		})
+		rep, err := perf.ServeConn(ctx, c)
+		return served(c, rep, err)
 	}
-}
-
-// serverLine is what a server prints about a test.
-func serverLine(r perf.ServerReport) string {
-	switch {
-	case r.Mode == perf.Latency:
-		return fmt.Sprintf("%s: latency test: echoed %d requests of %d bytes in %s", r.Peer, r.Requests, r.MsgSize, formatDuration(r.Elapsed))
-	case r.Reverse:
-		return fmt.Sprintf("%s: throughput test (reverse): sent %s in %s: %s", r.Peer, formatBytes(r.Bytes), formatDuration(r.Elapsed),
-			formatBitRate(float64(r.Bytes)*8/max(r.Elapsed.Seconds(), 1e-9)))
+	err = perf.Serve(ctx, accept, func(c net.Conn, rep perf.ServerReport, err error) {
+		if err := served(c, rep, err); err != nil {
+			t.con.Printf("tju bench server: %v", err)
+		}
+	})
+	if ctx.Err() != nil {
+		return nil // a server ends with Ctrl-C
 	}
-	return fmt.Sprintf("%s: throughput test: received %s in %s: %s", r.Peer, formatBytes(r.Bytes), formatDuration(r.Elapsed),
-		formatBitRate(float64(r.Bytes)*8/max(r.Elapsed.Seconds(), 1e-9)))
-}
-
-// lockedWriter serializes the lines of concurrent tests.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
+	return err
 }
 
 // benchLoopback runs a server in this process and a client against it.
@@ -337,22 +315,17 @@ func benchLoopback(ctx context.Context, o *benchOptions, e *env, p perf.Test) er
 		return err
 	}
 	sctx, stop := context.WithCancel(ctx)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer stop()
-	wg.Go(func() {
-		for {
-			c, err := l.AcceptTJU(sctx)
-			if err != nil {
-				return
+	served := make(chan struct{})
+	defer func() { stop(); <-served }()
+	go func() {
+		defer close(served)
+		accept := func(ctx context.Context) (net.Conn, error) { return l.AcceptTJU(ctx) }
+		perf.Serve(sctx, accept, func(_ net.Conn, _ perf.ServerReport, err error) {
+			if err != nil && sctx.Err() == nil {
+				srvT.con.Printf("tju bench: server side: %v", err)
 			}
-			wg.Go(func() {
-				if _, err := perf.ServeConn(sctx, c); err != nil && sctx.Err() == nil {
-					srvT.con.Printf("tju bench: server side: %v", err)
-				}
-			})
-		}
-	})
+		})
+	}()
 	return benchClient(ctx, o, e, l.Addr().String(), p)
 }
 
@@ -385,11 +358,8 @@ func benchClient(ctx context.Context, o *benchOptions, e *env, addr string, p pe
 	}
 	peer := fmt.Sprintf("%s/%d", hostport, port)
 	var head sync.Once // printed once connected, not before a failure
-	p.OnInterval = func(iv perf.Interval) { printInterval(out, iv) }
-	p.OnLatency = func(iv perf.LatencyInterval) {
-		fmt.Fprintf(out, "  %s  %9d  %8.0f  %8s  %8s\n", span(iv.Start, iv.End), iv.Requests,
-			float64(iv.Requests)/(iv.End-iv.Start).Seconds(), formatDuration(iv.P50), formatDuration(iv.P99))
-	}
+	p.OnInterval = func(iv perf.Interval) { perf.WriteInterval(out, iv) }
+	p.OnLatency = func(iv perf.LatencyInterval) { perf.WriteLatencyInterval(out, iv) }
 	var dialErr error
 	dialer := func(ctx context.Context) (net.Conn, error) {
 		c, err := dial(ctx, ep, hostport, port, o.timeout)
@@ -398,7 +368,7 @@ func benchClient(ctx context.Context, o *benchOptions, e *env, addr string, p pe
 			return nil, err
 		}
 		t.conns.add(c)
-		head.Do(func() { printBenchHead(out, p, peer, cfgName(t.cfg)) })
+		head.Do(func() { perf.WriteHead(out, p, peer, cfgName(t.cfg)) })
 		return c, nil
 	}
 	res, err := perf.Run(ctx, dialer, p)
@@ -421,7 +391,7 @@ func benchClient(ctx context.Context, o *benchOptions, e *env, addr string, p pe
 		enc.SetIndent("", "  ")
 		return enc.Encode(res.JSON(version(), ccOf(t.cfg)))
 	}
-	printBenchEnd(out, res)
+	res.WriteText(out)
 	if note := t.traceNote(trace.RoleClient); note != "" {
 		t.con.Printf("%s", note)
 	}
@@ -442,85 +412,4 @@ func cfgName(cfg *tju.Config) string {
 		s += ", plain header"
 	}
 	return s
-}
-
-// span formats an interval of a test: "  1.00-  2.00 s".
-func span(from, to time.Duration) string {
-	return fmt.Sprintf("%6.2f-%6.2f s", from.Seconds(), to.Seconds())
-}
-
-func printBenchHead(w io.Writer, p perf.Test, peer, cc string) {
-	if p.Mode == perf.Latency {
-		what := "for " + p.Duration.String()
-		if p.Duration == 0 {
-			what = fmt.Sprintf("%d requests", p.Count)
-		}
-		fmt.Fprintf(w, "tju bench: latency to %s, %d-byte requests, %s\n", peer, p.MsgSize, what)
-		fmt.Fprint(w, "         interval   requests     req/s       p50       p99\n")
-		return
-	}
-	what := "for " + p.Duration.String()
-	if p.Duration == 0 {
-		what = formatBytes(p.Bytes)
-		if p.Streams > 1 {
-			what += " a stream"
-		}
-	}
-	dir := "to"
-	if p.Reverse {
-		dir = "from"
-	}
-	extra := ""
-	if p.Streams > 1 {
-		extra += fmt.Sprintf(", %d streams", p.Streams)
-	}
-	if p.Rate > 0 {
-		extra += ", at most " + formatBitRate(float64(p.Rate))
-		if p.Streams > 1 {
-			extra += " each"
-		}
-	}
-	fmt.Fprintf(w, "tju bench: throughput %s %s, %s (%s%s)\n", dir, peer, what, cc, extra)
-	fmt.Fprint(w, "        interval     transfer        bitrate    retr        cwnd       rtt\n")
-}
-
-func printInterval(w io.Writer, iv perf.Interval) {
-	line := func(tag string, s perf.IntervalStream) {
-		if !s.Sender { // the server sends: its window and RTT are not seen here
-			fmt.Fprintf(w, "%s%s  %11s  %13s  %6s  %10s  %8s\n", tag, span(s.Start, s.End), formatBytes(int64(s.Bytes)),
-				formatBitRate(s.BitsPerSecond()), "-", "-", "-")
-			return
-		}
-		fmt.Fprintf(w, "%s%s  %11s  %13s  %6d  %10s  %8s\n", tag, span(s.Start, s.End), formatBytes(int64(s.Bytes)),
-			formatBitRate(s.BitsPerSecond()), s.Retransmits, formatBytes(int64(s.Cwnd)), formatDuration(s.RTT))
-	}
-	if len(iv.Streams) == 1 {
-		line("  ", iv.Streams[0])
-		return
-	}
-	for i, s := range iv.Streams {
-		line(fmt.Sprintf("%2d", i+1), s)
-	}
-	fmt.Fprintf(w, "SUM%s  %11s  %13s  %6d\n", span(iv.Sum.Start, iv.Sum.End)[1:], formatBytes(int64(iv.Sum.Bytes)),
-		formatBitRate(iv.Sum.BitsPerSecond()), iv.Sum.Retransmits)
-}
-
-func printBenchEnd(w io.Writer, r *perf.Result) {
-	if l := r.Latency; l != nil {
-		s := l.Summary
-		fmt.Fprintln(w, "  - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -")
-		fmt.Fprintf(w, "  %d requests in %s: %.0f per second; %d %s retransmitted\n", l.Requests,
-			formatDuration(l.Elapsed), l.PerSecond(), l.Retransmits, pluralize(int(l.Retransmits), "segment", "segments"))
-		fmt.Fprintf(w, "  round trip: min %s, mean %s, p50 %s, p90 %s, p99 %s, max %s\n",
-			formatDuration(s.Min), formatDuration(s.Mean), formatDuration(s.P50), formatDuration(s.P90), formatDuration(s.P99), formatDuration(s.Max))
-		return
-	}
-	snd, rcv := r.Sent, r.Received
-	fmt.Fprintln(w, "  - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - - -")
-	fmt.Fprintf(w, "  %s  %11s  %13s  %6d  sender (bytes acknowledged)\n", span(0, snd.Elapsed),
-		formatBytes(int64(snd.Bytes)), formatBitRate(snd.BitsPerSecond()), snd.Retransmits)
-	fmt.Fprintf(w, "  %s  %11s  %13s          receiver (first byte to last)\n", span(0, rcv.Elapsed),
-		formatBytes(int64(rcv.Bytes)), formatBitRate(rcv.BitsPerSecond()))
-	fmt.Fprintf(w, "  %d segments sent, %d retransmitted; RTT smoothed %s, min %s\n",
-		snd.Segments, snd.Retransmits, formatDuration(snd.SRTT), formatDuration(snd.MinRTT))
 }
