@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"text/tabwriter"
@@ -45,8 +44,8 @@ func (r *transferReport) write(w io.Writer) {
 		fmt.Fprintf(tw, "  resumed\tat byte %d: %s in all (%d bytes)\n", res.Offset, formatBytes(res.Total()), res.Total())
 	}
 	fmt.Fprintf(tw, "  goodput\t%s\n", formatGoodput(r.bytes, r.elapsed))
-	fmt.Fprintf(tw, "  segments\t%s\n", segmentSummary(r.info, r.sender))
-	fmt.Fprintf(tw, "  rtt\t%s\n", rttSummary(r.info))
+	fmt.Fprintf(tw, "  segments\t%s\n", r.info.SegmentsText(r.sender))
+	fmt.Fprintf(tw, "  rtt\t%s\n", r.info.RTTText())
 	if res := r.result; res != nil {
 		switch {
 		case res.Verified:
@@ -66,59 +65,11 @@ func (r *transferReport) write(w io.Writer) {
 	tw.Flush()
 }
 
-// segmentSummary describes the segment counters of one end.
-func segmentSummary(i tju.Info, sender bool) string {
-	if !sender {
-		s := fmt.Sprintf("%d received, %d duplicate", i.SegmentsRecv, i.DuplicateSegs)
-		if i.DuplicateSegs != 1 {
-			s += "s"
-		}
-		return s + fmt.Sprintf("; %d sent (ACKs)", i.SegmentsSent)
-	}
-	pct := 0.0
-	if i.SegmentsSent > 0 {
-		pct = float64(i.Retransmits) / float64(i.SegmentsSent) * 100
-	}
-	return fmt.Sprintf("%d sent, %d retransmitted (%.2f%%), %d %s, %d fast %s",
-		i.SegmentsSent, i.Retransmits, pct, i.Timeouts, pluralize(int(i.Timeouts), "timeout", "timeouts"),
-		i.FastRecoveries, pluralize(int(i.FastRecoveries), "recovery", "recoveries"))
-}
-
-// rttSummary describes the RTT estimator of one end.
-func rttSummary(i tju.Info) string {
-	if i.SRTT == 0 {
-		return "no sample"
-	}
-	return fmt.Sprintf("smoothed %s, variation %s, min %s; rto %s",
-		formatDuration(i.SRTT), formatDuration(i.RTTVar), formatDuration(i.MinRTT), formatDuration(i.RTO))
-}
-
 func pluralize(n int, one, many string) string {
 	if n == 1 {
 		return one
 	}
 	return many
-}
-
-// infoLine formats a connection's Info on one line, in the spirit of
-// "ss -ti":
-//
-//	ESTABLISHED rtt:20.4ms/1.2ms minrtt:20.1ms rto:221ms mss:1372 cwnd:145(198.9 kB) ssthresh:...
-func infoLine(i tju.Info) string {
-	var b strings.Builder
-	b.WriteString(i.State.String())
-	mss := max(i.MSS, 1)
-	fmt.Fprintf(&b, " rtt:%s/%s minrtt:%s rto:%s mss:%d", formatDuration(i.SRTT), formatDuration(i.RTTVar),
-		formatDuration(i.MinRTT), formatDuration(i.RTO), i.MSS)
-	fmt.Fprintf(&b, " cwnd:%d(%s)", i.Cwnd/mss, formatBytes(int64(i.Cwnd)))
-	if i.Ssthresh > 0 && i.Ssthresh < 1<<30 {
-		fmt.Fprintf(&b, " ssthresh:%d(%s)", i.Ssthresh/mss, formatBytes(int64(i.Ssthresh)))
-	}
-	fmt.Fprintf(&b, " snd_wnd:%s rcv_wnd:%s", formatBytes(int64(i.SendWindow)), formatBytes(int64(i.RecvWindow)))
-	fmt.Fprintf(&b, " bytes_sent:%d bytes_acked:%d bytes_received:%d", i.BytesSent, i.BytesAcked, i.BytesReceived)
-	fmt.Fprintf(&b, " segs_out:%d segs_in:%d retrans:%d timeouts:%d recoveries:%d dup_in:%d",
-		i.SegmentsSent, i.SegmentsRecv, i.Retransmits, i.Timeouts, i.FastRecoveries, i.DuplicateSegs)
-	return b.String()
 }
 
 // connSet holds the connections a command is running, for --stats and
@@ -185,7 +136,7 @@ func startStats(ctx context.Context, con *console.Console, interval time.Duratio
 			case <-t.C:
 				el := time.Since(start).Seconds()
 				for _, c := range set.list() {
-					con.Printf(format, el, c, infoLine(c.Info()))
+					con.Printf(format, el, c, c.Info().Summary())
 				}
 			}
 		}
