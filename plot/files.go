@@ -102,3 +102,19 @@ func UniquePrefix(p string, used map[string]bool) string {
 	used[q] = true
 	return q
 }
+
+// ParseFormats reads a comma-separated list of chart formats, "png,svg":
+// each once, in the order given.
+func ParseFormats(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		f = strings.ToLower(strings.TrimSpace(f))
+		if f != "png" && f != "svg" {
+			return nil, fmt.Errorf("unknown format %q (want png, svg or png,svg)", f)
+		}
+		if !slices.Contains(out, f) {
+			out = append(out, f)
+		}
+	}
+	return out, nil
+}

@@ -1,6 +1,9 @@
 package plot
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestChartPrefix(t *testing.T) {
 	for in, want := range map[string]string{
@@ -33,5 +36,14 @@ func TestUniquePrefix(t *testing.T) {
 	}
 	if got := UniquePrefix("server", used); got != "server" {
 		t.Errorf("got %q, want server", got)
+	}
+}
+
+func TestParseFormats(t *testing.T) {
+	if got, err := ParseFormats(" SVG, png,svg"); err != nil || !slices.Equal(got, []string{"svg", "png"}) {
+		t.Errorf("got %q, %v; want svg, png", got, err)
+	}
+	if _, err := ParseFormats("png,gif"); err == nil {
+		t.Errorf("gif accepted")
 	}
 }

@@ -144,6 +144,7 @@ type Skip struct {
 // Report is what WriteAll did.
 type Report struct {
 	Files   []string // the files written, in chart order
+	Drawn   []string // the charts drawn, by name ("cwnd"), in chart order
 	Skipped []Skip   // charts not drawn for lack of events
 }
 
@@ -186,6 +187,7 @@ func WriteAll(events []trace.Event, dir, prefix string, opt Options) (*Report, e
 			}
 			rep.Files = append(rep.Files, name)
 		}
+		rep.Drawn = append(rep.Drawn, c.Name)
 	}
 	if len(rep.Files) == 0 {
 		return rep, fmt.Errorf("plot: %w: the trace has none of the events any chart needs", ErrNoData)

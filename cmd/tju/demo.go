@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"text/tabwriter"
@@ -170,9 +169,9 @@ func runDemo(ctx context.Context, o *demoOptions, e *env) error {
 		return err
 	}
 	dir := o.out
-	formats, err := chartFormats(o.formats)
+	formats, err := plot.ParseFormats(o.formats)
 	if err != nil {
-		return err
+		return usagef("--format: %v", err)
 	}
 	con := console.New(e.stderr)
 	out := e.stdout
@@ -272,32 +271,11 @@ func writeDemoCharts(w io.Writer, dir string, formats []string) error {
 		if err != nil && (rep == nil || len(rep.Files) == 0) {
 			return fmt.Errorf("drawing the %s's charts: %w", side, err)
 		}
-		var charts []string
-		for _, f := range rep.Files {
-			if ext := "." + formats[0]; strings.HasSuffix(f, ext) {
-				charts = append(charts, strings.TrimSuffix(strings.TrimPrefix(filepath.Base(f), role+"-"), ext))
-			}
-		}
 		fmt.Fprintf(tw, "  %s\tthe %s's event trace, %d events (the lab's format)\n", trace.FileName(role), side, len(events))
-		fmt.Fprintf(tw, "  %s-*.%s\tits charts: %s\n", role, strings.Join(formats, ", ."), strings.Join(charts, ", "))
+		fmt.Fprintf(tw, "  %s-*.%s\tits charts: %s\n", role, strings.Join(formats, ", ."), strings.Join(rep.Drawn, ", "))
 	}
 	tw.Flush()
 	fmt.Fprintf(w, "\nStart with %s: the congestion window (reno's sawtooth; under bbr, startup's\ndoubling and then about twice the bandwidth-delay product).\n", filepath.Join(dir, "client-cwnd."+formats[0]))
 	fmt.Fprintf(w, "Try another link: tju demo --delay 100ms --loss 1%% --size 4MiB, or see tju demo --help.\n")
 	return nil
-}
-
-// chartFormats reads --format.
-func chartFormats(s string) ([]string, error) {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		f = strings.ToLower(strings.TrimSpace(f))
-		if f != "png" && f != "svg" {
-			return nil, usagef("--format: unknown format %q (want png, svg or png,svg)", f)
-		}
-		if !slices.Contains(out, f) {
-			out = append(out, f)
-		}
-	}
-	return out, nil
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/tjunet/tjunet/tjuprom"
 	"github.com/tjunet/tjunet/trace"
 	"github.com/tjunet/tjunet/trace/traceio"
+	"github.com/tjunet/tjunet/xfer"
 )
 
 // transportOptions are the flags shared by send, recv and bench, which run
@@ -390,7 +391,7 @@ func (t *transport) listen(listen, readyFile, who string) (*tju.Listener, func()
 	addr := l.Addr().String()
 	t.con.Printf("%s: listening on %s", who, addr)
 	if rf := readyFile; rf != "" {
-		if err := writeFileAtomic(rf, addr+"\n"); err != nil {
+		if err := xfer.WriteFileAtomic(rf, addr+"\n"); err != nil {
 			cleanup()
 			return nil, nil, fmt.Errorf("--ready-file: %w", err)
 		}

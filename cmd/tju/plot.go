@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"slices"
 	"strings"
 
 	"gonum.org/v1/plot/vg"
@@ -85,14 +84,9 @@ had nothing to plot, 2 for a usage error.`,
 
 func runPlot(ctx context.Context, o *plotOpts, files []string, e *env) error {
 	opt := plot.Options{Width: vg.Length(o.width) * vg.Inch, Height: vg.Length(o.height) * vg.Inch, DPI: o.dpi}
-	for _, f := range strings.Split(o.formats, ",") {
-		f = strings.ToLower(strings.TrimSpace(f))
-		if f != "png" && f != "svg" {
-			return usagef("--format: unknown format %q (want png, svg or png,svg)", f)
-		}
-		if !slices.Contains(opt.Formats, f) {
-			opt.Formats = append(opt.Formats, f)
-		}
+	var err error
+	if opt.Formats, err = plot.ParseFormats(o.formats); err != nil {
+		return usagef("--format: %v", err)
 	}
 	if !(o.width > 0 && o.width <= 100) || !(o.height > 0 && o.height <= 100) {
 		return usagef("--width and --height must be between 0 and 100 inches")

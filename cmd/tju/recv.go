@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -287,26 +285,3 @@ type outputError struct{ err error }
 
 func (e *outputError) Error() string { return e.err.Error() }
 func (e *outputError) Unwrap() error { return e.err }
-
-// writeFileAtomic writes s to name through a temporary file and a rename,
-// so that a reader polling for name never sees it half written.
-func writeFileAtomic(name, s string) error {
-	tmp, err := os.CreateTemp(filepath.Dir(name), ".tju-ready-*")
-	if err != nil {
-		return err
-	}
-	if _, err := tmp.WriteString(s); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		os.Remove(tmp.Name())
-		return err
-	}
-	return nil
-}
