@@ -218,7 +218,7 @@ func runRecv(ctx context.Context, o *recvOptions, e *env) error {
 				return err
 			}
 		}
-		rep.write(t.con)
+		rep.Write(t.con)
 		if !o.keep {
 			if note := t.traceNote(trace.RoleServer); note != "" {
 				t.con.Printf("%s", note)
@@ -231,7 +231,7 @@ func runRecv(ctx context.Context, o *recvOptions, e *env) error {
 // receiveStream receives one transfer from c into out, then closes c and
 // waits briefly for the teardown to finish, so that the sender hears our
 // FIN.
-func receiveStream(ctx context.Context, t *transport, c *tju.Conn, out *xfer.Output, opt xfer.ReceiveOptions) (*transferReport, error) {
+func receiveStream(ctx context.Context, t *transport, c *tju.Conn, out *xfer.Output, opt xfer.ReceiveOptions) (*xfer.Report, error) {
 	t.conns.add(c)
 	defer t.conns.remove(c)
 	stopAbort := context.AfterFunc(ctx, func() { c.Abort() })
@@ -273,10 +273,9 @@ func receiveStream(ctx context.Context, t *transport, c *tju.Conn, out *xfer.Out
 	case <-time.After(3 * time.Second):
 	}
 	prog.Stop(true)
-	return &transferReport{
-		verb: "received", peer: "from " + c.RemoteAddr().String(), bytes: res.Bytes, elapsed: el,
-		info: c.Info(), sum: res.Sum, result: res,
-	}, nil
+	i := c.Info()
+	return &xfer.Report{Result: res, Peer: "from " + c.RemoteAddr().String(), Elapsed: el,
+		Segments: i.SegmentsText(false), RTT: i.RTTText()}, nil
 }
 
 // outputError is a failure to write recv's output, which ends recv even

@@ -152,7 +152,7 @@ func runSend(ctx context.Context, o *sendOptions, portGiven bool, args []string,
 	// Copy in a goroutine, so that Ctrl-C ends the command even while it
 	// waits for input that does not come (a terminal, a stalled pipe).
 	type sendResult struct {
-		rep *transferReport
+		rep *xfer.Report
 		err error
 	}
 	done := make(chan sendResult, 1)
@@ -197,7 +197,7 @@ func runSend(ctx context.Context, o *sendOptions, portGiven bool, args []string,
 	if err := t.Close(); err != nil {
 		return err
 	}
-	rep.write(t.con)
+	rep.Write(t.con)
 	if note := t.traceNote(trace.RoleClient); note != "" {
 		t.con.Printf("%s", note)
 	}
@@ -206,7 +206,7 @@ func runSend(ctx context.Context, o *sendOptions, portGiven bool, args []string,
 
 // sendStream sends everything in holds through snd on c and returns once
 // the receiver has it all.
-func sendStream(ctx context.Context, c *tju.Conn, snd *xfer.Sender, in io.Reader) (*transferReport, error) {
+func sendStream(ctx context.Context, c *tju.Conn, snd *xfer.Sender, in io.Reader) (*xfer.Report, error) {
 	start := time.Now()
 	res, err := snd.Run(ctx, in)
 	if err != nil {
@@ -214,10 +214,9 @@ func sendStream(ctx context.Context, c *tju.Conn, snd *xfer.Sender, in io.Reader
 	}
 	el := time.Since(start)
 	c.Close()
-	return &transferReport{
-		verb: "sent", peer: "to " + c.RemoteAddr().String(), bytes: res.Bytes, elapsed: el,
-		info: c.Info(), sum: res.Sum, sender: true, result: res,
-	}, nil
+	i := c.Info()
+	return &xfer.Report{Result: res, Sender: true, Peer: "to " + c.RemoteAddr().String(), Elapsed: el,
+		Segments: i.SegmentsText(true), RTT: i.RTTText()}, nil
 }
 
 // sendError puts a failed transfer in words, with how much of the data
