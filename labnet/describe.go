@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/tjunet/tjunet/units"
 )
@@ -72,4 +73,47 @@ func (r RunResult) Err() error {
 		errs = append(errs, fmt.Errorf("server: %w", r.ServerErr))
 	}
 	return errors.Join(errs...)
+}
+
+// RunOnce builds a lab of cfg (with its emulator in the path if cfg has
+// impairments), says on rc.Stderr what it is, runs rc in it as Lab.Run
+// does, reports on rc.Stderr what the emulator did and whether the server
+// had to be stopped, and removes the lab. Its error is for a lab that
+// could not be built or removed, or programs that could not start; how
+// they ended is in the result.
+func RunOnce(ctx context.Context, cfg Config, rc RunConfig) (res RunResult, err error) {
+	l, err := Create(cfg)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if cerr := l.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+		if left := Leftovers(cfg.ID); len(left) > 0 && err == nil {
+			err = fmt.Errorf("could not remove: %s", strings.Join(left, ", "))
+		}
+	}()
+	if cfg.Emulated() {
+		if err := l.Emulate(); err != nil {
+			return res, err
+		}
+	}
+	w := rc.Stderr
+	if w == nil {
+		w = io.Discard
+	}
+	fmt.Fprintf(w, "tju labnet: lab %s is up\n", Name(cfg.ID))
+	cfg.Describe(w)
+	if res, err = l.Run(ctx, rc); err != nil {
+		return res, err
+	}
+	if up, down, ok := l.EmulatorStats(); ok {
+		fmt.Fprintf(w, "tju labnet: emulator up (client -> server): %v\n", up)
+		fmt.Fprintf(w, "tju labnet: emulator down (server -> client): %v\n", down)
+	}
+	if res.Stopped {
+		fmt.Fprintf(w, "tju labnet: the server was still running %v after the client ended: stopped\n", rc.Grace)
+	}
+	return res, nil
 }

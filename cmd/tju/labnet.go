@@ -257,53 +257,24 @@ func splitRun(args []string) (server, client []string, err error) {
 	return server, client, nil
 }
 
-func labnetRun(ctx context.Context, o *labnetOptions, cfg labnet.Config, args []string, e *env) (err error) {
+func labnetRun(ctx context.Context, o *labnetOptions, cfg labnet.Config, args []string, e *env) error {
 	serverArgs, clientArgs, err := splitRun(args)
 	if err != nil {
 		return err
 	}
-	timeout, grace, clientAfter := o.timeout, o.grace, o.clientAfter
-	l, err := labnet.Create(cfg)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if cerr := l.Close(); cerr != nil && err == nil {
-			err = cerr
-		}
-		if left := labnet.Leftovers(cfg.ID); len(left) > 0 && err == nil {
-			err = fmt.Errorf("could not remove: %s", strings.Join(left, ", "))
-		}
-	}()
-	if cfg.Emulated() {
-		if err := l.Emulate(); err != nil {
-			return err
-		}
-	}
-	fmt.Fprintf(e.stderr, "tju labnet: lab %s is up\n", labnet.Name(cfg.ID))
-	cfg.Describe(e.stderr)
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
 	defer cancel()
-
-	res, err := l.Run(ctx, labnet.RunConfig{Server: serverArgs, Client: clientArgs, ClientAfter: clientAfter,
-		Grace: grace, Stdout: e.stdout, Stderr: e.stderr})
-	if err != nil {
-		return err
-	}
-	if up, down, ok := l.EmulatorStats(); ok {
-		fmt.Fprintf(e.stderr, "tju labnet: emulator up (client -> server): %v\n", up)
-		fmt.Fprintf(e.stderr, "tju labnet: emulator down (server -> client): %v\n", down)
-	}
+	res, err := labnet.RunOnce(ctx, cfg, labnet.RunConfig{Server: serverArgs, Client: clientArgs,
+		ClientAfter: o.clientAfter, Grace: o.grace, Stdout: e.stdout, Stderr: e.stderr})
 	var errs []error
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
-		errs = append(errs, fmt.Errorf("stopped after --timeout %v", timeout))
+		errs = append(errs, fmt.Errorf("stopped after --timeout %v", o.timeout))
 	case ctx.Err() != nil:
 		errs = append(errs, ctx.Err())
 	}
-	if res.Stopped {
-		fmt.Fprintf(e.stderr, "tju labnet: the server was still running %v after the client ended: stopped\n", grace)
+	if runErr := errors.Join(append(errs, res.Err())...); runErr != nil {
+		return runErr
 	}
-	errs = append(errs, res.Err())
-	return errors.Join(errs...)
+	return err
 }
