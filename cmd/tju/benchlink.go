@@ -57,14 +57,22 @@ flows, then tju against kernel CUBIC; the second flow starts 2 s after the
 first and the shares are measured over the next 10 s (--time sets that
 window too), with Jain's fairness index.
 
+The ceiling column is the goodput the link's rate allows with the
+sender's segment size and the mean packet size at the emulator (tju's
+header and MAC cost more than TCP's). Packets the client host dropped
+before reaching the emulator (a machine too busy for it) are listed under
+the tables.
+
 --json prints one JSON document instead: "runs" (link, transport, seed,
-seconds, bytes, goodput_mbps, retransmits, segments_sent, srtt_ms,
-min_rtt_ms, queue_delay_ms, queue_drop_pct, verified, total_bytes, error),
-"summary" (per link and transport: runs, failed, goodput_mbps,
-goodput_min_mbps, goodput_max_mbps, retransmits, retransmit_pct,
-queue_delay_ms, queue_drop_pct, srtt_ms), "fairness" (name, flows with
-transport, goodput_mbps and share, jain), "links", "start", "load",
-"kernel".
+seconds, bytes, goodput_mbps, mss, packet_bytes, ceiling_mbps,
+retransmits, segments_sent, srtt_ms, min_rtt_ms, queue_delay_ms,
+queue_drop_pct, host_drops, verified, total_bytes, elapsed_s, drain_s,
+error), "summary" (per link and transport: runs, failed, goodput_mbps,
+goodput_min_mbps, goodput_max_mbps, ceiling_mbps, retransmits,
+retransmit_pct, queue_delay_ms, queue_drop_pct, srtt_ms), "fairness" (name,
+link, seed, delay_s, window_s, flows with transport, bytes, goodput_mbps,
+share, retransmits, srtt_ms, verified; jain, queue_delay_ms,
+queue_drop_pct), "links", "start", "elapsed_s", "load", "kernel".
 
 Needs root (network namespaces and TUN devices). The kernel TCP settings
 (buffers autotuned up to 64 MiB, no cached metrics) are set in the lab's

@@ -259,6 +259,13 @@ type Run struct {
 	// dropped, both up to the window's end.
 	QueueDelayMs float64 `json:"queue_delay_ms"`
 	QueueDropPct float64 `json:"queue_drop_pct"`
+	// MSS is the sender's payload bytes per segment; PacketBytes the mean
+	// size of the data direction's IP packets at the emulator; CeilingMbps
+	// the goodput the link's rate allows with them (rate x MSS /
+	// PacketBytes).
+	MSS         int     `json:"mss"`
+	PacketBytes float64 `json:"packet_bytes"`
+	CeilingMbps float64 `json:"ceiling_mbps"`
 	// HostDrops counts the data packets the client host itself dropped
 	// before the emulator (its TUN device's queue and qdisc), up to the
 	// window's end: losses no link setting made, which a machine too busy

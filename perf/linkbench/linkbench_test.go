@@ -129,9 +129,9 @@ func TestJain(t *testing.T) {
 // transports, one run failed, and a fairness run would make it.
 func sample() *Report {
 	runs := []Run{
-		{Link: "a", Transport: "tju", Seed: 1, Seconds: 20, Bytes: 237_500_000, GoodputMbps: 95, Retransmits: 10, SegmentsSent: 1000, SRTTMs: 41, QueueDelayMs: 1, QueueDropPct: 0.1, Verified: true},
+		{Link: "a", Transport: "tju", Seed: 1, Seconds: 20, Bytes: 237_500_000, GoodputMbps: 95, CeilingMbps: 95.5, Retransmits: 10, SegmentsSent: 1000, SRTTMs: 41, QueueDelayMs: 1, QueueDropPct: 0.1, Verified: true},
 		{Link: "a", Transport: "tcp-bbr", Seed: 1, Seconds: 20, Bytes: 235_000_000, GoodputMbps: 94, Retransmits: 30, SegmentsSent: 1000, SRTTMs: 45, QueueDelayMs: 4, QueueDropPct: 0.5, Verified: true},
-		{Link: "a", Transport: "tju", Seed: 2, Seconds: 20, Bytes: 232_500_000, GoodputMbps: 93, Retransmits: 20, SegmentsSent: 1000, SRTTMs: 43, QueueDelayMs: 3, QueueDropPct: 0.3, Verified: true},
+		{Link: "a", Transport: "tju", Seed: 2, Seconds: 20, Bytes: 232_500_000, GoodputMbps: 93, CeilingMbps: 95.5, Retransmits: 20, SegmentsSent: 1000, SRTTMs: 43, QueueDelayMs: 3, QueueDropPct: 0.3, Verified: true},
 		{Link: "a", Transport: "tcp-bbr", Seed: 2, Error: "listening on the server: boom"},
 		{Link: "d", Transport: "tju", Seed: 1, Seconds: 90, Bytes: 450_000_000, GoodputMbps: 40, Retransmits: 5000, SegmentsSent: 50000, SRTTMs: 700, QueueDelayMs: 90, QueueDropPct: 0.2, HostDrops: 7, Verified: true},
 	}
@@ -193,10 +193,10 @@ func TestWriteText(t *testing.T) {
 		rows[strings.Join(strings.Fields(l), " ")] = true
 	}
 	for _, want := range []string{
-		"transport goodput Mbit/s range retransmits queue drops srtt",
-		"tju (nil Config: " + tjuDefault + ") 94.0 93.0-95.0 15 (1.50%) 2.0 ms 0.20% 42.0 ms",
-		"kernel TCP bbr 94.0 - 30 (3.00%) 4.0 ms 0.50% 45.0 ms",
-		"tju (nil Config: " + tjuDefault + ") 40.0 - 5000 (10.00%) 90.0 ms 0.20% 700.0 ms",
+		"transport goodput Mbit/s range ceiling retransmits queue drops srtt",
+		"tju (nil Config: " + tjuDefault + ") 94.0 93.0-95.0 95.5 15 (1.50%) 2.0 ms 0.20% 42.0 ms",
+		"kernel TCP bbr 94.0 - 0.0 30 (3.00%) 4.0 ms 0.50% 45.0 ms",
+		"tju (nil Config: " + tjuDefault + ") 40.0 - 0.0 5000 (10.00%) 90.0 ms 0.20% 700.0 ms",
 	} {
 		if !rows[want] {
 			t.Errorf("no row %q in\n%s", want, out)
@@ -263,7 +263,7 @@ func checkJSONFields(t *testing.T, b []byte) {
 	for _, r := range runs {
 		m, _ := r.(map[string]any)
 		for _, k := range []string{"link", "transport", "seed", "seconds", "bytes", "goodput_mbps", "retransmits",
-			"segments_sent", "srtt_ms", "min_rtt_ms", "queue_delay_ms", "queue_drop_pct", "host_drops", "verified", "total_bytes", "elapsed_s", "drain_s"} {
+			"segments_sent", "srtt_ms", "min_rtt_ms", "queue_delay_ms", "queue_drop_pct", "host_drops", "verified", "total_bytes", "elapsed_s", "drain_s", "mss", "packet_bytes", "ceiling_mbps"} {
 			if _, ok := m[k]; !ok {
 				t.Errorf("JSON run: no %q in %v", k, m)
 			}
@@ -276,7 +276,7 @@ func checkJSONFields(t *testing.T, b []byte) {
 	for _, r := range sum {
 		m, _ := r.(map[string]any)
 		for _, k := range []string{"link", "transport", "runs", "goodput_mbps", "goodput_min_mbps", "goodput_max_mbps",
-			"retransmits", "retransmit_pct", "queue_delay_ms", "queue_drop_pct", "srtt_ms"} {
+			"retransmits", "retransmit_pct", "queue_delay_ms", "queue_drop_pct", "srtt_ms", "ceiling_mbps"} {
 			if _, ok := m[k]; !ok {
 				t.Errorf("JSON summary: no %q in %v", k, m)
 			}

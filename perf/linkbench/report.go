@@ -25,6 +25,7 @@ type SummaryRow struct {
 	QueueDelayMs  float64 `json:"queue_delay_ms"`
 	QueueDropPct  float64 `json:"queue_drop_pct"`
 	SRTTMs        float64 `json:"srtt_ms"`
+	CeilingMbps   float64 `json:"ceiling_mbps"`
 }
 
 // Summarize groups runs by link and transport, in the order they first
@@ -58,6 +59,7 @@ func Summarize(runs []Run) []SummaryRow {
 		mean(&s.QueueDelayMs, r.QueueDelayMs)
 		mean(&s.QueueDropPct, r.QueueDropPct)
 		mean(&s.SRTTMs, r.SRTTMs)
+		mean(&s.CeilingMbps, r.CeilingMbps)
 	}
 	return rows
 }
@@ -103,21 +105,21 @@ func (r *Report) WriteText(w io.Writer) error {
 	for _, l := range r.Links {
 		fmt.Fprintf(&b, "link %s; seeds %s\n", linkLine(l), joinSeeds(seeds[l.Name]))
 		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintln(tw, "  transport\tgoodput Mbit/s\trange\tretransmits\tqueue\tdrops\tsrtt\t")
+		fmt.Fprintln(tw, "  transport\tgoodput Mbit/s\trange\tceiling\tretransmits\tqueue\tdrops\tsrtt\t")
 		for _, s := range r.Summary {
 			if s.Link != l.Name {
 				continue
 			}
 			if s.Runs == 0 {
-				fmt.Fprintf(tw, "  %s\tfailed\t\t\t\t\t\t\n", describe(s.Transport))
+				fmt.Fprintf(tw, "  %s\tfailed\t\t\t\t\t\t\t\n", describe(s.Transport))
 				continue
 			}
 			rng := fmt.Sprintf("%.1f-%.1f", s.GoodputMin, s.GoodputMax)
 			if s.Runs == 1 {
 				rng = "-"
 			}
-			fmt.Fprintf(tw, "  %s\t%.1f\t%s\t%.0f (%.2f%%)\t%.1f ms\t%.2f%%\t%.1f ms\t\n", describe(s.Transport),
-				s.GoodputMbps, rng, s.Retransmits, s.RetransmitPct, s.QueueDelayMs, s.QueueDropPct, s.SRTTMs)
+			fmt.Fprintf(tw, "  %s\t%.1f\t%s\t%.1f\t%.0f (%.2f%%)\t%.1f ms\t%.2f%%\t%.1f ms\t\n", describe(s.Transport),
+				s.GoodputMbps, rng, s.CeilingMbps, s.Retransmits, s.RetransmitPct, s.QueueDelayMs, s.QueueDropPct, s.SRTTMs)
 		}
 		tw.Flush()
 		b.WriteString("\n")
@@ -164,7 +166,8 @@ func (r *Report) WriteText(w io.Writer) error {
 	if len(errs) > 0 {
 		fmt.Fprintf(&b, "failed or not verified:\n%s\n\n", strings.Join(errs, "\n"))
 	}
-	fmt.Fprintf(&b, "goodput from the receiver's first byte over the window; retransmits: segments, mean a run (share of segments sent);\n"+
+	fmt.Fprintf(&b, "goodput from the receiver's first byte over the window; ceiling: what the rate allows with the sender's segment and packet sizes;\n"+
+		"retransmits: segments, mean a run (share of segments sent);\n"+
 		"queue: mean wait in the bottleneck queue, drops: its drops (data direction); srtt: the sender's, mean over the window.\n"+
 		"%s, kernel %s, load %s; %.0f s\n", r.Start.UTC().Format("2006-01-02 15:04 MST"), r.Kernel, r.Load, r.Elapsed)
 	_, err := io.WriteString(w, b.String())

@@ -41,7 +41,7 @@ var hostSysctls = [][2]string{
 
 // drainGrace is how long a run may take, after its window, to end and
 // verify.
-const drainGrace = 30 * time.Second
+const drainGrace = 20 * time.Second
 
 // sendTail is how long a sender writes past the window over l, so that
 // the window never runs dry: the window opens a one-way delay after the
@@ -197,6 +197,9 @@ func runOne(ctx context.Context, id string, l Link, t Transport, seed uint64) (r
 	up, _, _ := lab.EmulatorStats()
 	r.QueueDelayMs = ms(up.MeanQueueDelay())
 	r.QueueDropPct = 100 * up.QueueDropRate()
+	if up.Offered > 0 {
+		r.PacketBytes = float64(up.OfferedBytes) / float64(up.Offered)
+	}
 	if n, err := lab.DeviceDrops(labnet.Client); err == nil {
 		r.HostDrops = n
 	}
@@ -204,6 +207,9 @@ func runOne(ctx context.Context, id string, l Link, t Transport, seed uint64) (r
 	f.wait(drainGrace)
 	r.DrainS = time.Since(windowEnd).Seconds()
 	f.fill(&r)
+	if r.MSS > 0 && r.PacketBytes > 0 {
+		r.CeilingMbps = float64(l.Rate) / 1e6 * float64(r.MSS) / r.PacketBytes
+	}
 	return r
 }
 
@@ -299,6 +305,7 @@ func sleep(ctx context.Context, d time.Duration) bool {
 type senderInfo struct {
 	retransmits, segments uint64
 	srtt, minRTT          time.Duration
+	mss                   int
 }
 
 // flow is one perf test from the client host to the server host.
@@ -403,7 +410,7 @@ func startFlow(ctx context.Context, lab *labnet.Lab, t Transport, dur, window ti
 			}
 			fn := func() senderInfo {
 				i := c.Info()
-				return senderInfo{retransmits: i.Retransmits, segments: i.SegmentsSent, srtt: i.SRTT, minRTT: i.MinRTT}
+				return senderInfo{retransmits: i.Retransmits, segments: i.SegmentsSent, srtt: i.SRTT, minRTT: i.MinRTT, mss: i.MSS}
 			}
 			f.senderFn.Store(&fn)
 			return c, nil
@@ -513,6 +520,7 @@ func (f *flow) fill(r *Run) {
 		r.GoodputMbps = float64(r.Bytes) * 8 / f.window.Seconds() / 1e6
 		r.Retransmits, r.SegmentsSent = f.atWindow.retransmits, f.atWindow.segments
 		r.MinRTTMs = ms(f.atWindow.minRTT)
+		r.MSS = f.atWindow.mss
 		if f.srttSamples > 0 {
 			r.SRTTMs = ms(f.srttSum / time.Duration(f.srttSamples))
 		}
@@ -618,5 +626,6 @@ func tcpInfo(c net.Conn) senderInfo {
 		return senderInfo{}
 	}
 	us := func(v uint32) time.Duration { return time.Duration(v) * time.Microsecond }
-	return senderInfo{retransmits: uint64(i.Total_retrans), segments: uint64(i.Segs_out), srtt: us(i.Rtt), minRTT: us(i.Min_rtt)}
+	return senderInfo{retransmits: uint64(i.Total_retrans), segments: uint64(i.Segs_out), srtt: us(i.Rtt), minRTT: us(i.Min_rtt),
+		mss: int(i.Snd_mss)}
 }
