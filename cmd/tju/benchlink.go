@@ -52,10 +52,11 @@ link's time), the goodput's range over the seeds, the sender's
 retransmitted segments (and their share of the segments sent), the mean
 wait in the bottleneck queue and the share of packets it dropped (data
 direction), and the sender's smoothed RTT (mean over the run). A line per
-run goes to stderr as it ends. --fairness adds two runs on link a: two tju
-flows, then tju against kernel CUBIC; the second flow starts 2 s after the
-first and the shares are measured over the next 10 s (--time sets that
-window too), with Jain's fairness index.
+run goes to stderr as it ends. --fairness adds three runs on link a: two
+tju flows, then tju against kernel CUBIC both ways round (tju first, then
+CUBIC first); the second flow starts 2 s after the first and the shares
+are measured over the next 10 s (--time sets that window too), with
+Jain's fairness index.
 
 The ceiling column is the goodput the link's rate allows with the
 sender's segment size and the mean packet size at the emulator (tju's
@@ -100,7 +101,7 @@ or if the bench cannot run, 2 for a usage error.`,
 	fs.Uint64Var(&o.seed, "seed", 1, "the first `SEED` of the emulator's random decisions")
 	fs.VarP((*seconds)(&o.duration), "time", "t", "measure each run for this `DURATION` instead of the link's (20 s; d: 90 s)")
 	fs.BoolVarP(&o.json, "json", "J", false, "print the results as JSON")
-	fs.BoolVar(&o.fairness, "fairness", false, "add the fairness runs on link a: tju and tju, tju and kernel CUBIC")
+	fs.BoolVar(&o.fairness, "fairness", false, "add the fairness runs on link a: tju and tju, tju and kernel CUBIC (each starting first)")
 	fs.StringVar(&o.id, "id", "", "the lab's `ID` (default: from the process ID); a lab of that ID must not exist")
 	return cmd
 }

@@ -70,8 +70,13 @@ func TestBenchInNamespaces(t *testing.T) {
 			t.Errorf("%s: queue %.2f ms, drops %.2f%%", name, r.QueueDelayMs, r.QueueDropPct)
 		}
 	}
-	if len(rep.Fairness) != 2 {
-		t.Fatalf("%d fairness runs, want 2", len(rep.Fairness))
+	if len(rep.Fairness) != 3 {
+		t.Fatalf("%d fairness runs, want 3", len(rep.Fairness))
+	}
+	for i, want := range []string{"tju vs tju", "tju vs tcp-cubic", "tcp-cubic vs tju"} {
+		if rep.Fairness[i].Name != want {
+			t.Errorf("fairness run %d is %q, want %q", i, rep.Fairness[i].Name, want)
+		}
 	}
 	for _, f := range rep.Fairness {
 		var share float64

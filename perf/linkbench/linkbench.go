@@ -180,7 +180,8 @@ type Options struct {
 	// (for quick runs).
 	Duration time.Duration
 	// Fairness adds the fairness runs on link a (seed Seeds[0]): two flows
-	// of the first tju transport, then that one against kernel CUBIC.
+	// of the first tju transport, then that one against kernel CUBIC,
+	// first with tju starting first, then with CUBIC starting first.
 	Fairness bool
 	// FairnessDelay is how long after the first flow the second starts
 	// (0: 2 s); FairnessWindow how long the shares are measured from then

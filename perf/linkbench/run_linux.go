@@ -116,7 +116,7 @@ func Bench(ctx context.Context, o Options) (*Report, error) {
 			first = Transport{Name: "tju"}
 		}
 		cubic := Transport{Name: "tcp-cubic", Kernel: true, CC: "cubic"}
-		for _, pair := range [][2]Transport{{first, first}, {first, cubic}} {
+		for _, pair := range [][2]Transport{{first, first}, {first, cubic}, {cubic, first}} {
 			if ctx.Err() != nil {
 				return nil, ctx.Err()
 			}
