@@ -22,7 +22,7 @@ import (
 //     emptying the queue Startup built.
 //   - ProbeBW: a cycle of phases of one min RTT each, pacing gains 1.25
 //     (probe for more bandwidth), 0.75 (drain what the probe queued), then
-//     1 for a random 2 to 6 phases (cruise); window 2 BDP. The random
+//     1 for a random 1 to 5 phases (cruise); window 2 BDP. The random
 //     cruise keeps flows sharing a bottleneck from probing in lockstep.
 //   - ProbeRTT: when the min RTT has not been seen again for ten seconds,
 //     the window drops to half a BDP for 200 ms and a round trip so a
@@ -140,15 +140,15 @@ const (
 
 // bbrCycle is ProbeBW's gain cycle: probe up, probe down, then cruise
 // (the last entry repeats for as many phases as the cycle's cruise lasts).
-var bbrCycle = [2 + bbrCruiseMax]float64{1.25, 0.75, 1, 1, 1, 1, 1, 1}
+var bbrCycle = [2 + bbrCruiseMax]float64{1.25, 0.75, 1, 1, 1, 1, 1}
 
-// The cruise lasts 2 to 6 min RTTs, drawn anew each cycle: a cycle of 4
-// to 8 phases, 6 on average against the draft's fixed 8. Each probe by the
+// The cruise lasts 1 to 5 min RTTs, drawn anew each cycle: a cycle of 3
+// to 7 phases, 5 on average against the draft's fixed 8. Each probe by the
 // smaller of two flows moves their shares toward equal, so more frequent
 // probes converge faster (TestFairnessTwoFlows in package tju).
 const (
-	bbrCruiseMin = 2
-	bbrCruiseMax = 6
+	bbrCruiseMin = 1
+	bbrCruiseMax = 5
 )
 
 // newBBR returns a BBR controller for segments of mss bytes with an
