@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,6 +22,9 @@ import (
 func hostAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUTS, Setpgid: true}
 }
+
+// tunQueueLen is the TUN devices' queue, in packets.
+const tunQueueLen = 4096
 
 // Addresses of the emulator's two ends inside its in-memory network.
 var (
@@ -67,7 +71,10 @@ func (l *Lab) Emulate() error {
 			return err
 		}
 		e.tun[h] = f
-		if err := ip("-n", ns, "link", "set", tunName, "up"); err != nil {
+		// A long device queue (the TUN device's ring; the default is 500
+		// packets) rides out the moments a busy machine does not run the
+		// emulator, instead of dropping what no link setting asked for.
+		if err := ip("-n", ns, "link", "set", tunName, "txqueuelen", strconv.Itoa(tunQueueLen), "up"); err != nil {
 			e.close()
 			return err
 		}

@@ -194,6 +194,10 @@ func TestEmulatorSitsInThePath(t *testing.T) {
 		t.Errorf("emulator stats: up %v, down %v", up, down)
 	}
 	for _, h := range []labnet.Host{labnet.Server, labnet.Client} {
+		out, err := l.Command(context.Background(), h, "ip", "link", "show", "tjunet-tun").Output()
+		if err != nil || !strings.Contains(string(out), "qlen 4096") {
+			t.Errorf("the TUN device on %s: %v\n%s; want a queue of 4096 packets", h, err, out)
+		}
 		if n, err := l.DeviceDrops(h); err != nil || n != 0 {
 			t.Errorf("DeviceDrops(%s) = %d, %v; want 0 drops for a few pings", h, n, err)
 		}

@@ -41,7 +41,7 @@ var hostSysctls = [][2]string{
 
 // drainGrace is how long a run may take, after its window, to end and
 // verify.
-const drainGrace = 20 * time.Second
+const drainGrace = 25 * time.Second
 
 // sendTail is how long a sender writes past the window over l, so that
 // the window never runs dry: the window opens a one-way delay after the
