@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -15,7 +17,7 @@ type benchLinkOptions struct {
 	seed                             uint64
 	duration                         time.Duration
 	json, fairness                   bool
-	id                               string
+	id, save                         string
 	timeGiven, seedsGiven, seedGiven bool
 
 	// What check made of them.
@@ -64,7 +66,8 @@ header and MAC cost more than TCP's). Packets the client host dropped
 before reaching the emulator (a machine too busy for it) are listed under
 the tables.
 
---json prints one JSON document instead: "runs" (link, transport, seed,
+--json prints one JSON document instead (--save FILE writes it into FILE
+as well, beside the text): "runs" (link, transport, seed,
 seconds, bytes, goodput_mbps, mss, packet_bytes, ceiling_mbps,
 retransmits, segments_sent, srtt_ms, min_rtt_ms, queue_delay_ms,
 queue_drop_pct, host_drops, verified, total_bytes, elapsed_s, drain_s,
@@ -102,6 +105,7 @@ or if the bench cannot run, 2 for a usage error.`,
 	fs.VarP((*seconds)(&o.duration), "time", "t", "measure each run for this `DURATION` instead of the link's (20 s; d: 90 s)")
 	fs.BoolVarP(&o.json, "json", "J", false, "print the results as JSON")
 	fs.BoolVar(&o.fairness, "fairness", false, "add the fairness runs on link a: tju and tju, tju and kernel CUBIC (each starting first)")
+	fs.StringVar(&o.save, "save", "", "also write the JSON report into `FILE` (with the text on stdout)")
 	fs.StringVar(&o.id, "id", "", "the lab's `ID` (default: from the process ID); a lab of that ID must not exist")
 	return cmd
 }
@@ -145,9 +149,24 @@ func runBenchLink(cmd *cobra.Command, o *benchLinkOptions, e *env) error {
 	if o.timeGiven {
 		opts.Duration, opts.FairnessWindow = o.duration, o.duration
 	}
+	if o.save != "" {
+		// Fail now, not after half an hour of runs.
+		f, err := os.OpenFile(o.save, os.O_WRONLY|os.O_CREATE, 0o644)
+		if err != nil {
+			return err
+		}
+		f.Close()
+	}
 	rep, err := linkbench.Bench(cmd.Context(), opts)
 	if err != nil {
 		return err
+	}
+	if o.save != "" {
+		var b bytes.Buffer
+		rep.WriteJSON(&b)
+		if err := os.WriteFile(o.save, b.Bytes(), 0o644); err != nil {
+			return err
+		}
 	}
 	if o.json {
 		err = rep.WriteJSON(e.stdout)
