@@ -15,17 +15,7 @@ func init() {
 		settings: "kernel TCP, Go defaults (kernel-autotuned buffers, Nagle off)",
 		eof:      true,
 		listen: func() (*server, error) {
-			ln, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return nil, err
-			}
-			return &server{
-				addr: ln.Addr().String(),
-				accept: func() (io.ReadCloser, error) {
-					return ln.Accept()
-				},
-				close: ln.Close,
-			}, nil
+			return listenerServer(net.Listen("tcp", "127.0.0.1:0"))
 		},
 		dial: func(addr string) (io.WriteCloser, error) {
 			return net.Dial("tcp", addr)

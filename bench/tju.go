@@ -17,17 +17,7 @@ func init() {
 		settings: "tju (working tree) with default Config",
 		eof:      true,
 		listen: func() (*server, error) {
-			ln, err := tju.Listen("127.0.0.1:0", nil)
-			if err != nil {
-				return nil, err
-			}
-			return &server{
-				addr: ln.Addr().String(),
-				accept: func() (io.ReadCloser, error) {
-					return ln.Accept()
-				},
-				close: ln.Close,
-			}, nil
+			return listenerServer(tju.Listen("127.0.0.1:0", nil))
 		},
 		dial: func(addr string) (io.WriteCloser, error) {
 			c, err := tju.Dial(addr, nil)

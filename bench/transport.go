@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"net"
 	"sort"
 )
 
@@ -39,6 +40,20 @@ type server struct {
 	accept func() (io.ReadCloser, error)
 	// close releases the listener and its socket.
 	close func() error
+}
+
+// listenerServer is the server of a transport whose listener is a
+// net.Listener (kernel TCP, tju.Listener): each accepted connection is one
+// stream.
+func listenerServer(ln net.Listener, err error) (*server, error) {
+	if err != nil {
+		return nil, err
+	}
+	return &server{
+		addr:   ln.Addr().String(),
+		accept: func() (io.ReadCloser, error) { return ln.Accept() },
+		close:  ln.Close,
+	}, nil
 }
 
 var transports = map[string]*transport{}
