@@ -3,7 +3,6 @@ package console_test
 import (
 	"bytes"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,32 +10,15 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/tjunet/tjunet/console"
+	"github.com/tjunet/tjunet/internal/testio"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) } // the bar's goroutine ends with Stop
 
-// syncBuffer is a bytes.Buffer safe for the bar's goroutine and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // A line printed while the bar runs comes out whole, the bar counts in SI
 // units, and Stop leaves the finished bar on its own line.
 func TestProgressAndLines(t *testing.T) {
-	var out syncBuffer
+	var out testio.Buffer
 	c := console.New(&out)
 	var n atomic.Int64
 	p := c.StartProgress(true, 2e6, "sending", n.Load)
@@ -66,7 +48,7 @@ func TestProgressAndLines(t *testing.T) {
 // With the bar off, StartProgress returns nil and every method of a nil
 // *Progress does nothing.
 func TestProgressOff(t *testing.T) {
-	var out syncBuffer
+	var out testio.Buffer
 	p := console.New(&out).StartProgress(false, 10, "x", func() int64 { return 0 })
 	if p != nil {
 		t.Fatalf("StartProgress(false) = %v, want nil", p)

@@ -16,6 +16,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/tjunet/tjunet/internal/testio"
 	"github.com/tjunet/tjunet/xfer"
 )
 
@@ -163,7 +164,7 @@ func TestAppendCommitSurvivesAKillAtAnyMoment(t *testing.T) {
 			if kept, err := os.ReadFile(src); err != nil || !bytes.Equal(kept, add) {
 				t.Errorf("run %d: the target is the old one and the transfer is lost (%s: %d bytes, %v)", i, src, len(kept), err)
 			}
-			if n := len(dirEntries(t, dir)); n > 2 {
+			if n := len(testio.DirNames(t, dir)); n > 2 {
 				midway++ // the copy beside the target was being written
 			}
 		default:
@@ -173,7 +174,7 @@ func TestAppendCommitSurvivesAKillAtAnyMoment(t *testing.T) {
 			if st, err := os.Stat(final); err != nil || st.Mode().Perm() != 0o640 {
 				t.Errorf("after the append the target's mode is %v (%v), want the old 0640", st.Mode(), err)
 			}
-			if names := dirEntries(t, dir); len(names) != 1 {
+			if names := testio.DirNames(t, dir); len(names) != 1 {
 				t.Errorf("after a complete append the directory holds %q", names)
 			}
 		}
@@ -262,7 +263,7 @@ func TestKeepPartialSurvivesAKillAndResumes(t *testing.T) {
 	if got := readFile(t, final); !bytes.Equal(got, data) {
 		t.Fatalf("resumed file: %d bytes, not byte-exact (want %d)", len(got), len(data))
 	}
-	if names := dirEntries(t, dir); len(names) != 1 {
+	if names := testio.DirNames(t, dir); len(names) != 1 {
 		t.Errorf("after the resume the directory holds %q", names)
 	}
 	t.Logf("killed with %s bytes in the partial file; resumed to %d", strconv.Itoa(len(part)), len(data))

@@ -10,11 +10,11 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"testing/synctest"
 	"time"
 
+	"github.com/tjunet/tjunet/internal/testio"
 	"github.com/tjunet/tjunet/xfer"
 )
 
@@ -43,7 +43,7 @@ func TestOutputFlushesWithoutMoreData(t *testing.T) {
 
 func TestOutputStreamFlushes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var b syncBuffer
+		var b testio.Buffer
 		out := xfer.StreamOutput("standard output", &b)
 		out.Write([]byte("hello"))
 		time.Sleep(xfer.FlushInterval)
@@ -53,23 +53,6 @@ func TestOutputStreamFlushes(t *testing.T) {
 		}
 		out.Commit()
 	})
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
 
 // A device such as /dev/null is written in place: never renamed over.
@@ -137,7 +120,7 @@ func TestOutputAppend(t *testing.T) {
 	if got := readFile(t, final); string(got) != "first;second;" {
 		t.Errorf("got %q", got)
 	}
-	if names := dirEntries(t, filepath.Dir(final)); len(names) != 1 {
+	if names := testio.DirNames(t, filepath.Dir(final)); len(names) != 1 {
 		t.Errorf("directory holds %q", names)
 	}
 }

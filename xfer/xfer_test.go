@@ -14,6 +14,7 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/tjunet/tjunet/internal/testio"
 	"github.com/tjunet/tjunet/netem"
 	"github.com/tjunet/tjunet/tju"
 	"github.com/tjunet/tjunet/xfer"
@@ -119,20 +120,6 @@ func mustNotExist(t *testing.T, name string) {
 	}
 }
 
-// dirEntries lists the names in dir.
-func dirEntries(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
 func TestFramedTransfer(t *testing.T) {
 	for _, n := range []int{0, 1, 7, xfer.ChunkSize, xfer.ChunkSize + 1, 1 << 20} {
 		synctest.Test(t, func(t *testing.T) {
@@ -161,7 +148,7 @@ func TestFramedTransfer(t *testing.T) {
 			if !bytes.Equal(snd.res.Sum, rcv.res.Sum) || snd.res.Bytes != int64(n) || rcv.res.Bytes != int64(n) {
 				t.Errorf("%d bytes: sums or counts differ: %+v %+v", n, snd.res, rcv.res)
 			}
-			if names := dirEntries(t, dir); len(names) != 1 {
+			if names := testio.DirNames(t, dir); len(names) != 1 {
 				t.Errorf("directory holds %q; want only got.bin (no temporary file left)", names)
 			}
 		})
@@ -275,7 +262,7 @@ func TestInterruptedLeavesNoFinalFile(t *testing.T) {
 		if kept != "" {
 			t.Errorf("kept %s without KeepPartial", kept)
 		}
-		if names := dirEntries(t, dir); len(names) != 0 {
+		if names := testio.DirNames(t, dir); len(names) != 0 {
 			t.Errorf("directory holds %q after a failed transfer; want nothing", names)
 		}
 	})

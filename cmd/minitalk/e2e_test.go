@@ -17,6 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
+	"github.com/tjunet/tjunet/internal/testio"
 	"github.com/tjunet/tjunet/minitalk"
 	"github.com/tjunet/tjunet/minitalk/sigchan"
 )
@@ -53,45 +56,30 @@ func build(t testing.TB) (server, client string) {
 	return bin.server, bin.client
 }
 
+// TestMain removes the built binaries, and fails the tests if a goroutine
+// they started (a demo's server, a reader of a child's output) is still
+// running when they end.
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if bin.server != "" {
-		os.RemoveAll(filepath.Dir(bin.server))
-	}
-	os.Exit(code)
-}
-
-// syncBuffer is a bytes.Buffer safe for a writer and readers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	goleak.VerifyTestMain(m, goleak.Cleanup(func(int) {
+		if bin.server != "" {
+			os.RemoveAll(filepath.Dir(bin.server))
+		}
+	}))
 }
 
 // server is a running ./server.
 type server struct {
 	cmd    *exec.Cmd
 	pid    int
-	out    *syncBuffer // stdout after the PID line
-	stderr *syncBuffer
-	all    *syncBuffer // all of stdout
+	out    *testio.Buffer // stdout after the PID line
+	stderr *testio.Buffer
+	all    *testio.Buffer // all of stdout
 }
 
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
 	path, _ := build(t)
-	s := &server{out: &syncBuffer{}, stderr: &syncBuffer{}, all: &syncBuffer{}}
+	s := &server{out: &testio.Buffer{}, stderr: &testio.Buffer{}, all: &testio.Buffer{}}
 	s.cmd = exec.Command(path, args...)
 	s.cmd.Stdout = s.all
 	s.cmd.Stderr = s.stderr
@@ -304,11 +292,11 @@ func wantLines(t *testing.T, lines, msgs []string) {
 }
 
 // startClient starts ./client sending msg and returns it with its stderr.
-func startClient(t *testing.T, s *server, msg string, args ...string) (*exec.Cmd, *syncBuffer) {
+func startClient(t *testing.T, s *server, msg string, args ...string) (*exec.Cmd, *testio.Buffer) {
 	t.Helper()
 	_, path := build(t)
 	cmd := exec.Command(path, append(args, strconv.Itoa(s.pid), msg)...)
-	stderr := &syncBuffer{}
+	stderr := &testio.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tjunet/tjunet/internal/testio"
 )
 
 var pidRuns = flag.Int("minitalk.pidruns", 10, "how many times TestServerIsSafeToSignalTheMomentItsPIDIsPrinted starts ./server (the issue asks for 100)")
@@ -36,7 +38,7 @@ func TestServerIsSafeToSignalTheMomentItsPIDIsPrinted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		stderr := &syncBuffer{}
+		stderr := &testio.Buffer{}
 		// -first: the knock of this process is dropped quickly, so that the
 		// client that follows is served without waiting.
 		cmd := exec.Command(path, "-v", "-first", "5ms")

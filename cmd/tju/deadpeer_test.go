@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tjunet/tjunet/internal/testio"
 )
 
 // liveFlags are the shortened liveness flags every process gets.
@@ -35,9 +37,9 @@ func (endless) Read(p []byte) (int, error) {
 
 // runInProcess runs tju with stdin in a goroutine; the channel yields its
 // result, and stdout fills as it runs.
-func runInProcess(ctx context.Context, stdin io.Reader, args ...string) (<-chan result, *syncBuffer) {
+func runInProcess(ctx context.Context, stdin io.Reader, args ...string) (<-chan result, *testio.Buffer) {
 	ch := make(chan result, 1)
-	r := result{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	r := result{stdout: &testio.Buffer{}, stderr: &testio.Buffer{}}
 	go func() {
 		r.code = run(ctx, args, &env{stdin: stdin, stdout: r.stdout, stderr: r.stderr})
 		ch <- r
@@ -119,7 +121,7 @@ func TestDeadPeerProcesses(t *testing.T) {
 	t.Run("receiver killed", func(t *testing.T) {
 		ready := filepath.Join(t.TempDir(), "ready")
 		recv := exec.CommandContext(ctx, bin, append([]string{"recv", "--listen", "127.0.0.1:0", "--ready-file", ready}, liveFlags...)...)
-		var recvOut, recvErr syncBuffer
+		var recvOut, recvErr testio.Buffer
 		recv.Stdout, recv.Stderr = &recvOut, &recvErr
 		if err := recv.Start(); err != nil {
 			t.Fatal(err)
@@ -144,7 +146,7 @@ func TestDeadPeerProcesses(t *testing.T) {
 		relayAddr := freeUDPAddr(t)
 		udpAddr, tjuPort, _ := strings.Cut(addr, "/")
 		relay := exec.CommandContext(ctx, bin, "netem", "--listen", relayAddr, "--to", udpAddr)
-		var relayErr syncBuffer
+		var relayErr testio.Buffer
 		relay.Stdout, relay.Stderr = &relayErr, &relayErr
 		defer func() { t.Logf("relay: %s", relayErr.String()) }()
 		if err := relay.Start(); err != nil {

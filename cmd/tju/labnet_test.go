@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tjunet/tjunet/internal/testio"
 	"github.com/tjunet/tjunet/labnet"
 )
 
@@ -53,7 +54,7 @@ func newLabnetHarness(t *testing.T) *labnetHarness {
 // tju runs the built tju and returns its exit code and output.
 func (h *labnetHarness) tju(ctx context.Context, args ...string) (int, string) {
 	cmd := exec.CommandContext(ctx, h.bin, args...)
-	var out syncBuffer
+	var out testio.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
 	if err != nil && cmd.ProcessState == nil {
@@ -165,7 +166,7 @@ func TestLabnetConform(t *testing.T) {
 		out := filepath.Join(h.dir, "recv.bin")
 		rctx, stop := context.WithCancel(ctx)
 		recv := h.exec(rctx, "server", append(append([]string{"recv", "--keep"}, h.recvFlags...), "-o", out)...)
-		var recvOut syncBuffer
+		var recvOut testio.Buffer
 		recv.Stdout, recv.Stderr = &recvOut, &recvOut
 		if err := recv.Start(); err != nil {
 			t.Fatal(err)
@@ -183,7 +184,7 @@ func TestLabnetConform(t *testing.T) {
 
 	t.Run("client", func(t *testing.T) {
 		small := h.file("small.bin", 20)
-		var report syncBuffer
+		var report testio.Buffer
 		conform := h.exec(ctx, "server", "conform", "--wait", "30s", "client")
 		conform.Stdout, conform.Stderr = &report, &report
 		if err := conform.Start(); err != nil {
@@ -224,7 +225,7 @@ func TestLabnetConform(t *testing.T) {
 
 	t.Run("client transfer", func(t *testing.T) {
 		big := h.file("big.bin", 2<<20)
-		var report syncBuffer
+		var report testio.Buffer
 		conform := h.exec(ctx, "server", "conform", "--check", "none", "--transfer", "--file", big,
 			"--loss", "1%", "--delay", "10ms", "--wait", "30s", "client")
 		conform.Stdout, conform.Stderr = &report, &report

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tjunet/tjunet/internal/testio"
 )
 
 // Two tju programs, recv and send, talk through a tju netem relay that
@@ -29,7 +31,7 @@ func TestSendRecvThroughNetemRelay(t *testing.T) {
 	recvAddr := waitReadyFile(t, ready, recvDone) // host:port/tjuport
 	udp, tjuPort, _ := strings.Cut(recvAddr, "/")
 
-	var relayOut, relayErr syncBuffer
+	var relayOut, relayErr testio.Buffer
 	relayCtx, stopRelay := context.WithCancel(ctx)
 	defer stopRelay()
 	relayDone := make(chan int, 1)

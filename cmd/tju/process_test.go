@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tjunet/tjunet/internal/testio"
 )
 
 // TestTwoProcesses runs the built tju as a user would: a receiver writing
@@ -28,7 +30,7 @@ func TestTwoProcesses(t *testing.T) {
 	}
 	ready := filepath.Join(dir, "ready")
 	recv := exec.CommandContext(ctx, bin, "recv", "--listen", "127.0.0.1:0", "--ready-file", ready, "--keep")
-	var recvOut, recvErr syncBuffer // written by exec's copying goroutines
+	var recvOut, recvErr testio.Buffer // written by exec's copying goroutines
 	recv.Stdout, recv.Stderr = &recvOut, &recvErr
 	if err := recv.Start(); err != nil {
 		t.Fatal(err)
@@ -76,7 +78,7 @@ func TestTwoProcesses(t *testing.T) {
 	// Ctrl-C before any sender came: the shell's 130, and words on stderr.
 	ready2 := filepath.Join(dir, "ready2")
 	waiting := exec.CommandContext(ctx, bin, "recv", "--listen", "127.0.0.1:0", "--ready-file", ready2, "-o", filepath.Join(dir, "none"))
-	var waitErr syncBuffer
+	var waitErr testio.Buffer
 	waiting.Stderr = &waitErr
 	if err := waiting.Start(); err != nil {
 		t.Fatal(err)

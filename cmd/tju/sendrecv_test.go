@@ -11,46 +11,22 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/tjunet/tjunet/internal/testio"
 )
-
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a running
-// command and the reads of a test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.b.Bytes())
-}
 
 // result is how a command run by runAsync ended.
 type result struct {
 	code           int
-	stdout, stderr *syncBuffer
+	stdout, stderr *testio.Buffer
 }
 
 // runCmd runs tju with args in this process and returns its exit code and
 // output.
 func runCmd(ctx context.Context, stdin []byte, args ...string) result {
-	r := result{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	r := result{stdout: &testio.Buffer{}, stderr: &testio.Buffer{}}
 	e := &env{stdout: r.stdout, stderr: r.stderr}
 	if stdin != nil {
 		e.stdin = bytes.NewReader(stdin)
@@ -60,9 +36,9 @@ func runCmd(ctx context.Context, stdin []byte, args ...string) result {
 }
 
 // runAsync runs tju in a goroutine; the channel yields its result.
-func runAsync(ctx context.Context, args ...string) (<-chan result, *syncBuffer) {
+func runAsync(ctx context.Context, args ...string) (<-chan result, *testio.Buffer) {
 	ch := make(chan result, 1)
-	r := result{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+	r := result{stdout: &testio.Buffer{}, stderr: &testio.Buffer{}}
 	go func() {
 		r.code = run(ctx, args, &env{stdout: r.stdout, stderr: r.stderr})
 		ch <- r
@@ -311,10 +287,10 @@ func TestRecvKeepSurvivesAnInterruptedSender(t *testing.T) {
 	// A sender interrupted (Ctrl-C) while its input has stalled: it resets
 	// the connection.
 	sctx, interrupt := context.WithCancel(ctx)
-	var stderr syncBuffer
+	var stderr testio.Buffer
 	sendDone := make(chan int, 1)
 	go func() {
-		sendDone <- run(sctx, []string{"send", addr}, &env{stdin: &prefixReader{ctx: sctx, data: make([]byte, 100<<10), n: 100 << 10}, stdout: &syncBuffer{}, stderr: &stderr})
+		sendDone <- run(sctx, []string{"send", addr}, &env{stdin: &prefixReader{ctx: sctx, data: make([]byte, 100<<10), n: 100 << 10}, stdout: &testio.Buffer{}, stderr: &stderr})
 	}()
 	deadline := time.Now().Add(20 * time.Second)
 	for !strings.Contains(recvErr.String(), "msg=accepted") && time.Now().Before(deadline) {

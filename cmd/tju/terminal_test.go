@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/tjunet/tjunet/internal/testio"
 )
 
 // tmux drives a detached tmux server of its own (its own socket), so a
@@ -126,7 +128,7 @@ func TestTerminalProgressAndCtrlC(t *testing.T) {
 	}
 	// The data reaches the temporary file while the transfer runs.
 	waitFor(t, func() bool {
-		for _, n := range listDir(t, dir) {
+		for _, n := range testio.DirNames(t, dir) {
 			if strings.HasPrefix(n, ".got.bin.") && fileSize(filepath.Join(dir, n)) > 1000000 {
 				return true
 			}

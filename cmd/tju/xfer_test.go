@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tjunet/tjunet/internal/testio"
 	"github.com/tjunet/tjunet/xfer"
 )
 
@@ -40,10 +41,10 @@ func interruptedSend(t *testing.T, ctx context.Context, addr string, data []byte
 	t.Helper()
 	sctx, interrupt := context.WithCancel(ctx)
 	defer interrupt()
-	var stderr syncBuffer
+	var stderr testio.Buffer
 	done := make(chan int, 1)
 	go func() {
-		done <- run(sctx, append(append([]string{"send"}, args...), addr), &env{stdin: &prefixReader{ctx: sctx, data: data, n: n}, stdout: &syncBuffer{}, stderr: &stderr})
+		done <- run(sctx, append(append([]string{"send"}, args...), addr), &env{stdin: &prefixReader{ctx: sctx, data: data, n: n}, stdout: &testio.Buffer{}, stderr: &stderr})
 	}()
 	waitFor(t, cond)
 	interrupt()
@@ -69,19 +70,6 @@ func fileSize(name string) int64 {
 	return st.Size()
 }
 
-func listDir(t *testing.T, dir string) []string {
-	t.Helper()
-	es, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range es {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
 // A transfer that fails (the sender is interrupted) leaves nothing under
 // the final name, nor any temporary file; with --keep-partial the data
 // stays in FILE.tju-partial and --resume completes it byte for byte.
@@ -102,7 +90,7 @@ func TestRecvFailedTransferAndResume(t *testing.T) {
 		// The data reaches the temporary file while the transfer runs
 		// (within a second: issue 12).
 		partial := func() bool {
-			for _, n := range listDir(t, dir) {
+			for _, n := range testio.DirNames(t, dir) {
 				if n != "ready" && fileSize(filepath.Join(dir, n)) >= 3*xfer.ChunkSize {
 					return true
 				}
@@ -120,7 +108,7 @@ func TestRecvFailedTransferAndResume(t *testing.T) {
 		if _, err := os.Stat(out); err == nil {
 			t.Fatalf("keep-partial=%v: %s exists after a failed transfer", keep, out)
 		}
-		names := listDir(t, dir)
+		names := testio.DirNames(t, dir)
 		if !keep {
 			if !strings.Contains(r.stderr.String(), "nothing written to "+out) || len(names) != 1 {
 				t.Fatalf("without --keep-partial: files %q; stderr:\n%s", names, r.stderr)
@@ -154,7 +142,7 @@ func TestRecvFailedTransferAndResume(t *testing.T) {
 				t.Errorf("resume summary:\n%s", side)
 			}
 		}
-		if names := listDir(t, dir); len(names) != 2 { // got.bin and ready
+		if names := testio.DirNames(t, dir); len(names) != 2 { // got.bin and ready
 			t.Errorf("after resume the directory holds %q", names)
 		}
 	}
@@ -174,7 +162,7 @@ func TestRecvInterruptedExits130(t *testing.T) {
 	addr := waitReadyFile(t, ready, recvDone)
 	sendDone := make(chan result, 1)
 	go func() {
-		r := result{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
+		r := result{stdout: &testio.Buffer{}, stderr: &testio.Buffer{}}
 		r.code = run(ctx, []string{"send", addr}, &env{stdin: &prefixReader{ctx: ctx, data: randomBytes(4, 1<<20), n: 200000}, stdout: r.stdout, stderr: r.stderr})
 		sendDone <- r
 	}()
@@ -188,7 +176,7 @@ func TestRecvInterruptedExits130(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Fatalf("%s exists after Ctrl-C", out)
 	}
-	if names := listDir(t, dir); len(names) != 1 {
+	if names := testio.DirNames(t, dir); len(names) != 1 {
 		t.Errorf("directory holds %q after Ctrl-C, want only the ready file", names)
 	}
 	s := <-sendDone
