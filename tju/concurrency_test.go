@@ -94,7 +94,7 @@ func TestConcurrentWritesNeverInterleave(t *testing.T) {
 // The same over real UDP sockets on loopback, with the default buffers.
 func TestConcurrentWritesNeverInterleaveRealSocket(t *testing.T) {
 	const writers, perWriter, size = 4, 250, 4000
-	l, err := Listen("127.0.0.1:0", nil)
+	l, err := Listen("127.0.0.1:0", shortTimeWait())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestConcurrentWritesNeverInterleaveRealSocket(t *testing.T) {
 		}
 		accepted <- s
 	}()
-	c, err := Dial(l.Addr().String(), &Config{SendBuffer: 16 << 10})
+	c, err := Dial(l.Addr().String(), &Config{SendBuffer: 16 << 10, MSL: shortTimeWait().MSL})
 	if err != nil {
 		t.Fatal(err)
 	}

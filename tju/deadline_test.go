@@ -137,7 +137,7 @@ func TestDeadlinePastFailsAtOnce(t *testing.T) {
 // real UDP sockets on the loopback interface.
 func TestConnNettest(t *testing.T) {
 	nettest.TestConn(t, func() (c1, c2 net.Conn, stop func(), err error) {
-		l, err := Listen("127.0.0.1:0", nil)
+		l, err := Listen("127.0.0.1:0", shortTimeWait())
 		if err != nil {
 			return nil, nil, nil, err
 		}
@@ -150,7 +150,7 @@ func TestConnNettest(t *testing.T) {
 			c, err := l.Accept()
 			ch <- res{c, err}
 		}()
-		cc, err := Dial(l.Addr().String(), nil)
+		cc, err := Dial(l.Addr().String(), shortTimeWait())
 		if err != nil {
 			l.Close()
 			return nil, nil, nil, err

@@ -13,7 +13,10 @@ import (
 
 // A server and a client over loopback UDP.
 func Example() {
-	l, err := tju.Listen("127.0.0.1:0", nil) // TJU port 1234 by default
+	// A short TIME_WAIT (default 30 s), so that the example leaves no
+	// endpoint behind; nil takes every default.
+	cfg := &tju.Config{MSL: 10 * time.Millisecond}
+	l, err := tju.Listen("127.0.0.1:0", cfg) // TJU port 1234 by default
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -28,7 +31,7 @@ func Example() {
 		io.Copy(c, c) // echo until the client closes its side
 	}()
 
-	c, err := tju.Dial(l.Addr().String(), nil)
+	c, err := tju.Dial(l.Addr().String(), cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -83,7 +86,8 @@ func ExampleNewEndpoint() {
 
 // Info reports a connection's state and counters, like TCP_INFO.
 func ExampleConn_Info() {
-	l, _ := tju.Listen("127.0.0.1:0", nil)
+	cfg := &tju.Config{MSL: 10 * time.Millisecond} // a short TIME_WAIT (default 30 s)
+	l, _ := tju.Listen("127.0.0.1:0", cfg)
 	defer l.Close()
 	go func() {
 		if c, err := l.Accept(); err == nil {
@@ -91,7 +95,7 @@ func ExampleConn_Info() {
 			c.Close()
 		}
 	}()
-	c, err := tju.Dial(l.Addr().String(), nil)
+	c, err := tju.Dial(l.Addr().String(), cfg)
 	if err != nil {
 		log.Fatal(err)
 	}

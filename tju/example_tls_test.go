@@ -22,8 +22,9 @@ import (
 // certificate made on the spot; use a real one, or pin it, in practice).
 func Example_tls() {
 	cert, pool := selfSigned("tju.example")
+	cfg := &tju.Config{MSL: 10 * time.Millisecond} // a short TIME_WAIT (default 30 s)
 
-	l, err := tju.Listen("127.0.0.1:0", nil)
+	l, err := tju.Listen("127.0.0.1:0", cfg)
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -38,7 +39,7 @@ func Example_tls() {
 		io.Copy(s, s) // echo, encrypted both ways
 	}()
 
-	c, err := tju.Dial(l.Addr().String(), nil)
+	c, err := tju.Dial(l.Addr().String(), cfg)
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -254,7 +254,7 @@ func TestRobustMalformedDatagrams(t *testing.T) {
 // Junk on a real UDP socket (the endpoint's GRO receive path on Linux):
 // dropped and counted, and the endpoint still accepts a connection.
 func TestRobustMalformedDatagramsRealSocket(t *testing.T) {
-	l, err := Listen("127.0.0.1:0", nil)
+	l, err := Listen("127.0.0.1:0", shortTimeWait())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +299,7 @@ func TestRobustMalformedDatagramsRealSocket(t *testing.T) {
 			c.Close()
 		}
 	}()
-	c, err := Dial(l.Addr().String(), nil)
+	c, err := Dial(l.Addr().String(), shortTimeWait())
 	if err != nil {
 		t.Fatalf("dial after the junk: %v", err)
 	}

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/tjunet/tjunet/labnet"
 	"github.com/tjunet/tjunet/labpeer"
 	"github.com/tjunet/tjunet/labpeer/labpeertest"
@@ -22,11 +24,13 @@ import (
 // The test binary doubles as the student's server on the lab's server
 // host: with LABPEERTEST_HELPER=student it serves one connection on UDP
 // port 20218 and writes what it read to the file named by its argument.
+// Otherwise it runs the tests and fails them if a goroutine they started
+// is still running when they end.
 func TestMain(m *testing.M) {
 	if os.Getenv("LABPEERTEST_HELPER") == "student" {
 		os.Exit(studentServer(os.Args[1]))
 	}
-	os.Exit(m.Run())
+	goleak.VerifyTestMain(m)
 }
 
 func studentServer(out string) int {
