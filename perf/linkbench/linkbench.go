@@ -263,7 +263,8 @@ type Run struct {
 	// MSS is the sender's payload bytes per segment; PacketBytes the mean
 	// size of the data direction's IP packets at the emulator; CeilingMbps
 	// the goodput the link's rate allows with them (rate x MSS /
-	// PacketBytes).
+	// PacketBytes). PacketBytes and CeilingMbps are 0 (unknown) for a run
+	// of less than 1000 packets, whose few small ones weigh too much.
 	MSS         int     `json:"mss"`
 	PacketBytes float64 `json:"packet_bytes"`
 	CeilingMbps float64 `json:"ceiling_mbps"`

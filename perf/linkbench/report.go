@@ -25,7 +25,9 @@ type SummaryRow struct {
 	QueueDelayMs  float64 `json:"queue_delay_ms"`
 	QueueDropPct  float64 `json:"queue_drop_pct"`
 	SRTTMs        float64 `json:"srtt_ms"`
-	CeilingMbps   float64 `json:"ceiling_mbps"`
+	CeilingMbps   float64 `json:"ceiling_mbps"` // mean over the runs that know it; 0 if none does
+
+	ceilings int // runs that know their ceiling
 }
 
 // Summarize groups runs by link and transport, in the order they first
@@ -59,7 +61,10 @@ func Summarize(runs []Run) []SummaryRow {
 		mean(&s.QueueDelayMs, r.QueueDelayMs)
 		mean(&s.QueueDropPct, r.QueueDropPct)
 		mean(&s.SRTTMs, r.SRTTMs)
-		mean(&s.CeilingMbps, r.CeilingMbps)
+		if r.CeilingMbps > 0 {
+			s.ceilings++
+			s.CeilingMbps += (r.CeilingMbps - s.CeilingMbps) / float64(s.ceilings)
+		}
 	}
 	return rows
 }
@@ -118,8 +123,12 @@ func (r *Report) WriteText(w io.Writer) error {
 			if s.Runs == 1 {
 				rng = "-"
 			}
-			fmt.Fprintf(tw, "  %s\t%.1f\t%s\t%.1f\t%.0f (%.2f%%)\t%.1f ms\t%.2f%%\t%.1f ms\t\n", describe(s.Transport),
-				s.GoodputMbps, rng, s.CeilingMbps, s.Retransmits, s.RetransmitPct, s.QueueDelayMs, s.QueueDropPct, s.SRTTMs)
+			ceiling := "-"
+			if s.CeilingMbps > 0 {
+				ceiling = fmt.Sprintf("%.1f", s.CeilingMbps)
+			}
+			fmt.Fprintf(tw, "  %s\t%.1f\t%s\t%s\t%.0f (%.2f%%)\t%.1f ms\t%.2f%%\t%.1f ms\t\n", describe(s.Transport),
+				s.GoodputMbps, rng, ceiling, s.Retransmits, s.RetransmitPct, s.QueueDelayMs, s.QueueDropPct, s.SRTTMs)
 		}
 		tw.Flush()
 		b.WriteString("\n")

@@ -39,6 +39,11 @@ var hostSysctls = [][2]string{
 	{"net.ipv4.tcp_no_metrics_save", "1"},
 }
 
+// minPackets is how many packets a run must have sent for their mean size
+// to be that of its full segments (the handshake and the test's header are
+// a few small ones).
+const minPackets = 1000
+
 // drainGrace is how long a run may take, after its window, to end and
 // verify.
 const drainGrace = 25 * time.Second
@@ -197,7 +202,7 @@ func runOne(ctx context.Context, id string, l Link, t Transport, seed uint64) (r
 	up, _, _ := lab.EmulatorStats()
 	r.QueueDelayMs = ms(up.MeanQueueDelay())
 	r.QueueDropPct = 100 * up.QueueDropRate()
-	if up.Offered > 0 {
+	if up.Offered >= minPackets {
 		r.PacketBytes = float64(up.OfferedBytes) / float64(up.Offered)
 	}
 	if n, err := lab.DeviceDrops(labnet.Client); err == nil {
