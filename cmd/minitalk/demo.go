@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -13,23 +12,36 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/tjunet/tjunet/internal/cli"
 	"github.com/tjunet/tjunet/minitalk"
 )
 
-// demoMain runs "minitalk demo": a server and three clients started at the
-// same moment, sending the seed's banner, its asdfjkl; line and a greeting.
-// It shows the rejects and retries as they happen and the messages as they
-// arrive, and exits 0 if all three arrived whole.
-func demoMain(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("minitalk demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	if err := fs.Parse(args); err != nil {
-		return 2
+// newDemoCommand builds "minitalk demo".
+func newDemoCommand(e *env) *cobra.Command {
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "a server and three clients started at once, on the seed's data",
+		Long: `Starts a server and three clients at the same moment, sending the seed's
+banner, its asdfjkl; line and a greeting. It shows the rejects and retries
+as they happen and the messages as the server prints them.
+
+Exit status: 0 if all three messages arrived whole and every client
+exited 0, 1 otherwise.`,
+		Example: `  minitalk demo`,
+		Args:    cli.NoArgs,
+		RunE:    func(*cobra.Command, []string) error { return demo(e.stdout) },
 	}
+}
+
+// demo runs the demo: a server and three clients started at the same
+// moment, sending the seed's banner, its asdfjkl; line and a greeting. It
+// shows the rejects and retries as they happen and the messages as they
+// arrive, and fails unless all three arrived whole.
+func demo(stdout io.Writer) error {
 	exe, err := os.Executable()
 	if err != nil {
-		fmt.Fprintf(stderr, "minitalk demo: %v\n", err)
-		return 1
+		return err
 	}
 	var mu sync.Mutex
 	say := func(format string, a ...any) {
@@ -47,8 +59,7 @@ func demoMain(args []string, stdout, stderr io.Writer) int {
 	srvOut, _ := srv.StdoutPipe()
 	srvErr, _ := srv.StderrPipe()
 	if err := srv.Start(); err != nil {
-		fmt.Fprintf(stderr, "minitalk demo: starting the server: %v\n", err)
-		return 1
+		return fmt.Errorf("starting the server: %w", err)
 	}
 	defer func() {
 		_ = srv.Process.Signal(syscall.SIGTERM)
@@ -57,8 +68,7 @@ func demoMain(args []string, stdout, stderr io.Writer) int {
 	out := bufio.NewReader(srvOut)
 	first, err := out.ReadString('\n')
 	if err != nil {
-		fmt.Fprintf(stderr, "minitalk demo: reading the server's PID: %v\n", err)
-		return 1
+		return fmt.Errorf("reading the server's PID: %w", err)
 	}
 	pid := strings.TrimSpace(first)
 	say("server: PID %s", pid)
@@ -80,8 +90,7 @@ func demoMain(args []string, stdout, stderr io.Writer) int {
 		dieWithDemo(c)
 		cerr, _ := c.StderrPipe()
 		if err := c.Start(); err != nil {
-			fmt.Fprintf(stderr, "minitalk demo: starting a client: %v\n", err)
-			return 1
+			return fmt.Errorf("starting a client: %w", err)
 		}
 		say("client %d (%s, %d bytes): PID %d", i+1, names[i], len(m), c.Process.Pid)
 		wg.Go(func() {
@@ -126,9 +135,8 @@ func demoMain(args []string, stdout, stderr io.Writer) int {
 		ok = ok && r == "exit 0"
 	}
 	if !ok {
-		say("FAILED: %d of %d messages arrived whole", len(got), len(msgs))
-		return 1
+		return fmt.Errorf("%d of %d messages arrived whole", len(got), len(msgs))
 	}
 	say("all %d messages arrived whole in %v; every client exited 0", len(msgs), time.Since(start).Round(time.Millisecond))
-	return 0
+	return nil
 }

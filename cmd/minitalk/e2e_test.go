@@ -43,7 +43,10 @@ func build(t testing.TB) (server, client string) {
 		}
 		bin.server = filepath.Join(dir, "server")
 		bin.client = filepath.Join(dir, "client")
-		out, err := exec.Command("go", "build", "-o", bin.server, ".").CombinedOutput()
+		// As the Makefile builds it: static, without cgo.
+		cmd := exec.Command("go", "build", "-o", bin.server, ".")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
 		if err != nil {
 			bin.err = fmt.Errorf("go build: %v\n%s", err, out)
 			return
@@ -577,5 +580,50 @@ func TestDemoDeliversTheSeedDataFromThreeClients(t *testing.T) {
 	}
 	if !bytes.Contains(out, []byte("all 3 messages arrived whole")) {
 		t.Fatalf("demo said:\n%s", out)
+	}
+}
+
+// Ctrl-C ends a client mid-message with exit status 130, as shells report
+// an interrupted program; the server drops that message and serves the next
+// client.
+func TestInterruptedClientExits130(t *testing.T) {
+	s := startServer(t, "-v")
+	c, stderr := startClient(t, s, strings.Repeat("z", 100000))
+	s.waitReceiving(t, c)
+	if err := c.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	err := c.Wait()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 130 || !strings.Contains(stderr.String(), "client: interrupted") {
+		t.Fatalf("interrupted client: %v, stderr %q; want exit status 130 saying it was interrupted", err, stderr)
+	}
+	send(t, s, "the next client")
+	if got := s.waitPrinted(t, len("the next client\n")); got != "the next client\n" {
+		t.Fatalf("printed %.80q, want only the next client's message", got)
+	}
+}
+
+// Messages that look like flags are sent as they are: the client takes
+// flags only before the PID.
+func TestMessagesThatLookLikeFlagsArriveAsSent(t *testing.T) {
+	s := startServer(t)
+	msgs := []string{"-n", "--help", "-v", "--", "-timeout 1s", "-"}
+	var want strings.Builder
+	for _, m := range msgs {
+		var code int
+		var stderr string
+		if m == "-" { // "-" alone means standard input
+			code, stderr = client(t, []byte(m), strconv.Itoa(s.pid), "-")
+		} else {
+			code, stderr = client(t, nil, "-v", strconv.Itoa(s.pid), m)
+		}
+		if code != 0 {
+			t.Fatalf("client %q: exit %d: %s", m, code, stderr)
+		}
+		want.WriteString(m + "\n")
+	}
+	if got := s.waitPrinted(t, want.Len()); got != want.String() {
+		t.Fatalf("printed %q, want %q", got, want.String())
 	}
 }

@@ -59,7 +59,7 @@ func TestMakeBuildsServerAndClientThatTalk(t *testing.T) {
 		t.Skip("no make")
 	}
 	dst := t.TempDir()
-	copyTree(t, "../..", dst, "go.mod", "go.sum", "minitalk", "cmd/minitalk")
+	copyTree(t, "../..", dst, "go.mod", "go.sum", "minitalk", "internal/cli", "cmd/minitalk")
 	dir := filepath.Join(dst, "cmd", "minitalk")
 
 	makeIn(t, dir)

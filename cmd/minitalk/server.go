@@ -3,11 +3,14 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/tjunet/tjunet/internal/cli"
 
 	"github.com/tjunet/tjunet/minitalk"
 	"github.com/tjunet/tjunet/minitalk/driver"
@@ -24,45 +27,64 @@ var verboseText = map[minitalk.EventKind]string{
 	minitalk.EventReceiving: "receiving a message from client %d",
 }
 
-// serverMain runs "minitalk server": it prints its PID alone on the first
-// line of stdout, then every message followed by one newline, and nothing
-// else; everything else goes to stderr. The empty message prints nothing
-// (not even the newline), as minitalk's users and testers expect.
-func serverMain(name string, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	var cfg minitalk.ServerConfig
-	fs.DurationVar(&cfg.FirstSymbol, "first", minitalk.DefaultFirstSymbol, "drop a client that sends no message flag this long after being accepted")
-	fs.DurationVar(&cfg.Release, "release", minitalk.DefaultRelease, "drop a client that is stopped (or asleep, not waiting for signals) and was silent this long")
-	fs.DurationVar(&cfg.Resend, "resend", minitalk.DefaultResend, "send the last answer again after the client was silent this long")
-	fs.DurationVar(&cfg.Drop, "drop", minitalk.DefaultDrop, "drop a client that was silent this long")
-	fs.IntVar(&cfg.MaxMessage, "max", minitalk.DefaultMaxMessage, "longest message accepted, in bytes")
-	verbose := fs.Bool("v", false, "tell on stderr about every client, reject and stray signal")
-	spin := fs.Duration("spin", 0, "poll this long for the client's next symbol before sleeping (0: sigchan.DefaultSpin on two or more processors; negative: never)")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: %s [flags]\n\nPrints its PID, then every message it receives, each followed by a newline\n(the empty message prints nothing). SIGINT or SIGTERM ends it.\n\nflags:\n", name)
-		fs.PrintDefaults()
+// newServerCommand builds the server, run as prog ("./server" or
+// "minitalk server"): it prints its PID alone on the first line of stdout,
+// then every message followed by one newline, and nothing else;
+// everything else goes to stderr. The empty message prints nothing (not
+// even the newline), as minitalk's users and testers expect.
+func newServerCommand(e *env, name, prog string) *cobra.Command {
+	var (
+		cfg     minitalk.ServerConfig
+		verbose bool
+		spin    time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   name + " [flags]",
+		Short: "print the PID, then every message received",
+		Long: `Prints its PID alone on the first line of standard output, then every
+message it receives followed by a newline (the empty message prints
+nothing), and nothing else: what it has to say goes to standard error.
+It is safe to signal from the moment its PID is printed.
+
+It serves clients one after another, forever: a client that knocks while
+another is sending is told to wait and knocks again. A client that dies,
+is stopped (SIGSTOP) or falls silent is dropped, and the server says so on
+standard error; signals from any other process disturb nothing.
+
+Exit status: 0 when SIGINT (Ctrl-C) or SIGTERM ends it, its normal end;
+1 if it fails (its standard output closed, say); 2 for a usage error.`,
+		Example: `  # Start a server; it prints its PID, then each message it receives:
+  ` + prog + `
+
+  # The same, telling on standard error about every client and stray signal:
+  ` + prog + ` -v`,
+		Args: cli.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return serve(e, cmd.CommandPath(), cfg, verbose, spin)
+		},
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if fs.NArg() != 0 {
-		fs.Usage()
-		return 2
-	}
+	fs := cmd.Flags()
+	fs.DurationVar(&cfg.FirstSymbol, "first", minitalk.DefaultFirstSymbol, "drop a client that sends no message flag within `DURATION` of being accepted")
+	fs.DurationVar(&cfg.Release, "release", minitalk.DefaultRelease, "drop a client that is stopped (or asleep, not waiting for signals) and silent for `DURATION`")
+	fs.DurationVar(&cfg.Resend, "resend", minitalk.DefaultResend, "send the last answer again to a client silent for `DURATION`")
+	fs.DurationVar(&cfg.Drop, "drop", minitalk.DefaultDrop, "drop a client silent for `DURATION`")
+	fs.IntVar(&cfg.MaxMessage, "max", minitalk.DefaultMaxMessage, "longest message accepted, in `BYTES`")
+	fs.BoolVarP(&verbose, "verbose", "v", false, "tell on stderr about every client, reject and stray signal")
+	fs.DurationVar(&spin, "spin", 0, "poll for `DURATION` for the client's next symbol before sleeping (0: "+sigchan.DefaultSpin.String()+" on two or more processors; negative: never)")
+	return cmd
+}
+
+// serve runs the server; name is what it calls itself in messages.
+func serve(e *env, name string, cfg minitalk.ServerConfig, verbose bool, spin time.Duration) error {
+	stdout, stderr := e.stdout, e.stderr
 	// The signals are blocked on the main thread, where every symbol is
 	// sent: from here on none is lost, so the PID may be printed.
-	port, err := sigchan.Open(sigchan.Options{Interrupts: true, Pin: sigchan.PinServer, Spin: *spin})
+	port, err := sigchan.Open(sigchan.Options{Interrupts: true, Pin: sigchan.PinServer, Spin: spin})
 	if err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return 1
+		return err
 	}
 	if _, err := io.WriteString(stdout, strconv.Itoa(os.Getpid())+"\n"); err != nil {
-		fmt.Fprintf(stderr, "%s: %v\n", name, err)
-		return 1
+		return fmt.Errorf("printing the PID: %w", err)
 	}
 	var line []byte
 	deliver := func(from int, msg []byte) error {
@@ -88,15 +110,16 @@ func serverMain(name string, args []string, stdout, stderr io.Writer) int {
 		case minitalk.EventStale:
 			fmt.Fprintf(stderr, "%s: %d spoke after being dropped; told it to start over\n", name, e.PID)
 		case minitalk.EventBound, minitalk.EventDelivered, minitalk.EventBusy, minitalk.EventNoise, minitalk.EventReceiving:
-			if *verbose {
+			if verbose {
 				fmt.Fprintf(stderr, "%s: "+verboseText[e.Kind]+"\n", name, e.PID)
 			}
 		}
 	}
+	// SIGINT and SIGTERM reach the port (Options.Interrupts), which ends
+	// Serve with ErrInterrupted: the server's normal end.
 	err = driver.Serve(context.Background(), port, cfg, deliver, log)
 	if errors.Is(err, sigchan.ErrInterrupted) {
-		return 0
+		return nil
 	}
-	fmt.Fprintf(stderr, "%s: %v\n", name, err)
-	return 1
+	return err
 }

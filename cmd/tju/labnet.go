@@ -199,7 +199,7 @@ func splitHostCommand(args []string) (labnet.Host, []string, error) {
 	}
 	h, err := labnet.ParseHost(args[0])
 	if err != nil {
-		return "", nil, usageError{err}
+		return "", nil, usageError{Err: err}
 	}
 	rest := args[1:]
 	if len(rest) > 0 && rest[0] == "--" {

@@ -105,7 +105,7 @@ func (o *impairmentOptions) addFlags(fs *pflag.FlagSet, before, after string, di
 func (o *impairmentOptions) configs() (up, down netem.Config, err error) {
 	up, down, err = o.flags.Configs()
 	if err != nil {
-		return up, down, usageError{err}
+		return up, down, usageError{Err: err}
 	}
 	up.Seed, down.Seed = o.seed, o.seed+1
 	up.JitterReorders, down.JitterReorders = o.jitterReorders, o.jitterReorders
