@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -11,25 +10,9 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tjunet/tjunet/internal/testio"
 )
-
-// netemBuffer is a bytes.Buffer safe to write from run and read from the test.
-type netemBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *netemBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *netemBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 func netemUDP(t *testing.T) *net.UDPConn {
 	t.Helper()
@@ -90,7 +73,7 @@ func TestNetemRelaysDatagramsWithLossAndDelay(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var stdout, stderr netemBuffer
+	var stdout, stderr testio.Buffer
 	code := make(chan int, 1)
 	go func() {
 		code <- run(ctx, []string{"netem", "--listen", "127.0.0.1:0", "--to", upstream.LocalAddr().String(),
@@ -173,7 +156,7 @@ func TestNetemRelaysDatagramsWithLossAndDelay(t *testing.T) {
 
 func TestNetemStopsAfterDuration(t *testing.T) {
 	upstream := netemUDP(t)
-	var stdout, stderr netemBuffer
+	var stdout, stderr testio.Buffer
 	start := time.Now()
 	code := run(context.Background(), []string{"netem", "--listen", "127.0.0.1:0", "--to", upstream.LocalAddr().String(),
 		"--duration", "50ms", "--every", "10ms"}, &env{stdout: &stdout, stderr: &stderr})
@@ -214,7 +197,7 @@ func TestNetemRejectsBadFlagsWithExitCode2(t *testing.T) {
 		{"bad listen address", []string{"--listen", "nowhere", "--to", "127.0.0.1:20218"}, `--listen "nowhere"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var stdout, stderr netemBuffer
+			var stdout, stderr testio.Buffer
 			code := run(context.Background(), append([]string{"netem"}, tc.args...), &env{stdout: &stdout, stderr: &stderr})
 			if code != 2 {
 				t.Fatalf("exit code %d, want 2; stderr:\n%s", code, stderr.String())
@@ -227,7 +210,7 @@ func TestNetemRejectsBadFlagsWithExitCode2(t *testing.T) {
 }
 
 func TestNetemHelpShowsExamples(t *testing.T) {
-	var stdout, stderr netemBuffer
+	var stdout, stderr testio.Buffer
 	if code := run(context.Background(), []string{"netem", "--help"}, &env{stdout: &stdout, stderr: &stderr}); code != 0 {
 		t.Fatalf("exit code %d", code)
 	}
