@@ -3,6 +3,7 @@ package tju
 import (
 	"context"
 	"net"
+	"net/netip"
 )
 
 // LocalAddrFor returns the UDP address to open an endpoint at for talking
@@ -19,14 +20,24 @@ func LocalAddrFor(ctx context.Context, peer string) string {
 		return ":0"
 	}
 	for _, ip := range ips {
-		if ip = ip.Unmap(); ip.Is4() {
-			if ip.IsLoopback() {
-				return "127.0.0.1:0"
-			}
-			return "0.0.0.0:0"
+		if ip.Unmap().Is4() {
+			return localFor(ip)
 		}
 	}
-	if ips[0].IsLoopback() {
+	return localFor(ips[0])
+}
+
+// localFor returns the address of a private endpoint for a peer at ip: a
+// free port on loopback for a loopback peer, else on every interface of
+// its family.
+func localFor(ip netip.Addr) string {
+	ip = ip.Unmap()
+	switch {
+	case ip.Is4() && ip.IsLoopback():
+		return "127.0.0.1:0"
+	case ip.Is4():
+		return "0.0.0.0:0"
+	case ip.IsLoopback():
 		return "[::1]:0"
 	}
 	return ":0"

@@ -64,14 +64,7 @@ func DialContext(ctx context.Context, address string, cfg *Config) (*Conn, error
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: "tju", Err: err}
 	}
-	local := ":0"
-	if peer.Addr().Is4() {
-		local = "0.0.0.0:0"
-		if peer.Addr().IsLoopback() {
-			local = "127.0.0.1:0"
-		}
-	}
-	e, err := OpenEndpoint(local, cfg)
+	e, err := OpenEndpoint(localFor(peer.Addr()), cfg)
 	if err != nil {
 		return nil, err
 	}
