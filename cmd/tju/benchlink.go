@@ -16,8 +16,8 @@ type benchLinkOptions struct {
 	seeds                            int
 	seed                             uint64
 	duration                         time.Duration
-	json, fairness                   bool
-	id, save                         string
+	json, markdown, fairness         bool
+	id, save, from                   string
 	timeGiven, seedsGiven, seedGiven bool
 
 	// What check made of them.
@@ -66,8 +66,10 @@ header and MAC cost more than TCP's). Packets the client host dropped
 before reaching the emulator (a machine too busy for it) are listed under
 the tables.
 
---json prints one JSON document instead (--save FILE writes it into FILE
-as well, beside the text): "runs" (link, transport, seed,
+--from FILE prints a saved report again, in any of these forms, and runs
+nothing. --markdown prints the summary as Markdown tables instead, the fairness
+runs included. --json prints one JSON document instead (--save FILE writes
+it into FILE as well, beside the text or the tables): "runs" (link, transport, seed,
 seconds, bytes, goodput_mbps, mss, packet_bytes, ceiling_mbps,
 retransmits, segments_sent, srtt_ms, min_rtt_ms, queue_delay_ms,
 queue_drop_pct, host_drops, verified, total_bytes, elapsed_s, drain_s,
@@ -104,7 +106,9 @@ or if the bench cannot run, 2 for a usage error.`,
 	fs.Uint64Var(&o.seed, "seed", 1, "the first `SEED` of the emulator's random decisions")
 	fs.VarP((*seconds)(&o.duration), "time", "t", "measure each run for this `DURATION` instead of the link's (20 s; d: 90 s)")
 	fs.BoolVarP(&o.json, "json", "J", false, "print the results as JSON")
+	fs.BoolVar(&o.markdown, "markdown", false, "print the summary as Markdown tables (for a README)")
 	fs.BoolVar(&o.fairness, "fairness", false, "add the fairness runs on link a: tju and tju, tju and kernel CUBIC (each starting first)")
+	fs.StringVar(&o.from, "from", "", "run nothing: print the report saved in `FILE` (by --save or --json)")
 	fs.StringVar(&o.save, "save", "", "also write the JSON report into `FILE` (with the text on stdout)")
 	fs.StringVar(&o.id, "id", "", "the lab's `ID` (default: from the process ID); a lab of that ID must not exist")
 	return cmd
@@ -125,6 +129,9 @@ func (o *benchLinkOptions) check() error {
 	o.seedList = nil
 	for i := range o.seeds {
 		o.seedList = append(o.seedList, o.seed+uint64(i))
+	}
+	if o.json && o.markdown {
+		return usagef("--json and --markdown: want one output")
 	}
 	if o.timeGiven && (o.duration <= 0 || o.duration > 24*time.Hour) {
 		return usagef("--time %v: want a positive duration like 20s", o.duration)
@@ -157,7 +164,13 @@ func runBenchLink(cmd *cobra.Command, o *benchLinkOptions, e *env) error {
 		}
 		f.Close()
 	}
-	rep, err := linkbench.Bench(cmd.Context(), opts)
+	var rep *linkbench.Report
+	var err error
+	if o.from != "" {
+		rep, err = linkbench.ReadReport(o.from)
+	} else {
+		rep, err = linkbench.Bench(cmd.Context(), opts)
+	}
 	if err != nil {
 		return err
 	}
@@ -168,9 +181,12 @@ func runBenchLink(cmd *cobra.Command, o *benchLinkOptions, e *env) error {
 			return err
 		}
 	}
-	if o.json {
+	switch {
+	case o.json:
 		err = rep.WriteJSON(e.stdout)
-	} else {
+	case o.markdown:
+		err = rep.WriteMarkdown(e.stdout)
+	default:
 		err = rep.WriteText(e.stdout)
 	}
 	if err != nil {

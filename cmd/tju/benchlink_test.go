@@ -28,6 +28,7 @@ func TestBenchLinkUsage(t *testing.T) {
 		{[]string{"--time", "0"}, "--time 0s: want a positive duration"},
 		{[]string{"--time", "soon"}, "--time"},
 		{[]string{"a"}, `unexpected arguments ["a"]`},
+		{[]string{"--json", "--markdown"}, "--json and --markdown: want one output"},
 	} {
 		r := runCmd(ctx, nil, append([]string{"bench", "link"}, tc.args...)...)
 		if r.code != exitUsage || !strings.Contains(r.stderr.String(), "tju bench link: "+tc.want) {

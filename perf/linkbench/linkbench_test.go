@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -281,5 +282,54 @@ func checkJSONFields(t *testing.T, b []byte) {
 				t.Errorf("JSON summary: no %q in %v", k, m)
 			}
 		}
+	}
+}
+
+func TestWriteMarkdown(t *testing.T) {
+	var b bytes.Buffer
+	if err := sample().WriteMarkdown(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"| link | transport | goodput Mbit/s | range | ceiling | retransmits | mean queue | queue drops | srtt |\n|---|",
+		"| a | tju (nil Config: " + tjuDefault + ") | 94.0 | 93.0-95.0 | 95.6 | 15 (1.50%) | 2.0 ms | 0.20% | 42.0 ms |\n",
+		"| a | kernel TCP bbr | 94.0 | - | - | 30 (3.00%) | 4.0 ms | 0.50% | 45.0 ms |\n",
+		"| d | tju (nil Config: " + tjuDefault + ") | 40.0 | - | - | 5000 (10.00%) | 90.0 ms | 0.20% | 700.0 ms |\n",
+		"Link a, seed 1; the second flow starts 2 s after the first; goodput over the 10 s after that:",
+		"| tju vs tcp-cubic | tju 60.0 Mbit/s (63.2%) | tcp-cubic 35.0 Mbit/s (36.8%) | 0.935 | 0.0 ms | 0.00% |\n",
+		"1 of 6 runs failed or were not verified (see above): link a tcp-bbr seed 2: listening on the server: boom;",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the Markdown lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestReadReport(t *testing.T) {
+	dir := t.TempDir()
+	name := dir + "/r.json"
+	var b bytes.Buffer
+	want := sample()
+	want.WriteJSON(&b)
+	if err := os.WriteFile(name, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, err := ReadReport(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var w1, w2 bytes.Buffer
+	want.WriteMarkdown(&w1)
+	got.WriteMarkdown(&w2)
+	if w1.String() != w2.String() {
+		t.Errorf("read back, the report prints\n%s\nnot\n%s", w2.String(), w1.String())
+	}
+	os.WriteFile(dir+"/bad.json", []byte(`{"runs": []}`), 0o644)
+	if _, err := ReadReport(dir + "/bad.json"); err == nil {
+		t.Error("a JSON document with no links read as a report")
+	}
+	if _, err := ReadReport(dir + "/none.json"); err == nil {
+		t.Error("a missing file read as a report")
 	}
 }

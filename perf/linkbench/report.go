@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -87,6 +88,22 @@ func (r *Report) Failed() error {
 		return fmt.Errorf("%d of %d runs failed or were not verified (see above)", bad, all)
 	}
 	return nil
+}
+
+// ReadReport reads a report that WriteJSON wrote into the file name.
+func ReadReport(name string) (*Report, error) {
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: not a link bench report: %w", name, err)
+	}
+	if len(r.Links) == 0 {
+		return nil, fmt.Errorf("%s: not a link bench report: no links", name)
+	}
+	return &r, nil
 }
 
 // WriteJSON writes the report as one indented JSON document.
@@ -210,4 +227,66 @@ func describe(name string) string {
 		return t.String()
 	}
 	return name
+}
+
+// WriteMarkdown writes the summary as Markdown tables, for a README: one
+// row per link and transport (means over the seeds, the goodput's range),
+// then the fairness runs. Failed runs are named under the tables.
+func (r *Report) WriteMarkdown(w io.Writer) error {
+	var b strings.Builder
+	b.WriteString("| link | transport | goodput Mbit/s | range | ceiling | retransmits | mean queue | queue drops | srtt |\n")
+	b.WriteString("|---|---|---|---|---|---|---|---|---|\n")
+	for _, l := range r.Links {
+		for _, s := range r.Summary {
+			if s.Link != l.Name {
+				continue
+			}
+			if s.Runs == 0 {
+				fmt.Fprintf(&b, "| %s | %s | failed | | | | | | |\n", l.Name, describe(s.Transport))
+				continue
+			}
+			rng, ceiling := "-", "-"
+			if s.Runs > 1 {
+				rng = fmt.Sprintf("%.1f-%.1f", s.GoodputMin, s.GoodputMax)
+			}
+			if s.CeilingMbps > 0 {
+				ceiling = fmt.Sprintf("%.1f", s.CeilingMbps)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %.1f | %s | %s | %.0f (%.2f%%) | %.1f ms | %.2f%% | %.1f ms |\n", l.Name, describe(s.Transport),
+				s.GoodputMbps, rng, ceiling, s.Retransmits, s.RetransmitPct, s.QueueDelayMs, s.QueueDropPct, s.SRTTMs)
+		}
+	}
+	if len(r.Fairness) > 0 {
+		f0 := r.Fairness[0]
+		fmt.Fprintf(&b, "\nLink %s, seed %d; the second flow starts %g s after the first; goodput over the %g s after that:\n\n",
+			f0.Link, f0.Seed, f0.DelayS, f0.WindowS)
+		b.WriteString("| flows | first flow | second flow | Jain's index | mean queue | queue drops |\n|---|---|---|---|---|---|\n")
+		for _, f := range r.Fairness {
+			if len(f.Flows) != 2 {
+				fmt.Fprintf(&b, "| %s | failed | | | | |\n", f.Name)
+				continue
+			}
+			cell := func(fl FlowShare) string {
+				return fmt.Sprintf("%s %.1f Mbit/s (%.1f%%)", fl.Transport, fl.GoodputMbps, 100*fl.Share)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %.3f | %.1f ms | %.2f%% |\n", f.Name, cell(f.Flows[0]), cell(f.Flows[1]), f.Jain,
+				f.QueueDelayMs, f.QueueDropPct)
+		}
+	}
+	if err := r.Failed(); err != nil {
+		fmt.Fprintf(&b, "\n%v:", err)
+		for _, run := range r.Runs {
+			if run.Error != "" {
+				fmt.Fprintf(&b, " link %s %s seed %d: %s;", run.Link, run.Transport, run.Seed, run.Error)
+			}
+		}
+		for _, f := range r.Fairness {
+			if f.Error != "" {
+				fmt.Fprintf(&b, " fairness %s: %s;", f.Name, f.Error)
+			}
+		}
+		b.WriteString("\n")
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
 }
