@@ -10,13 +10,6 @@ import (
 	"github.com/tjunet/tjunet/tju"
 )
 
-func pluralize(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
 // connSet holds the connections a command is running, for --stats and
 // --metrics. It is safe for concurrent use.
 type connSet struct {

@@ -8,7 +8,5 @@ import "github.com/tjunet/tjunet/units"
 // tju output (SI: 1 MB = 10^6 bytes). These are their names here.
 var (
 	formatBytes    = units.FormatBytes
-	formatBitRate  = units.FormatBitRate
-	formatGoodput  = units.FormatGoodput
 	formatDuration = units.FormatDuration
 )
