@@ -113,8 +113,8 @@ type Config struct {
 	InitialWindow int
 
 	// Plain disables the tjunet header options (window scaling, SACK,
-	// CRC-32C checksums, RST): connections then look exactly like the
-	// lab's on the wire. By default they are offered in the SYN and used
+	// the per-segment MAC or CRC-32C, RST): connections then look exactly
+	// like the lab's on the wire. By default they are offered in the SYN and used
 	// only when the peer offers them too.
 	Plain bool
 

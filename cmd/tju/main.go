@@ -83,7 +83,7 @@ func newRoot(e *env) *cobra.Command {
 University networking lab, and shows how it behaves: a demo over an
 emulated lossy link with charts, file transfers, a bench like iperf3, an
 impairment relay, the lab's two hosts on one machine and its grader.`,
-		Example: `  # A transfer over an emulated lossy link, with charts (about 20 s):
+		Example: `  # A transfer over an emulated lossy link, with charts (a few seconds):
   tju demo
 
   # Send a file: on host B "tju recv -o copy.iso", then on host A:

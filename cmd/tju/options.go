@@ -45,7 +45,7 @@ type transportOptions struct {
 func (o *transportOptions) addFlags(fs *pflag.FlagSet, progress bool) {
 	fs.Uint16VarP(&o.port, "port", "p", tju.DefaultPort, "`TJUPORT` to listen on or dial (the lab's server listens on 1234)")
 	ccFlag(fs, &o.cc)
-	fs.BoolVar(&o.plain, "plain", false, "offer no tjunet header options (window scaling, SACK, CRC-32C, RST), as the lab's C peers")
+	fs.BoolVar(&o.plain, "plain", false, "offer no tjunet header options (window scaling, SACK, the per-segment MAC or CRC-32C, RST), as the lab's C peers")
 	fs.BoolVar(&o.lab, "lab", false, "behave exactly as a TJU lab host: plain segments, replies to the peer's UDP port 20218, client TJU port 5678, a 2 s TIME_WAIT (with --bind/--listen :20218)")
 	fs.BoolVar(&o.skeleton, "skeleton", false, "send data with no flag bits and a bare FIN, as the lab's skeleton code does (for lab peers that expect it)")
 	fs.StringVar(&o.isn, "isn", "", "start every connection at this initial sequence `NUMBER` instead of a random one (--isn 0 for lab code that assumes the peer's ISN is 0; the lab wants random ISNs)")
@@ -343,7 +343,7 @@ func ccFlag(fs *pflag.FlagSet, p *string) {
 	for _, c := range tju.CongestionControls {
 		help = append(help, c.Name+" ("+c.What+")")
 	}
-	fs.VarP((*ccName)(p), "cc", "C", "congestion control `NAME` (default bbr; reno with --lab): "+strings.Join(help, ", "))
+	fs.VarP((*ccName)(p), "cc", "C", "congestion control `NAME`: "+strings.Join(help, ", "))
 }
 
 // ccName is the value of --cc.
