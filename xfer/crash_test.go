@@ -315,3 +315,13 @@ func TestAbortWithNothingReceivedKeepsNoPartialFile(t *testing.T) {
 		mustNotExist(t, final+xfer.PartialSuffix)
 	}
 }
+
+// An output in a directory that does not exist fails naming that
+// directory, not the hidden temporary name.
+func TestCreateOutputInAMissingDirectory(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "missing")
+	_, err := xfer.CreateOutput(filepath.Join(dir, "got.bin"), xfer.OutputOptions{})
+	if err == nil || !strings.Contains(err.Error(), dir+": ") || strings.Contains(err.Error(), "tju-tmp") {
+		t.Errorf("CreateOutput: %v; want an error naming %s", err, dir)
+	}
+}

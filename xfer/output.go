@@ -160,6 +160,11 @@ func createTemp(target string) (*os.File, string, error) {
 		if errors.Is(err, fs.ErrExist) {
 			continue
 		}
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			// Name the directory the user chose, not the hidden name.
+			err = &fs.PathError{Op: "create a file in", Path: filepath.Clean(dir), Err: pe.Err}
+		}
 		return f, path, err
 	}
 	return nil, "", fmt.Errorf("cannot create a temporary file beside %s", target)

@@ -53,7 +53,11 @@ PID); 130 when interrupted (Ctrl-C), the server then dropping the message.`,
   # Standard input as the message (NUL bytes and all):
   ` + prog + ` "$(head -n1 out.txt)" - < /etc/hostname`,
 		Args: func(_ *cobra.Command, args []string) error {
-			if len(args) != 2 {
+			switch len(args) {
+			case 2:
+			case 1:
+				return cli.Usagef("want SERVER_PID MESSAGE (got 1 argument)")
+			default:
 				return cli.Usagef("want SERVER_PID MESSAGE (got %d arguments)", len(args))
 			}
 			return nil
