@@ -26,9 +26,7 @@ func TestSendRecvThroughNetemRelay(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ready := filepath.Join(dir, "ready")
-	recvDone, _ := runAsync(ctx, "recv", "--listen", "127.0.0.1:0", "--ready-file", ready, "-o", out)
-	recvAddr := waitReadyFile(t, ready, recvDone) // host:port/tjuport
+	recvAddr, recvDone, _ := startServer(t, ctx, "recv", "-o", out) // host:port/tjuport
 	udp, tjuPort, _ := strings.Cut(recvAddr, "/")
 
 	var relayOut, relayErr testio.Buffer

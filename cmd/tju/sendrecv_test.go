@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -44,6 +45,16 @@ func runAsync(ctx context.Context, args ...string) (<-chan result, *testio.Buffe
 		ch <- r
 	}()
 	return ch, r.stderr
+}
+
+// startServer runs a server command (recv with its flags) on a free
+// loopback port, waits until it has written its --ready-file and returns
+// the address it announced (UDP address/TJU port), its end and its stderr.
+func startServer(t *testing.T, ctx context.Context, args ...string) (string, <-chan result, *testio.Buffer) {
+	t.Helper()
+	ready := filepath.Join(t.TempDir(), "ready")
+	done, stderr := runAsync(ctx, append(slices.Clone(args), "--listen", "127.0.0.1:0", "--ready-file", ready)...)
+	return waitReadyFile(t, ready, done), done, stderr
 }
 
 // waitReadyFile waits until a command writes its --ready-file, or fails
@@ -83,7 +94,6 @@ func TestSendRecvFileOverLoopback(t *testing.T) {
 	data := randomBytes(1, 3<<20+12345)
 	in := filepath.Join(dir, "in.bin")
 	out := filepath.Join(dir, "out.bin")
-	ready := filepath.Join(dir, "ready")
 	traces := filepath.Join(dir, "traces")
 	if err := os.WriteFile(in, data, 0o644); err != nil {
 		t.Fatal(err)
@@ -91,8 +101,7 @@ func TestSendRecvFileOverLoopback(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	recvDone, _ := runAsync(ctx, "recv", "--listen", "127.0.0.1:0", "--ready-file", ready, "-o", out, "--trace", traces)
-	addr := waitReadyFile(t, ready, recvDone)
+	addr, recvDone, _ := startServer(t, ctx, "recv", "-o", out, "--trace", traces)
 	if !strings.HasPrefix(addr, "127.0.0.1:") || !strings.HasSuffix(addr, "/1234") {
 		t.Fatalf("ready file says %q, want 127.0.0.1:PORT/1234", addr)
 	}
@@ -137,14 +146,11 @@ func TestSendRecvFileOverLoopback(t *testing.T) {
 }
 
 func TestSendStdinToRecvStdout(t *testing.T) {
-	dir := t.TempDir()
-	ready := filepath.Join(dir, "ready")
 	data := randomBytes(2, 200<<10)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 
-	recvDone, _ := runAsync(ctx, "recv", "--listen", "127.0.0.1:0", "--ready-file", ready, "--cc", "cubic", "--stats", "10ms")
-	addr := waitReadyFile(t, ready, recvDone)
+	addr, recvDone, _ := startServer(t, ctx, "recv", "--cc", "cubic", "--stats", "10ms")
 	s := runCmd(ctx, data, "send", "--cc", "cubic", "--progress", addr, "-")
 	if s.code != 0 {
 		t.Fatalf("send exited with %d:\n%s", s.code, s.stderr)
@@ -166,13 +172,11 @@ func TestSendStdinToRecvStdout(t *testing.T) {
 
 func TestRecvKeepServesConnectionsInTurn(t *testing.T) {
 	dir := t.TempDir()
-	ready := filepath.Join(dir, "ready")
 	out := filepath.Join(dir, "all")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	rctx, stopRecv := context.WithCancel(ctx)
-	recvDone, _ := runAsync(rctx, "recv", "--listen", "127.0.0.1:0", "--ready-file", ready, "--keep", "-o", out)
-	addr := waitReadyFile(t, ready, recvDone)
+	addr, recvDone, _ := startServer(t, rctx, "recv", "--keep", "-o", out)
 	for _, msg := range []string{"first\n", "second\n"} {
 		if s := runCmd(ctx, []byte(msg), "send", addr); s.code != 0 {
 			t.Fatalf("send exited with %d:\n%s", s.code, s.stderr)
@@ -243,14 +247,11 @@ func TestSendRecvErrors(t *testing.T) {
 }
 
 func TestSendToClosedPortIsRefused(t *testing.T) {
-	dir := t.TempDir()
-	ready := filepath.Join(dir, "ready")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	rctx, stopRecv := context.WithCancel(ctx)
 	defer stopRecv()
-	recvDone, _ := runAsync(rctx, "recv", "--listen", "127.0.0.1:0", "--ready-file", ready)
-	addr := waitReadyFile(t, ready, recvDone)
+	addr, recvDone, _ := startServer(t, rctx, "recv")
 	udp, _, _ := strings.Cut(addr, "/")
 	r := runCmd(ctx, []byte("x"), "send", "--port", "4321", udp)
 	if r.code != 1 || !strings.Contains(r.stderr.String(), "refused") {
@@ -276,13 +277,11 @@ func TestSendRecvHelpHasExamples(t *testing.T) {
 
 func TestRecvKeepSurvivesAnInterruptedSender(t *testing.T) {
 	dir := t.TempDir()
-	ready := filepath.Join(dir, "ready")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	rctx, stopRecv := context.WithCancel(ctx)
 	defer stopRecv()
-	recvDone, recvErr := runAsync(rctx, "recv", "--listen", "127.0.0.1:0", "--ready-file", ready, "--keep", "-v", "-o", filepath.Join(dir, "out"))
-	addr := waitReadyFile(t, ready, recvDone)
+	addr, recvDone, recvErr := startServer(t, rctx, "recv", "--keep", "-v", "-o", filepath.Join(dir, "out"))
 
 	// A sender interrupted (Ctrl-C) while its input has stalled: it resets
 	// the connection.

@@ -125,9 +125,7 @@ func TestRecvFailedTransferAndResume(t *testing.T) {
 		}
 
 		// Resume: the rest, and a byte-exact file.
-		os.Remove(ready)
-		recvDone, _ = runAsync(ctx, "recv", "--listen", "127.0.0.1:0", "--ready-file", ready, "-o", out, "--resume")
-		addr = waitReadyFile(t, ready, recvDone)
+		addr, recvDone, _ = startServer(t, ctx, "recv", "-o", out, "--resume")
 		s := runCmd(ctx, data, "send", addr)
 		r = <-recvDone
 		if s.code != 0 || r.code != 0 {
@@ -153,13 +151,11 @@ func TestRecvFailedTransferAndResume(t *testing.T) {
 func TestRecvInterruptedExits130(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "got.bin")
-	ready := filepath.Join(dir, "ready")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	rctx, interruptRecv := context.WithCancel(ctx)
 	defer interruptRecv()
-	recvDone, recvErr := runAsync(rctx, "recv", "--listen", "127.0.0.1:0", "--ready-file", ready, "-o", out, "-v")
-	addr := waitReadyFile(t, ready, recvDone)
+	addr, recvDone, recvErr := startServer(t, rctx, "recv", "-o", out, "-v")
 	sendDone := make(chan result, 1)
 	go func() {
 		r := result{stdout: &testio.Buffer{}, stderr: &testio.Buffer{}}
@@ -176,8 +172,8 @@ func TestRecvInterruptedExits130(t *testing.T) {
 	if _, err := os.Stat(out); err == nil {
 		t.Fatalf("%s exists after Ctrl-C", out)
 	}
-	if names := testio.DirNames(t, dir); len(names) != 1 {
-		t.Errorf("directory holds %q after Ctrl-C, want only the ready file", names)
+	if names := testio.DirNames(t, dir); len(names) != 0 {
+		t.Errorf("the output's directory holds %q after Ctrl-C, want nothing", names)
 	}
 	s := <-sendDone
 	if s.code != exitFailure || !regexp.MustCompile(`after \d+ bytes acknowledged by the receiver`).MatchString(s.stderr.String()) {
@@ -199,11 +195,9 @@ func TestSendRecvCode(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(dir, "got.bin")
-			ready := filepath.Join(dir, "ready")
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			recvDone, _ := runAsync(ctx, "recv", "--listen", "127.0.0.1:0", "--ready-file", ready, "-o", out, "--code", tc.recvCode)
-			addr := waitReadyFile(t, ready, recvDone)
+			addr, recvDone, _ := startServer(t, ctx, "recv", "-o", out, "--code", tc.recvCode)
 			args := []string{"send", addr}
 			if tc.sendCode != "" {
 				args = append(args, "--code", tc.sendCode)
@@ -251,11 +245,9 @@ func TestSendRecvCode(t *testing.T) {
 // counters and each connection's Info, while a transfer runs.
 func TestRecvMetricsPrometheus(t *testing.T) {
 	dir := t.TempDir()
-	ready := filepath.Join(dir, "ready")
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	recvDone, recvErr := runAsync(ctx, "recv", "--listen", "127.0.0.1:0", "--ready-file", ready, "-o", filepath.Join(dir, "out"), "--metrics", "127.0.0.1:0", "-v")
-	addr := waitReadyFile(t, ready, recvDone)
+	addr, recvDone, recvErr := startServer(t, ctx, "recv", "-o", filepath.Join(dir, "out"), "--metrics", "127.0.0.1:0", "-v")
 	m := regexp.MustCompile(`metrics at (http://\S+)/metrics`).FindStringSubmatch(recvErr.String())
 	if m == nil {
 		t.Fatalf("recv did not say where its metrics are:\n%s", recvErr)
