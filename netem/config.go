@@ -218,6 +218,8 @@ type Stats struct {
 	QueueDropped   uint64        // dropped by the full bottleneck queue
 	Queued         uint64        // copies the bottleneck queue accepted (Config.Rate > 0)
 	QueueDelay     time.Duration // summed over the Queued copies: each one's wait for the link, serialization excluded
+	Lag            time.Duration // summed over the copies handed on: how late each was for its due time (the emulator's own delay: timers, a busy machine)
+	MaxLag         time.Duration // the largest of those
 	RecvDropped    uint64        // dropped at the receiver: no endpoint at the address, closed, or receive buffer full
 	Duplicated     uint64        // extra copies made
 	Corrupted      uint64        // copies with flipped bits
@@ -231,6 +233,17 @@ func (s Stats) MeanQueueDelay() time.Duration {
 		return 0
 	}
 	return s.QueueDelay / time.Duration(s.Queued)
+}
+
+// MeanLag is how late, on average, the copies handed on (delivered or
+// dropped at the receiver) left the emulator for their due time: 0 in
+// virtual time, a few microseconds on an idle machine; more says the
+// emulator itself added delay and bunched its deliveries.
+func (s Stats) MeanLag() time.Duration {
+	if n := s.Delivered + s.RecvDropped; n > 0 {
+		return s.Lag / time.Duration(n)
+	}
+	return 0
 }
 
 // QueueDropRate is the fraction, in [0, 1], of the copies reaching the

@@ -176,7 +176,7 @@ func (d *direction) admit(p *packet, now time.Time) {
 	p.seq = d.seq
 	d.seq++
 	if len(d.pending) == 0 && !due.After(now) {
-		d.out(p)
+		d.out(p, now)
 		return
 	}
 	d.pending.push(p)
@@ -187,8 +187,13 @@ func serialization(n int, rate int64) time.Duration {
 	return time.Duration(int64(n) * 8 * int64(time.Second) / rate)
 }
 
-// out hands p to the receiver and counts the outcome.
-func (d *direction) out(p *packet) {
+// out hands p to the receiver at now and counts the outcome, and how late
+// now is for p.
+func (d *direction) out(p *packet, now time.Time) {
+	if lag := now.Sub(p.due); lag > 0 {
+		d.stats.Lag += lag
+		d.stats.MaxLag = max(d.stats.MaxLag, lag)
+	}
 	n := uint64(p.n)
 	if d.deliver(p) {
 		d.stats.Delivered++
@@ -201,7 +206,7 @@ func (d *direction) out(p *packet) {
 // drain delivers the copies due by now and arms the timer for the next.
 func (d *direction) drain(now time.Time) {
 	for len(d.pending) > 0 && !d.pending[0].due.After(now) {
-		d.out(d.pending.pop())
+		d.out(d.pending.pop(), now)
 	}
 	if len(d.pending) == 0 {
 		return

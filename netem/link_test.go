@@ -374,6 +374,10 @@ func TestQueueDelayIsTheWaitForTheLink(t *testing.T) {
 		if m := s.MeanQueueDelay(); m != 16*time.Millisecond {
 			t.Errorf("MeanQueueDelay %v, want 16ms", m)
 		}
+		// In virtual time every timer fires on the dot.
+		if s.Lag != 0 || s.MaxLag != 0 || s.MeanLag() != 0 {
+			t.Errorf("lag %v (max %v) in virtual time, want none", s.Lag, s.MaxLag)
+		}
 		if r := s.QueueDropRate(); r != 3.0/8 {
 			t.Errorf("QueueDropRate %v, want 0.375", r)
 		}
@@ -387,7 +391,10 @@ func TestQueueDelayIsTheWaitForTheLink(t *testing.T) {
 			t.Errorf("spaced datagrams: %v; want 4 queued, no wait, no drop", s)
 		}
 	})
-	if (Stats{}).MeanQueueDelay() != 0 || (Stats{}).QueueDropRate() != 0 {
+	if m := (Stats{Delivered: 2, RecvDropped: 2, Lag: 4 * time.Millisecond}).MeanLag(); m != time.Millisecond {
+		t.Errorf("MeanLag of 4 ms over 4 copies: %v, want 1ms", m)
+	}
+	if (Stats{}).MeanQueueDelay() != 0 || (Stats{}).QueueDropRate() != 0 || (Stats{}).MeanLag() != 0 {
 		t.Error("zero Stats: want no delay and no drop rate")
 	}
 }

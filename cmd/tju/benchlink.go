@@ -62,9 +62,9 @@ Jain's fairness index.
 
 The ceiling column is the goodput the link's rate allows with the
 sender's segment size and the mean packet size at the emulator (tju's
-header and MAC cost more than TCP's). Packets the client host dropped
-before reaching the emulator (a machine too busy for it) are listed under
-the tables.
+header and MAC cost more than TCP's). Under the tables: the emulator's
+own lag for the packets' due times, and any packets the client host
+dropped before reaching the emulator (both say a machine too busy for it).
 
 --from FILE prints a saved report again, in any of these forms, and runs
 nothing. --markdown prints the summary as Markdown tables instead, the fairness
@@ -72,7 +72,7 @@ runs included. --json prints one JSON document instead (--save FILE writes
 it into FILE as well, beside the text or the tables): "runs" (link, transport, seed,
 seconds, bytes, goodput_mbps, mss, packet_bytes, ceiling_mbps,
 retransmits, segments_sent, srtt_ms, min_rtt_ms, queue_delay_ms,
-queue_drop_pct, host_drops, verified, total_bytes, elapsed_s, drain_s,
+queue_drop_pct, emulator_lag_ms, emulator_max_lag_ms, host_drops, verified, total_bytes, elapsed_s, drain_s,
 error), "summary" (per link and transport: runs, failed, goodput_mbps,
 goodput_min_mbps, goodput_max_mbps, ceiling_mbps, retransmits,
 retransmit_pct, queue_delay_ms, queue_drop_pct, srtt_ms), "fairness" (name,

@@ -63,6 +63,9 @@ func TestBenchInNamespaces(t *testing.T) {
 		if r.Link == "b" && r.Retransmits == 0 {
 			t.Errorf("%s: no retransmission on a link that loses 1%% each way", name)
 		}
+		if r.MaxLagMs < r.LagMs || r.LagMs < 0 {
+			t.Errorf("%s: emulator lag %.3f ms, max %.3f ms", name, r.LagMs, r.MaxLagMs)
+		}
 		if r.HostDrops > uint64(r.SegmentsSent) {
 			t.Errorf("%s: %d host drops of %d segments", name, r.HostDrops, r.SegmentsSent)
 		}

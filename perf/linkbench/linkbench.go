@@ -268,6 +268,12 @@ type Run struct {
 	MSS         int     `json:"mss"`
 	PacketBytes float64 `json:"packet_bytes"`
 	CeilingMbps float64 `json:"ceiling_mbps"`
+	// LagMs is how late, on average, the emulator handed on the data
+	// direction's packets for their due time, MaxLagMs the worst: its own
+	// delay (timers, a busy machine), which neither the link nor the
+	// transport made. Well under a millisecond on a quiet machine.
+	LagMs    float64 `json:"emulator_lag_ms"`
+	MaxLagMs float64 `json:"emulator_max_lag_ms"`
 	// HostDrops counts the data packets the client host itself dropped
 	// before the emulator (its TUN device's queue and qdisc), up to the
 	// window's end: losses no link setting made, which a machine too busy

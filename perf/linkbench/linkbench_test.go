@@ -134,7 +134,7 @@ func sample() *Report {
 		{Link: "a", Transport: "tcp-bbr", Seed: 1, Seconds: 20, Bytes: 235_000_000, GoodputMbps: 94, Retransmits: 30, SegmentsSent: 1000, SRTTMs: 45, QueueDelayMs: 4, QueueDropPct: 0.5, Verified: true},
 		{Link: "a", Transport: "tju", Seed: 2, Seconds: 20, Bytes: 232_500_000, GoodputMbps: 93, CeilingMbps: 95.7, Retransmits: 20, SegmentsSent: 1000, SRTTMs: 43, QueueDelayMs: 3, QueueDropPct: 0.3, Verified: true},
 		{Link: "a", Transport: "tcp-bbr", Seed: 2, Error: "listening on the server: boom"},
-		{Link: "d", Transport: "tju", Seed: 1, Seconds: 90, Bytes: 450_000_000, GoodputMbps: 40, Retransmits: 5000, SegmentsSent: 50000, SRTTMs: 700, QueueDelayMs: 90, QueueDropPct: 0.2, HostDrops: 7, Verified: true},
+		{Link: "d", Transport: "tju", Seed: 1, Seconds: 90, Bytes: 450_000_000, GoodputMbps: 40, Retransmits: 5000, SegmentsSent: 50000, SRTTMs: 700, QueueDelayMs: 90, QueueDropPct: 0.2, HostDrops: 7, LagMs: 0.05, MaxLagMs: 3, Verified: true},
 	}
 	return &Report{
 		Start: time.Date(2026, 12, 2, 15, 45, 0, 0, time.UTC), Elapsed: 1500, Load: "0.10 0.20 0.30", Kernel: "6.18",
@@ -182,6 +182,7 @@ func TestWriteText(t *testing.T) {
 		"fairness on link a, seed 1: the second flow starts 2 s after the first; shares over the 10 s after that",
 		"tju vs tcp-cubic: flow 1 tju 60.0 Mbit/s (63.2%), flow 2 tcp-cubic 35.0 Mbit/s (36.8%); Jain's index 0.935",
 		"link a, tcp-bbr, seed 2: listening on the server: boom",
+		"emulator lag (its own delay for a packet's due time): worst run's mean 0.050 ms, worst packet 3.0 ms\n",
 		"dropped before the emulator (its TUN queue; the machine was too busy): link d tju seed 1: 7\n",
 		"2026-12-02 15:45 UTC, kernel 6.18, load 0.10 0.20 0.30; 1500 s",
 	} {
@@ -264,7 +265,7 @@ func checkJSONFields(t *testing.T, b []byte) {
 	for _, r := range runs {
 		m, _ := r.(map[string]any)
 		for _, k := range []string{"link", "transport", "seed", "seconds", "bytes", "goodput_mbps", "retransmits",
-			"segments_sent", "srtt_ms", "min_rtt_ms", "queue_delay_ms", "queue_drop_pct", "host_drops", "verified", "total_bytes", "elapsed_s", "drain_s", "mss", "packet_bytes", "ceiling_mbps"} {
+			"segments_sent", "srtt_ms", "min_rtt_ms", "queue_delay_ms", "queue_drop_pct", "host_drops", "verified", "total_bytes", "elapsed_s", "drain_s", "mss", "packet_bytes", "ceiling_mbps", "emulator_lag_ms", "emulator_max_lag_ms"} {
 			if _, ok := m[k]; !ok {
 				t.Errorf("JSON run: no %q in %v", k, m)
 			}

@@ -174,6 +174,11 @@ func (r *Report) WriteText(w io.Writer) error {
 			hostDrops = append(hostDrops, fmt.Sprintf("link %s %s seed %d: %d", run.Link, run.Transport, run.Seed, run.HostDrops))
 		}
 	}
+	var lag, maxLag float64
+	for _, run := range r.Runs {
+		lag, maxLag = max(lag, run.LagMs), max(maxLag, run.MaxLagMs)
+	}
+	fmt.Fprintf(&b, "emulator lag (its own delay for a packet's due time): worst run's mean %.3f ms, worst packet %.1f ms\n\n", lag, maxLag)
 	if len(hostDrops) > 0 {
 		fmt.Fprintf(&b, "packets the client host dropped before the emulator (its TUN queue; the machine was too busy): %s\n\n",
 			strings.Join(hostDrops, "; "))

@@ -202,6 +202,7 @@ func runOne(ctx context.Context, id string, l Link, t Transport, seed uint64) (r
 	up, _, _ := lab.EmulatorStats()
 	r.QueueDelayMs = ms(up.MeanQueueDelay())
 	r.QueueDropPct = 100 * up.QueueDropRate()
+	r.LagMs, r.MaxLagMs = ms(up.MeanLag()), ms(up.MaxLag)
 	if up.Offered >= minPackets {
 		r.PacketBytes = float64(up.OfferedBytes) / float64(up.Offered)
 	}
