@@ -97,6 +97,9 @@ func TestHelpStyle(t *testing.T) {
 				t.Errorf("%s --help lacks %q:\n%s", name, w, out)
 			}
 		}
+		if name != "version" && name != "labnet" && !strings.Contains(strings.ToLower(out), "exit status") {
+			t.Errorf("%s --help does not say its exit status:\n%s", name, out)
+		}
 		for _, line := range strings.Split(out, "\n") {
 			if strings.Contains(line, " value ") || strings.Contains(line, " string ") {
 				t.Errorf("%s --help: a placeholder that does not say what: %q", name, line)

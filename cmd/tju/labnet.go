@@ -97,12 +97,24 @@ address.`,
 			return labnetUp(c.Context(), c.Flags(), cfg, e)
 		})
 	up.Args = noArgs
+	up.Long = `Builds the two hosts: network namespaces tjunet[-ID]-server (172.17.0.3) and
+tjunet[-ID]-client (172.17.0.2) joined by a veth pair; --rate adds tbf, the
+impairments put the emulator ("tju labnet relay") in the path.
+
+Exit status: 0 once the lab is up, 1 if it cannot be built (not root, no
+ip or tc, say), 2 for a usage error.`
 	exe, _ := sub("exec [flags] server|client -- COMMAND [ARGS...]", "run a command on a host; its output is the command's, its exit status 0 or 1",
 		"  sudo tju labnet exec server -- ./server", false,
 		func(c *cobra.Command, _ *labnetOptions, cfg labnet.Config, args []string) error {
 			return labnetExec(c.Context(), cfg, args, e)
 		})
 	exe.Flags().SetInterspersed(false) // the command's own flags are its
+	exe.Long = `Runs COMMAND on the server or the client host of a lab "tju labnet up"
+built, with that host's hostname; its standard input, output and error are
+this command's.
+
+Exit status: 0 if COMMAND exited 0, 1 if it failed or could not start (or
+there is no lab), 2 for a usage error, 130 when interrupted.`
 	run, ro := sub("run [flags] -- SERVER-COMMAND [ARGS...] ::: CLIENT-COMMAND [ARGS...]",
 		"all in one: up, the server, the client --client-after later, down (the server gets --grace after the client)",
 		"  sudo tju labnet run --loss 10% -- tju recv --lab -o /tmp/got.bin ::: tju send --lab 172.17.0.3 data.bin", true,
@@ -110,6 +122,15 @@ address.`,
 			return labnetRun(c.Context(), o, cfg, args, e)
 		})
 	run.Flags().SetInterspersed(false)
+	run.Long = `Builds a lab (as "tju labnet up", with the link flags), starts
+SERVER-COMMAND on the server host and, --client-after later, CLIENT-COMMAND
+on the client host; when the client ends, the server has --grace to end by
+itself before it is stopped (a server stopped that way is not a failure).
+The lab is removed afterwards, also after a failure.
+
+Exit status: 0 if the client, and the server unless it had to be stopped,
+exited 0; 1 otherwise, or after --timeout; 2 for a usage error; 130 when
+interrupted.`
 	run.Flags().DurationVar(&ro.timeout, "timeout", 10*time.Minute, "stop both programs after this `DURATION`")
 	run.Flags().DurationVar(&ro.grace, "grace", 10*time.Second, "after the client ends, how long (a `DURATION`) the server has to end by itself")
 	run.Flags().DurationVar(&ro.clientAfter, "client-after", time.Second, "start the client this long (a `DURATION`) after the server")
@@ -118,6 +139,10 @@ address.`,
 			return labnetStatus(cfg, e)
 		})
 	st.Args = noArgs
+	st.Long = `Lists what exists of the lab: its namespaces, links, relay process and
+state directory.
+
+Exit status: 0, also when there is no lab; 2 for a usage error.`
 	down, _ := sub("down [flags]", "stop what runs on the hosts and remove the lab (safe to run any time)",
 		"  sudo tju labnet down", false,
 		func(_ *cobra.Command, _ *labnetOptions, cfg labnet.Config, _ []string) error {
@@ -131,6 +156,11 @@ address.`,
 			return nil
 		})
 	down.Args = noArgs
+	down.Long = `Stops what runs on the two hosts and removes the lab: namespaces, links,
+the relay, its state directory. Safe to run any time, with or without a lab.
+
+Exit status: 0 once nothing is left, 1 if something could not be removed
+(it says what), 2 for a usage error.`
 	relay, _ := sub("relay [flags]", "the emulator process that up starts", "", true,
 		func(c *cobra.Command, _ *labnetOptions, cfg labnet.Config, _ []string) error {
 			return labnetRelay(c.Context(), cfg)

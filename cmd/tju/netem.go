@@ -44,7 +44,10 @@ bytes: 1MB/s is 8 Mbit/s); queue sizes in bytes (64KiB or 64k, 64KB,
 1500) or packets (100p).
 
 The counters of both directions are printed when the relay stops: on
-SIGINT or SIGTERM, or after --duration.`,
+SIGINT or SIGTERM, or after --duration.
+
+Exit status: 0 when stopped that way, its normal end; 1 if the relay
+fails (an address in use, say); 2 for a usage error.`,
 		Example: `  # A TJU TCP receiver on port 20218, its sender talking to 127.0.0.1:9000:
   # 300 ms each way with 50 ms of jitter, 10% loss.
   tju netem --listen 127.0.0.1:9000 --to 127.0.0.1:20218 --delay 300ms --jitter 50ms --loss 10%
