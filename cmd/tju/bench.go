@@ -131,8 +131,13 @@ interrupted.`,
 // as iperf3's -t and -i do.
 type seconds time.Duration
 
-func (v *seconds) String() string { return time.Duration(*v).String() }
-func (v *seconds) Type() string   { return "DURATION" }
+func (v *seconds) String() string {
+	if *v == 0 {
+		return "0" // help shows no default for an unset one
+	}
+	return time.Duration(*v).String()
+}
+func (v *seconds) Type() string { return "DURATION" }
 func (v *seconds) Set(s string) error {
 	if d, err := time.ParseDuration(s); err == nil {
 		*v = seconds(d)

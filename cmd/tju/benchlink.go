@@ -67,18 +67,21 @@ own lag for the packets' due times, and any packets the client host
 dropped before reaching the emulator (both say a machine too busy for it).
 
 --from FILE prints a saved report again, in any of these forms, and runs
-nothing. --markdown prints the summary as Markdown tables instead, the fairness
-runs included. --json prints one JSON document instead (--save FILE writes
-it into FILE as well, beside the text or the tables): "runs" (link, transport, seed,
-seconds, bytes, goodput_mbps, mss, packet_bytes, ceiling_mbps,
-retransmits, segments_sent, srtt_ms, min_rtt_ms, queue_delay_ms,
-queue_drop_pct, emulator_lag_ms, emulator_max_lag_ms, host_drops, verified, total_bytes, elapsed_s, drain_s,
-error), "summary" (per link and transport: runs, failed, goodput_mbps,
-goodput_min_mbps, goodput_max_mbps, ceiling_mbps, retransmits,
-retransmit_pct, queue_delay_ms, queue_drop_pct, srtt_ms), "fairness" (name,
-link, seed, delay_s, window_s, flows with transport, bytes, goodput_mbps,
-share, retransmits, srtt_ms, verified; jain, queue_delay_ms,
-queue_drop_pct), "links", "start", "elapsed_s", "load", "kernel".
+nothing. --markdown prints the summary as Markdown tables instead, the
+fairness runs included. --json prints one JSON document instead; --save
+FILE writes it into FILE as well, beside the text or the tables:
+  runs      link, transport, seed, seconds, bytes, goodput_mbps, mss,
+            packet_bytes, ceiling_mbps, retransmits, segments_sent, srtt_ms,
+            min_rtt_ms, queue_delay_ms, queue_drop_pct, emulator_lag_ms,
+            emulator_max_lag_ms, host_drops, verified, total_bytes,
+            elapsed_s, drain_s, error
+  summary   per link and transport: runs, failed, goodput_mbps,
+            goodput_min_mbps, goodput_max_mbps, ceiling_mbps, retransmits,
+            retransmit_pct, queue_delay_ms, queue_drop_pct, srtt_ms
+  fairness  name, link, seed, delay_s, window_s, jain, queue_delay_ms,
+            queue_drop_pct, error, and flows: transport, bytes,
+            goodput_mbps, share, retransmits, srtt_ms, verified
+  and links, start, elapsed_s, load, kernel.
 
 Needs root (network namespaces and TUN devices). The kernel TCP settings
 (buffers autotuned up to 64 MiB, no cached metrics) are set in the lab's
