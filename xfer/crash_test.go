@@ -3,6 +3,9 @@ package xfer_test
 import (
 	"bufio"
 	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -324,4 +327,62 @@ func TestCreateOutputInAMissingDirectory(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), dir+": ") || strings.Contains(err.Error(), "tju-tmp") {
 		t.Errorf("CreateOutput: %v; want an error naming %s", err, dir)
 	}
+}
+
+// A resumed transfer whose SHA-256 does not match keeps only the part the
+// sender checked (the resumed prefix) in the partial file, so that the
+// next resume continues from there instead of being refused; a first
+// attempt that does not match keeps nothing.
+func TestChecksumMismatchKeepsOnlyTheCheckedPrefix(t *testing.T) {
+	dir := t.TempDir()
+	final := filepath.Join(dir, "got.bin")
+	partial := final + xfer.PartialSuffix
+	data := chachaData(5000, 31)
+	if err := os.WriteFile(partial, data[:2000], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := xfer.CreateOutput(final, xfer.OutputOptions{Resume: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := sha256.Sum256([]byte("not the data"))
+	c := &fakeConn{r: bytes.NewReader(framedStream(data[2000:], bad[:]))}
+	_, err = xfer.NewReceiver(c, out, xfer.ReceiveOptions{Framed: true, Accept: out.Commit}).Run(context.Background())
+	if !errors.Is(err, xfer.ErrChecksum) {
+		t.Fatalf("err %v, want ErrChecksum", err)
+	}
+	kept, aerr := out.Abort()
+	if aerr != nil || kept != partial {
+		t.Fatalf("Abort: %q, %v; want %s kept", kept, aerr, partial)
+	}
+	if got := readFile(t, partial); !bytes.Equal(got, data[:2000]) {
+		t.Errorf("the partial file holds %d bytes, want the 2000 resumed from", len(got))
+	}
+	mustNotExist(t, final)
+
+	// Resumed again, with the right trailer: byte for byte the data.
+	out, err = xfer.CreateOutput(final, xfer.OutputOptions{Resume: true})
+	if err != nil || out.Offset() != 2000 {
+		t.Fatalf("Resume: offset %d, %v; want 2000", out.Offset(), err)
+	}
+	good := sha256.Sum256(data)
+	c = &fakeConn{r: bytes.NewReader(framedStream(data[2000:], good[:]))}
+	if _, err := xfer.NewReceiver(c, out, xfer.ReceiveOptions{Framed: true, Accept: out.Commit}).Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := readFile(t, final); !bytes.Equal(got, data) {
+		t.Errorf("resumed file: %d bytes, not the data", len(got))
+	}
+
+	// A first attempt (nothing resumed) that does not match keeps nothing.
+	final2 := filepath.Join(dir, "second.bin")
+	out, _ = xfer.CreateOutput(final2, xfer.OutputOptions{KeepPartial: true})
+	c = &fakeConn{r: bytes.NewReader(framedStream(data, bad[:]))}
+	if _, err := xfer.NewReceiver(c, out, xfer.ReceiveOptions{Framed: true, Accept: out.Commit}).Run(context.Background()); !errors.Is(err, xfer.ErrChecksum) {
+		t.Fatalf("err %v, want ErrChecksum", err)
+	}
+	if kept, _ := out.Abort(); kept != "" {
+		t.Errorf("kept %s after a mismatch with nothing resumed", kept)
+	}
+	mustNotExist(t, final2+xfer.PartialSuffix)
 }

@@ -258,6 +258,28 @@ func (o *Output) flushLocked() error {
 
 func (o *Output) wrap(err error) error { return fmt.Errorf("writing %s: %w", o.name, err) }
 
+// dropAfter cuts a kept partial file back to its first n bytes, so that
+// data found wrong is not kept for a resume. It does nothing to an output
+// that keeps nothing, or that holds no more than n bytes.
+func (o *Output) dropAfter(n int64) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.done || o.f == nil || !o.keep || o.final == "" || n >= o.written {
+		return nil
+	}
+	if err := o.flushLocked(); err != nil {
+		return err
+	}
+	if err := o.f.Truncate(n); err != nil {
+		return o.wrap(err)
+	}
+	if _, err := o.f.Seek(n, io.SeekStart); err != nil {
+		return o.wrap(err)
+	}
+	o.written = n
+	return nil
+}
+
 func (o *Output) stopTimer() {
 	if o.timer != nil {
 		o.timer.Stop()

@@ -198,6 +198,12 @@ func (r *Receiver) runFramed(rw io.ReadWriter, res *Result) (*Result, error) {
 	res.Sum = h.Sum(nil)
 	if subtle.ConstantTimeCompare(res.Sum, theirs[:]) != 1 {
 		rw.Write([]byte{statusMismatch})
+		// The sender checked the first offset bytes; what came after
+		// them is wrong (or the sender's data changed under it): a kept
+		// partial file keeps only the checked part, for the next resume.
+		if err := r.out.dropAfter(offset); err != nil {
+			return nil, fmt.Errorf("%w; %v", ErrChecksum, err)
+		}
 		return nil, ErrChecksum
 	}
 	if err := r.out.Flush(); err != nil {
