@@ -55,6 +55,7 @@ func (l *Lab) Emulate() error {
 	}
 	e := &emulator{tun: map[Host]*os.File{}, conn: map[Host]*netem.PacketConn{}}
 	n := netem.NewNetwork()
+	n.SetTimers(preciseAfterFunc)
 	var err error
 	if e.conn[Client], err = n.Attach(emClient, l.cfg.Up); err != nil {
 		return err

@@ -32,10 +32,12 @@ type direction struct {
 	pending packetHeap
 	seq     uint64
 
-	timer   *time.Timer
-	armed   bool
-	armedAt time.Time
-	closed  bool
+	timer Timer
+	// afterFunc makes the timer; nil means time.AfterFunc.
+	afterFunc func(time.Duration, func()) Timer
+	armed     bool
+	armedAt   time.Time
+	closed    bool
 
 	// deliver takes ownership of p and reports whether it reached the
 	// receiver. It is called with mu held and must not block for long.
@@ -46,6 +48,14 @@ type direction struct {
 type queued struct {
 	finish time.Time
 	size   int
+}
+
+// Timer is what the emulator needs of the timer that wakes it for the
+// next delivery: Reset re-arms it (whether it fired or not), Stop ends it
+// for good when its direction closes. A *time.Timer is one.
+type Timer interface {
+	Reset(d time.Duration) bool
+	Stop() bool
 }
 
 // newDirection returns a direction applying cfg, which must be valid.
@@ -217,7 +227,11 @@ func (d *direction) drain(now time.Time) {
 	}
 	wait := head.Sub(now)
 	if d.timer == nil {
-		d.timer = time.AfterFunc(wait, d.fire)
+		if d.afterFunc != nil {
+			d.timer = d.afterFunc(wait, d.fire)
+		} else {
+			d.timer = time.AfterFunc(wait, d.fire)
+		}
 	} else {
 		d.timer.Reset(wait)
 	}

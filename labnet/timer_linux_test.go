@@ -1,0 +1,36 @@
+package labnet
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// TestPreciseTimer checks the timer's contract (it fires once per Reset,
+// not after Stop, and its goroutine ends with Stop; the package's leak
+// check sees that) and that it fires after its time, never before.
+func TestPreciseTimer(t *testing.T) {
+	fired := make(chan time.Time, 10)
+	var n atomic.Int32
+	start := time.Now()
+	tm := preciseAfterFunc(2*time.Millisecond, func() { n.Add(1); fired <- time.Now() })
+	at := <-fired
+	if at.Sub(start) < 2*time.Millisecond {
+		t.Errorf("fired after %v, before its 2 ms", at.Sub(start))
+	}
+	if tm.Reset(time.Millisecond) {
+		t.Error("Reset after firing says the timer was armed")
+	}
+	start = time.Now()
+	if at := <-fired; at.Sub(start) < time.Millisecond {
+		t.Errorf("fired %v after Reset(1ms)", at.Sub(start))
+	}
+	tm.Reset(time.Hour)
+	if !tm.Stop() {
+		t.Error("Stop of an armed timer says it was not")
+	}
+	time.Sleep(5 * time.Millisecond)
+	if got := n.Load(); got != 2 {
+		t.Errorf("fired %d times, want 2", got)
+	}
+}
