@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -868,3 +869,42 @@ func TestConfigStringSummarizesImpairments(t *testing.T) {
 		}
 	}
 }
+
+// TestSetTimersIsUsed checks that a network's endpoints wake with the
+// timers SetTimers gives, and deliver on time with them.
+func TestSetTimersIsUsed(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var made, resets atomic.Int32
+		n := NewNetwork()
+		n.SetTimers(func(d time.Duration, f func()) Timer {
+			made.Add(1)
+			return countingTimer{time.AfterFunc(d, f), &resets}
+		})
+		a, err := n.Attach(DefaultAddrA, Config{Delay: 10 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer a.Close()
+		b, err := n.Attach(DefaultAddrB, Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := collect(t, b)
+		send(t, a, b.LocalAddr(), 3, 100, 20*time.Millisecond)
+		time.Sleep(time.Second)
+		got := stop()
+		if len(got) != 3 || got[0].at != 10*time.Millisecond || got[2].at != 50*time.Millisecond {
+			t.Fatalf("arrivals %v; want 3, at 10, 30 and 50 ms", got)
+		}
+		if made.Load() != 1 || resets.Load() != 2 {
+			t.Errorf("%d timers made, %d resets; want one timer, reset for the two later datagrams", made.Load(), resets.Load())
+		}
+	})
+}
+
+type countingTimer struct {
+	*time.Timer
+	resets *atomic.Int32
+}
+
+func (c countingTimer) Reset(d time.Duration) bool { c.resets.Add(1); return c.Timer.Reset(d) }
