@@ -55,7 +55,7 @@ func (l *Lab) Emulate() error {
 	}
 	e := &emulator{tun: map[Host]*os.File{}, conn: map[Host]*netem.PacketConn{}}
 	n := netem.NewNetwork()
-	n.SetTimers(preciseAfterFunc)
+	n.SetTimers(netem.PreciseAfterFunc)
 	var err error
 	if e.conn[Client], err = n.Attach(emClient, l.cfg.Up); err != nil {
 		return err

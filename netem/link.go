@@ -47,7 +47,8 @@ func NewNetwork() *Network {
 // instead of the time package's. The time package's timers are the ones
 // testing/synctest fakes; on Linux, while the process idles, they fire up
 // to a millisecond late, which at 100 Mbit/s delivers in bunches of nine
-// packets. A real-time emulator (package labnet's) sets precise ones.
+// packets. A real-time emulator sets PreciseAfterFunc (package labnet's
+// does).
 func (n *Network) SetTimers(afterFunc func(d time.Duration, f func()) Timer) {
 	n.mu.Lock()
 	n.afterFunc = afterFunc

@@ -1,4 +1,4 @@
-package labnet
+package netem
 
 import (
 	"sync/atomic"
@@ -8,12 +8,13 @@ import (
 
 // TestPreciseTimer checks the timer's contract (it fires once per Reset,
 // not after Stop, and its goroutine ends with Stop; the package's leak
-// check sees that) and that it fires after its time, never before.
+// check sees that) and that it fires after its time, never before. It
+// runs in real time: the precise timer is for real time.
 func TestPreciseTimer(t *testing.T) {
 	fired := make(chan time.Time, 10)
 	var n atomic.Int32
 	start := time.Now()
-	tm := preciseAfterFunc(2*time.Millisecond, func() { n.Add(1); fired <- time.Now() })
+	tm := PreciseAfterFunc(2*time.Millisecond, func() { n.Add(1); fired <- time.Now() })
 	at := <-fired
 	if at.Sub(start) < 2*time.Millisecond {
 		t.Errorf("fired after %v, before its 2 ms", at.Sub(start))

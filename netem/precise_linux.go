@@ -1,4 +1,4 @@
-package labnet
+package netem
 
 import (
 	"runtime"
@@ -6,11 +6,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/tjunet/tjunet/netem"
 )
 
-// preciseTimer is a netem.Timer that fires within tens of microseconds of
+// preciseTimer is a Timer that fires within tens of microseconds of
 // its time: its goroutine sleeps on a thread of its own with
 // clock_nanosleep, instead of in Go's poller, which while the process
 // idles rounds a sleep up to the next millisecond (a packet due in 100 µs
@@ -26,8 +24,13 @@ type preciseTimer struct {
 
 const maxNap = time.Millisecond
 
-// preciseAfterFunc is time.AfterFunc with a preciseTimer.
-func preciseAfterFunc(d time.Duration, f func()) netem.Timer {
+// PreciseAfterFunc is time.AfterFunc with a timer that fires within tens
+// of microseconds of its time, for Network.SetTimers in real time: on
+// Linux its goroutine sleeps with clock_nanosleep on a thread of its own
+// (Go's own timers fire up to 1 ms late while the process idles). Its
+// Stop ends it for good. It must not be used under testing/synctest,
+// whose fake clock it does not follow.
+func PreciseAfterFunc(d time.Duration, f func()) Timer {
 	t := &preciseTimer{f: f, wake: make(chan struct{}, 1)}
 	t.Reset(d)
 	go t.run()
