@@ -30,8 +30,10 @@ var cores = []struct {
 		"crypto/aes", "crypto/cipher", "crypto/hkdf", "crypto/hmac", "crypto/sha256", "crypto/subtle",
 		"encoding/binary", "errors", "hash/crc32",
 	}},
+	// math/rand/v2: a seeded generator (BBR's random ProbeBW cruise, seeded from
+	// the ISN), never the global source.
 	{"internal/tcb", []string{
-		"crypto/subtle", "errors", "fmt", "math", "slices", "time", "unsafe",
+		"crypto/subtle", "errors", "fmt", "math", "math/rand/v2", "slices", "time", "unsafe",
 		module + "internal/wire", module + "trace",
 	}},
 	// The event format and the Tracer interface the engine calls; file
