@@ -255,9 +255,13 @@ func printTable(out io.Writer, rep report) {
 		}
 	}
 	fmt.Fprintln(out, "settings:")
+	width := 0
+	for _, r := range rep.Results {
+		width = max(width, len(r.Transport))
+	}
 	for _, r := range rep.Results {
 		if r.Settings != "" {
-			fmt.Fprintf(out, "  %-5s %s\n", r.Transport, r.Settings)
+			fmt.Fprintf(out, "  %-*s %s\n", width, r.Transport, r.Settings)
 		}
 	}
 	for _, n := range rep.Notes {

@@ -11,16 +11,25 @@ import (
 // github.com/tjunet/tjunet with ../), with its default configuration
 // (nil *tju.Config).
 func init() {
+	registerTJU("tju", 1, "tju (working tree) with default Config", nil)
+	// The default before BBR (Reno, the lab's algorithm), so one run shows
+	// whether the default controller costs loopback throughput.
+	registerTJU("tju-reno", 1.5, "tju (working tree), default Config but CongestionControl \"reno\"",
+		&tju.Config{CongestionControl: "reno"})
+}
+
+// registerTJU registers tju with cfg (nil: the defaults) under name.
+func registerTJU(name string, order float64, settings string, cfg *tju.Config) {
 	register(&transport{
-		name:     "tju",
-		order:    1,
-		settings: "tju (working tree) with default Config",
+		name:     name,
+		order:    order,
+		settings: settings,
 		eof:      true,
 		listen: func() (*server, error) {
-			return listenerServer(tju.Listen("127.0.0.1:0", nil))
+			return listenerServer(tju.Listen("127.0.0.1:0", cfg))
 		},
 		dial: func(addr string) (io.WriteCloser, error) {
-			c, err := tju.Dial(addr, nil)
+			c, err := tju.Dial(addr, cfg)
 			if err != nil {
 				return nil, err
 			}

@@ -12,8 +12,8 @@ import (
 type transport struct {
 	// name is the short name used in -only and in the table.
 	name string
-	// order fixes the position in the table: tcp, tju, quic, kcp.
-	order int
+	// order fixes the position in the table: tcp, tju, tju-reno, quic, kcp.
+	order float64
 	// settings is a one-line summary of how the transport is configured.
 	settings string
 	// eof reports whether the sender's Close ends the receiver's stream
@@ -62,7 +62,7 @@ func register(t *transport) { transports[t.name] = t }
 
 // knownTransports lists every transport the program knows about, in table
 // order, including those not compiled in (tju before the package exists).
-var knownTransports = []string{"tcp", "tju", "quic", "kcp"}
+var knownTransports = []string{"tcp", "tju", "tju-reno", "quic", "kcp"}
 
 func registered() []*transport {
 	var ts []*transport
