@@ -35,10 +35,33 @@ type Pair struct {
 // New builds a pair: up is the client-to-server direction of the link,
 // down the way back; client and server configure the endpoints (nil: the
 // defaults).
+//
+// The link's timers are the time package's, which testing/synctest fakes;
+// a pair that runs in real time should use NewRealTime.
 func New(up, down netem.Config, client, server *tju.Config) (*Pair, error) {
-	a, b, err := netem.NewLink(up, down)
+	return newPair(netem.NewNetwork(), up, down, client, server)
+}
+
+// NewRealTime is New for a pair that runs in real time (tju demo): the
+// link's timers are netem.PreciseAfterFunc, so a 100 Mbit/s bottleneck
+// releases its datagrams one at a time rather than in the millisecond
+// bunches of Go's timers on an idle process. It must not be used under
+// testing/synctest.
+func NewRealTime(up, down netem.Config, client, server *tju.Config) (*Pair, error) {
+	n := netem.NewNetwork()
+	n.SetTimers(netem.PreciseAfterFunc)
+	return newPair(n, up, down, client, server)
+}
+
+func newPair(n *netem.Network, up, down netem.Config, client, server *tju.Config) (*Pair, error) {
+	a, err := n.Attach(netem.DefaultAddrA, up)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("tjulink: client to server: %w", err)
+	}
+	b, err := n.Attach(netem.DefaultAddrB, down)
+	if err != nil {
+		a.Close()
+		return nil, fmt.Errorf("tjulink: server to client: %w", err)
 	}
 	p := &Pair{ClientEnd: a, ServerEnd: b}
 	p.Client = tju.NewEndpoint(a, client)

@@ -195,7 +195,7 @@ func runDemo(ctx context.Context, o *demoOptions, e *env) error {
 	base := tju.Config{CongestionControl: s.cc, Plain: s.plain, Logger: logger}
 	cliCfg, srvCfg := base, base
 	cliCfg.Tracer, srvCfg.Tracer = cliTrace, srvTrace
-	pair, err := tjulink.New(s.up, s.down, &cliCfg, &srvCfg)
+	pair, err := tjulink.NewRealTime(s.up, s.down, &cliCfg, &srvCfg)
 	if err != nil {
 		return err
 	}
