@@ -53,7 +53,8 @@ func (t *TCB) processAck(s *wire.Segment, now time.Duration) {
 		t.enterRecovery(now, flight)
 	}
 	if rs, ok := t.rs.sample(t.rtt.minRTT, t.recs.pipe); ok && t.cc != nil {
-		t.cc.OnRateSample(now, &rs)
+		t.lastRS = rs
+		t.cc.OnRateSample(now, &t.lastRS)
 	}
 	if t.recs.lost > 0 && !t.inRecovery && t.state != Closed && t.sndUna.geq(t.recoverSeq) {
 		t.enterRecovery(now, flight)

@@ -161,6 +161,7 @@ type TCB struct {
 	recs          scoreboard // the retransmission queue and SACK scoreboard
 	deliveredSent time.Duration
 	rs            rateSampler                    // delivery-rate estimation; counts each byte delivered once
+	lastRS        RateSample                     // the sample handed to the controller: a field, so passing its address through the interface allocates nothing
 	sackSeen      [wire.MaxSACKBlocks]wire.Block // the previous ACK's SACK blocks, applied
 	lossScan      seqnum                         // detectLost's start: every record before it is SACKed or lost
 	sndBufHigh    int                            // the send buffer's autotuned size
