@@ -121,7 +121,7 @@ type Step interface {
 // a field of a segment saved by an earlier Expect, plus an offset.
 type Expr struct {
 	ref   string // saved segment; "" for a constant
-	field byte   // 's' seq, 'a' ack, 'e' end (seq + len + SYN + FIN)
+	field byte   // 's' seq, 'e' end (seq + len + SYN + FIN)
 	off   int64
 	set   bool
 }
@@ -131,9 +131,6 @@ func Num(v uint32) Expr { return Expr{off: int64(v), set: true} }
 
 // SeqOf is the seq of the segment saved as name.
 func SeqOf(name string) Expr { return Expr{ref: name, field: 's', set: true} }
-
-// AckOf is the ack of the segment saved as name.
-func AckOf(name string) Expr { return Expr{ref: name, field: 'a', set: true} }
 
 // EndOf is the sequence number after the segment saved as name: its seq
 // plus payload, plus one for a SYN or FIN ("FIN+1" in the lab's words).
@@ -153,8 +150,6 @@ func (e Expr) String() string {
 	switch e.field {
 	case 's':
 		s = e.ref + ".seq"
-	case 'a':
-		s = e.ref + ".ack"
 	default:
 		s = e.ref + ".end"
 	}
@@ -180,8 +175,6 @@ func (e Expr) value(r *run) (uint32, error) {
 	switch e.field {
 	case 's':
 		v = s.Seq
-	case 'a':
-		v = s.Ack
 	default:
 		v = s.End()
 	}
