@@ -43,7 +43,7 @@ type benchOptions struct {
 	parallel int
 	bitrate  units.Rate
 
-	timeGiven, sizeGiven, portGiven bool
+	timeGiven, sizeGiven, portGiven, listenGiven bool
 }
 
 func newBenchCommand(e *env) *cobra.Command {
@@ -100,6 +100,7 @@ interrupted.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := cmd.Flags()
 			o.timeGiven, o.sizeGiven, o.portGiven = f.Changed("time"), f.Changed("size"), f.Changed("port")
+			o.listenGiven = f.Changed("listen")
 			return runBench(cmd.Context(), o, args, e)
 		},
 	}
@@ -120,7 +121,7 @@ interrupted.`,
 	fs.BoolVarP(&o.reverse, "reverse", "R", false, "client, throughput: the server sends and the client receives (as iperf3 -R)")
 	fs.IntVarP(&o.parallel, "parallel", "P", 1, "client, throughput: run `N` parallel connections (as iperf3 -P)")
 	fs.VarP(&o.bitrate, "bitrate", "b", "client, throughput: hold each stream's sender to this `RATE`, like 10Mbit (as iperf3 -b; 0: unlimited)")
-	fs.StringVarP(&o.bind, "bind", "B", "", "client: local UDP `ADDR` of our endpoint (default: a free port)")
+	fs.StringVarP(&o.bind, "bind", "B", "", "client: local UDP `ADDR` of our endpoint (default: a free port); server: the address to listen on, as iperf3 -B (HOST, or HOST:PORT; same as --listen)")
 	fs.DurationVar(&o.timeout, "timeout", 10*time.Second, "client: give up connecting after this `DURATION`")
 	o.addFlags(fs, false)
 	cmd.AddCommand(newBenchLinkCommand(e))
@@ -168,6 +169,13 @@ func runBench(ctx context.Context, o *benchOptions, args []string, e *env) error
 		if len(args) > 1 {
 			return usagef("unexpected arguments %q after server", args[1:])
 		}
+		if o.bind != "" {
+			// iperf3 users bind a server with -B HOST.
+			if o.listenGiven {
+				return usagef("--bind %s and --listen %s: want one address for the server", o.bind, o.listen)
+			}
+			o.listen = serverBindAddr(o.bind)
+		}
 		return benchServer(ctx, o, e)
 	case "client":
 		if len(args) != 2 {
@@ -189,6 +197,15 @@ func runBench(ctx context.Context, o *benchOptions, args []string, e *env) error
 		return benchLoopback(ctx, o, e, p)
 	}
 	return usagef("unknown bench role %q (want server, client or loopback)", args[0])
+}
+
+// serverBindAddr is the server's listen address for --bind: HOST:PORT as
+// given, a bare HOST (or [IPv6]) on the lab's UDP port 20218.
+func serverBindAddr(bind string) string {
+	if _, _, err := net.SplitHostPort(bind); err == nil {
+		return bind
+	}
+	return net.JoinHostPort(strings.Trim(bind, "[]"), strconv.Itoa(tju.LabUDPPort))
 }
 
 func benchParamsFrom(o *benchOptions, loopback bool) (perf.Test, error) {

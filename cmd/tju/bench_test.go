@@ -208,6 +208,33 @@ func TestBenchServerOnceLatency(t *testing.T) {
 	}
 }
 
+// TestBenchServerBindsWithB: a server takes iperf3's -B for its address,
+// HOST:PORT as given and a bare HOST on the lab's port 20218.
+func TestBenchServerBindsWithB(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:0": "127.0.0.1:0", "10.0.0.1": "10.0.0.1:20218", "::1": "[::1]:20218", "[::1]": "[::1]:20218",
+	} {
+		if got := serverBindAddr(in); got != want {
+			t.Errorf("serverBindAddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+	ready := filepath.Join(t.TempDir(), "ready")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	srvDone, _ := runAsync(ctx, "bench", "-s", "-B", "127.0.0.1:0", "--once", "--ready-file", ready)
+	addr := waitReadyFile(t, ready, srvDone)
+	if !strings.HasPrefix(addr, "127.0.0.1:") {
+		t.Errorf("the server listens at %s, want 127.0.0.1 as -B said", addr)
+	}
+	c := runCmd(ctx, nil, "bench", "-c", addr, "--size", "256KiB")
+	if c.code != 0 {
+		t.Fatalf("client exit %d:\n%s", c.code, c.stderr)
+	}
+	if s := <-srvDone; s.code != 0 {
+		t.Fatalf("server exit %d:\n%s", s.code, s.stderr)
+	}
+}
+
 func fetchVars(t *testing.T, url string) map[string]json.RawMessage {
 	t.Helper()
 	resp, err := http.Get(url)
@@ -272,6 +299,7 @@ func TestBenchRejectsBadUsage(t *testing.T) {
 		{[]string{"loopback", "--interval", "1ms"}, "--interval"},
 		{[]string{"loopback", "--size", "lots"}, `tju bench: --size "lots": want`},
 		{[]string{"server", "extra"}, "unexpected arguments"},
+		{[]string{"-s", "-B", "127.0.0.1", "--listen", ":9"}, "want one address for the server"},
 		{[]string{"client", "h:1/x"}, "the TJU port after the slash"},
 	} {
 		r := runCmd(context.Background(), nil, append([]string{"bench"}, tc.args...)...)
