@@ -1,7 +1,6 @@
 package tju
 
 import (
-	"io"
 	"testing"
 	"time"
 )
@@ -25,17 +24,7 @@ func TestBulkTransferAllocatesNothingPerSegment(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	done := make(chan error, 1)
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			done <- err
-			return
-		}
-		_, err = io.Copy(io.Discard, c)
-		c.Close()
-		done <- err
-	}()
+	done := discardOne(l)
 	c, err := Dial(l.Addr().String(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -53,8 +42,8 @@ func TestBulkTransferAllocatesNothingPerSegment(t *testing.T) {
 		}
 	})
 	c.Close()
-	if err := <-done; err != nil {
-		t.Fatal(err)
+	if r := <-done; r.err != nil {
+		t.Fatal(r.err)
 	}
 	t.Logf("%.1f allocations per MiB moved", perMiB)
 	if perMiB > 20 {

@@ -26,17 +26,7 @@ func loopbackThroughput(b *testing.B, cfg *Config) {
 		b.Fatal(err)
 	}
 	defer l.Close()
-	done := make(chan int64, 1)
-	go func() {
-		c, err := l.Accept()
-		if err != nil {
-			done <- -1
-			return
-		}
-		n, _ := io.Copy(io.Discard, c)
-		c.Close()
-		done <- n
-	}()
+	done := discardOne(l)
 	c, err := Dial(l.Addr().String(), cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -50,12 +40,35 @@ func loopbackThroughput(b *testing.B, cfg *Config) {
 		}
 	}
 	c.Close()
-	if n := <-done; n != int64(b.N)*int64(len(chunk)) {
-		b.Fatalf("received %d bytes, want %d", n, int64(b.N)*int64(len(chunk)))
+	if r := <-done; r.err != nil || r.n != int64(b.N)*int64(len(chunk)) {
+		b.Fatalf("received %d bytes (%v), want %d", r.n, r.err, int64(b.N)*int64(len(chunk)))
 	}
 	b.StopTimer()
 	i := c.Info()
 	b.ReportMetric(float64(i.Retransmits), "retrans")
 	b.ReportMetric(float64(i.SegmentsRecv), "acks")
 	b.ReportMetric(float64(i.MSS), "mss") // 1364 with the MAC, 1372 with the CRC alone
+}
+
+// discarded is what discardOne's connection received.
+type discarded struct {
+	n   int64
+	err error
+}
+
+// discardOne accepts one connection on l, reads it to its end and closes
+// it, and then sends what it read.
+func discardOne(l *Listener) <-chan discarded {
+	done := make(chan discarded, 1)
+	go func() {
+		c, err := l.Accept()
+		if err != nil {
+			done <- discarded{err: err}
+			return
+		}
+		n, err := io.Copy(io.Discard, c)
+		c.Close()
+		done <- discarded{n, err}
+	}()
+	return done
 }
