@@ -201,7 +201,7 @@ func runDemo(ctx context.Context, o *demoOptions, e *env) error {
 	}
 	defer pair.Close()
 
-	fmt.Fprintf(out, "TJU TCP demo: sending %s over an emulated link\n", formatBytes(s.size))
+	fmt.Fprintf(out, "TJU TCP demo: sending %s over an emulated link\n", units.FormatBytes(s.size))
 	fmt.Fprintf(out, "  link        %s (seed %d)\n", s.link, s.seed)
 	ext := "SACK, window scaling and the keyed integrity tag (AES-GMAC) negotiated"
 	if s.plain {
@@ -227,7 +227,7 @@ func runDemo(ctx context.Context, o *demoOptions, e *env) error {
 		if tr != nil {
 			elapsed = tr.Elapsed
 		}
-		return fmt.Errorf("the transfer failed after %s: %w (the traces so far are in %s)", formatDuration(elapsed), err, dir)
+		return fmt.Errorf("the transfer failed after %s: %w (the traces so far are in %s)", units.FormatDuration(elapsed), err, dir)
 	}
 
 	up, down := pair.ClientEnd.Stats(), pair.ServerEnd.Stats()
