@@ -35,3 +35,30 @@ func TestPreciseTimer(t *testing.T) {
 		t.Errorf("fired %d times, want 2", got)
 	}
 }
+
+// BenchmarkTimerLateness measures how late a timer armed for 200 µs
+// fires, for PreciseAfterFunc and, as the baseline, time.AfterFunc; the
+// figure is the mean lateness (late-µs/op).
+func BenchmarkTimerLateness(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		new  func(time.Duration, func()) Timer
+	}{
+		{"precise", PreciseAfterFunc},
+		{"time.AfterFunc", func(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			const d = 200 * time.Microsecond
+			fired := make(chan time.Time, 1)
+			tm := tc.new(time.Hour, func() { fired <- time.Now() })
+			defer tm.Stop()
+			var late time.Duration
+			for b.Loop() {
+				start := time.Now()
+				tm.Reset(d)
+				late += (<-fired).Sub(start) - d
+			}
+			b.ReportMetric(float64(late.Microseconds())/float64(b.N), "late-µs/op")
+		})
+	}
+}
