@@ -8,8 +8,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// preciseTimer is a Timer that fires within microseconds of its time
-// on an idle machine: its goroutine sleeps on a thread of its own with
+// preciseTimer is a Timer that fires within tens of microseconds of
+// its time: its goroutine sleeps on a thread of its own with
 // clock_nanosleep, instead of in Go's poller, which while the process
 // idles rounds a sleep up to the next millisecond (a packet due in 100 µs
 // would leave after 1 ms, with the eight after it). It sleeps at most
@@ -24,8 +24,8 @@ type preciseTimer struct {
 
 const maxNap = time.Millisecond
 
-// PreciseAfterFunc is time.AfterFunc with a timer that fires within
-// microseconds of its time on an idle machine, for Network.SetTimers in real time: on
+// PreciseAfterFunc is time.AfterFunc with a timer that fires within tens
+// of microseconds of its time, for Network.SetTimers in real time: on
 // Linux its goroutine sleeps with clock_nanosleep on a thread of its own
 // (Go's own timers fire up to 1 ms late while the process idles). Its
 // Stop ends it for good. It must not be used under testing/synctest,
@@ -66,8 +66,8 @@ func (t *preciseTimer) Stop() bool {
 
 func (t *preciseTimer) run() {
 	// Its sleeps block this thread, not a P. The thread's timer slack
-	// goes from Linux's default 50 µs to 1 ns, so a sleep ends within a
-	// few microseconds of its time (BenchmarkTimerLateness). The thread
+	// goes from Linux's default 50 µs to 1 ns, so a sleep ends sooner
+	// after its time (BenchmarkTimerLateness measures it). The thread
 	// stays locked: it ends with the goroutine and never serves another
 	// with the changed slack.
 	runtime.LockOSThread()
